@@ -1,0 +1,60 @@
+"""What happened to an attempt, and what came back from people and vendors."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from contracts._base import Message
+from contracts.values import AttemptId, Channel, PhoneNumber
+
+
+class OutcomeKind(StrEnum):
+    ACCEPTED = "accepted"  # vendor took it
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"  # definite failure; nothing reached the person
+    BOUNCED = "bounced"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    NOT_CONNECTED = "not_connected"  # RF-3: never connected to the dialed number
+    VOICEMAIL_LEFT = "voicemail_left"
+    CONVERSATION_RIGHT_PARTY = "conversation_right_party"
+    CONVERSATION_WRONG_PARTY = "conversation_wrong_party"
+    OUTCOME_UNKNOWN = "outcome_unknown"  # P2: request may have left; never resent
+    EXPIRED = "expired"  # not dispatched: its window had closed
+    CANCELLED = "cancelled"  # not dispatched: revoked or held since authorised (P6)
+
+
+class DispatchStarted(Message):
+    """Recorded by a channel worker before it calls a vendor (P2: reserve, then send)."""
+
+    TYPE = "dispatch.started"
+    attempt_id: AttemptId
+    channel: Channel
+    vendor: str
+    started_at: AwareDatetime
+
+
+class ContactOutcomeRecorded(Message):
+    TYPE = "contact.outcome"
+    attempt_id: AttemptId
+    channel: Channel
+    outcome: OutcomeKind
+    vendor: str = ""
+    external_id: str = Field(default="", max_length=128)
+    reported_at: AwareDatetime
+    detail: str = Field(default="", max_length=500)
+
+
+class InboundMessageReceived(Message):
+    """A text from a person (e.g. STOP), as reported by the vendor."""
+
+    TYPE = "inbound.sms"
+    from_number: PhoneNumber
+    to_number: PhoneNumber
+    body: str = Field(max_length=1600)
+    vendor: str
+    external_id: str = Field(max_length=128)
+    received_at: AwareDatetime

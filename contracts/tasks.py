@@ -1,0 +1,51 @@
+"""Channel tasks: commands to channel workers, one per authorised attempt (imperative names)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from contracts._base import Message
+from contracts.values import (
+    AttemptId,
+    EmailAddress,
+    LoanId,
+    PartyId,
+    PhoneNumber,
+    Purpose,
+)
+
+
+class _Task(Message):
+    attempt_id: AttemptId = Field(description="Deterministic; the vendor idempotency key")
+    party_id: PartyId
+    loan_id: LoanId
+    purpose: Purpose
+    language: Literal["en", "zh-CN"] = "en"
+    authorised_at: AwareDatetime
+    not_after: AwareDatetime = Field(
+        description="Do not dispatch after this instant (window close)"
+    )
+
+
+class SendSms(_Task):
+    TYPE = "task.sms"
+    to: PhoneNumber
+    body: str = Field(max_length=1600)
+
+
+class SendEmail(_Task):
+    TYPE = "task.email"
+    to: EmailAddress
+    subject: str = Field(max_length=200)
+    body: str = Field(max_length=20000)
+
+
+class PlaceCall(_Task):
+    TYPE = "task.call"
+    to: PhoneNumber
+    voicemail: str = Field(max_length=600, description="Reg F limited-content message (RF-18)")
+
+
+Task = SendSms | SendEmail | PlaceCall

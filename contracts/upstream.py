@@ -1,0 +1,196 @@
+"""Events that upstream systems (loan servicing, payments, CRM, legal) publish to Parley.
+
+All are facts, named in the past tense, keyed by borrower id on the ``parley.upstream`` topic.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from contracts._base import Message
+from contracts.values import (
+    Address,
+    Channel,
+    Email,
+    EmailAddress,
+    LoanId,
+    LocalTimeRange,
+    Money,
+    PartyId,
+    PartyRole,
+    Phone,
+    PhoneNumber,
+    Purpose,
+    TimeZoneName,
+)
+
+
+class BorrowerProfiled(Message):
+    """The borrower's current profile; replaces any earlier profile."""
+
+    TYPE = "borrower.profiled"
+    party_id: PartyId
+    name: str = Field(max_length=128)
+    language: Literal["en", "zh-CN"] = "en"
+    declared_time_zone: TimeZoneName | None = None
+    addresses: tuple[Address, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    emails: tuple[Email, ...] = ()
+    vulnerable: bool = Field(default=False, description="UK-1: known or suspected vulnerability")
+
+
+class LoanOpened(Message):
+    TYPE = "loan.opened"
+    loan_id: LoanId
+    product: str = Field(max_length=64)
+    principal: Money
+    guarantor_contact_allowed: bool = Field(
+        default=False, description="Contract allows contacting a guarantor"
+    )
+    third_party_collector: bool = Field(
+        default=True, description="FDCPA debt collector (Reg F applies)"
+    )
+
+
+class InstalmentDue(Message):
+    TYPE = "instalment.due"
+    loan_id: LoanId
+    instalment_no: int = Field(ge=1)
+    due_date: date
+    amount: Money
+
+
+class DelinquencyUpdated(Message):
+    TYPE = "delinquency.updated"
+    loan_id: LoanId
+    days_past_due: int = Field(ge=0)
+    amount_overdue: Money
+    as_of: date
+
+
+class PaymentReceived(Message):
+    TYPE = "payment.received"
+    loan_id: LoanId
+    amount: Money
+    paid_in_full: bool
+
+
+class PromiseToPayMade(Message):
+    TYPE = "promise_to_pay.made"
+    loan_id: LoanId
+    amount: Money
+    promised_date: date
+
+
+class PlannedInstalment(Message):
+    TYPE = "repayment_plan.instalment"
+    due_date: date
+    amount: Money
+
+
+class RepaymentPlanAgreed(Message):
+    TYPE = "repayment_plan.agreed"
+    loan_id: LoanId
+    instalments: tuple[PlannedInstalment, ...] = Field(min_length=1)
+
+
+class ConsentGranted(Message):
+    """Consent for one channel, address and purpose. ``address`` None means every address."""
+
+    TYPE = "consent.granted"
+    party_id: PartyId
+    channel: Channel
+    address: PhoneNumber | EmailAddress | None = None
+    purpose: Purpose | None = None
+    written: bool = False
+    received_at: AwareDatetime
+    effective_at: AwareDatetime | None = None
+
+
+class ConsentRevoked(Message):
+    """A revocation or opt-out (RF-16/RF-17, TC-2). ``address`` None revokes the whole medium."""
+
+    TYPE = "consent.revoked"
+    party_id: PartyId
+    channel: Channel
+    address: PhoneNumber | EmailAddress | None = None
+    purpose: Purpose | None = None
+    received_at: AwareDatetime
+    effective_at: AwareDatetime | None = None
+    words: str | None = Field(
+        default=None, max_length=160, description="What the person said, if a reply"
+    )
+
+
+class ContactPreferenceStated(Message):
+    """RF-8 / UK-2: times the person said are inconvenient, and whether work contact is barred."""
+
+    TYPE = "contact_preference.stated"
+    party_id: PartyId
+    inconvenient_times: tuple[LocalTimeRange, ...] = ()
+    no_contact_at_work: bool = False
+
+
+class DisputeOpened(Message):
+    TYPE = "dispute.opened"
+    loan_id: LoanId
+
+
+class DisputeResolved(Message):
+    TYPE = "dispute.resolved"
+    loan_id: LoanId
+
+
+class CeaseRequested(Message):
+    """RF-11: written refusal to pay or request to stop communicating."""
+
+    TYPE = "cease.requested"
+    party_id: PartyId
+    loan_id: LoanId | None = None
+
+
+class AttorneyRepresented(Message):
+    TYPE = "attorney.represented"
+    party_id: PartyId
+    loan_id: LoanId
+
+
+class BankruptcyFiled(Message):
+    TYPE = "bankruptcy.filed"
+    party_id: PartyId
+
+
+class DeceasedReported(Message):
+    TYPE = "deceased.reported"
+    party_id: PartyId
+
+
+class PartyLinked(Message):
+    """A guarantor or other contact person linked to a debt; a party with its own consent and budget."""
+
+    TYPE = "party.linked"
+    loan_id: LoanId
+    party_id: PartyId
+    role: Literal[PartyRole.GUARANTOR, PartyRole.CONTACT_PERSON]
+    relationship: str = Field(default="", max_length=64)
+    name: str = Field(max_length=128)
+    addresses: tuple[Address, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    emails: tuple[Email, ...] = ()
+
+
+class RequestContact(Message):
+    """Command from a desk or dialer: may I contact this person now, by this channel, for this debt?"""
+
+    TYPE = "contact.request"
+    request_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
+    party_id: PartyId
+    loan_id: LoanId
+    channel: Channel
+    to: PhoneNumber | EmailAddress | None = None
+    purpose: Purpose = Purpose.COLLECTION
+    requested_by: str = Field(max_length=64)
+    at: datetime | None = Field(default=None, description="Requested contact time; default now")

@@ -1,0 +1,113 @@
+"""Value types shared by every message. No I/O, no behaviour beyond validation."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
+# Opaque identifiers. They travel in Kafka keys and headers, so they must never carry PII (P7).
+BorrowerId = Annotated[str, Field(pattern=_ID, description="Opaque borrower id; the Kafka key.")]
+PartyId = Annotated[
+    str, Field(pattern=_ID, description="Opaque id of a person (borrower, guarantor, contact).")
+]
+LoanId = Annotated[str, Field(pattern=_ID, description="Opaque id of a debt.")]
+AttemptId = Annotated[
+    str, Field(pattern=_ID, description="Deterministic id of one contact attempt.")
+]
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def _e164(value: str) -> str:
+    if not _E164.match(value):
+        raise ValueError("phone number must be in E.164 form, e.g. +14155550100")
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(_e164)]
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")]
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64, description="IANA zone name")]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    CALL = "call"
+    LETTER = "letter"
+
+
+class Purpose(StrEnum):
+    """Why a contact is made; rules differ by purpose (e.g. a dispute response during a dispute)."""
+
+    REMINDER = "reminder"  # pre-due, informational
+    COLLECTION = "collection"
+    VALIDATION_NOTICE = "validation_notice"
+    DISPUTE_RESPONSE = "dispute_response"
+    CEASE_ACKNOWLEDGEMENT = "cease_acknowledgement"  # RF-11's permitted messages
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation"  # TC-4
+    PAYMENT_CONFIRMATION = "payment_confirmation"
+    LOCATION_INQUIRY = "location_inquiry"  # RF-13
+
+
+class PhoneType(StrEnum):
+    MOBILE = "mobile"
+    HOME = "home"
+    WORK = "work"
+    OTHER = "other"
+
+
+class EmailKind(StrEnum):
+    PERSONAL = "personal"
+    WORK = "work"  # RF-9: employer-provided address
+
+
+class PartyRole(StrEnum):
+    BORROWER = "borrower"
+    GUARANTOR = "guarantor"
+    CONTACT_PERSON = "contact_person"
+
+
+class Money(_Value):
+    amount: Decimal = Field(ge=0, decimal_places=4)
+    currency: Currency
+
+
+class Address(_Value):
+    country: CountryCode
+    region: str | None = Field(
+        default=None, max_length=16, description="ISO 3166-2 subdivision suffix, e.g. MA, 44"
+    )
+    postal_code: str | None = Field(default=None, max_length=16)
+    city: str | None = Field(
+        default=None, max_length=64, description="Used for city rules, e.g. New York City"
+    )
+
+
+class Phone(_Value):
+    number: PhoneNumber
+    type: PhoneType = PhoneType.MOBILE
+
+
+class Email(_Value):
+    address: EmailAddress
+    kind: EmailKind = EmailKind.PERSONAL
+
+
+class LocalTimeRange(_Value):
+    """A range of local wall-clock time; ``end`` may be before ``start`` to wrap past midnight."""
+
+    start: time
+    end: time

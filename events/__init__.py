@@ -1,0 +1,1 @@
+"""How messages travel and persist: envelope, topics, serialisation, upcasting."""

@@ -1,0 +1,43 @@
+"""The seam between channel workers and vendors. Every real adapter has a fake beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from contracts import Message
+from contracts.outcomes import OutcomeKind
+from contracts.tasks import Task
+from contracts.values import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a vendor said about one attempt. ``outcome`` is ACCEPTED, FAILED or OUTCOME_UNKNOWN."""
+
+    vendor: str
+    outcome: OutcomeKind
+    external_id: str = ""
+    detail: str = ""  # machine-readable-ish reason; never contains PII (P7)
+
+
+class ChannelAdapter(Protocol):
+    """Sends one task to one vendor. Must pass ``task.attempt_id`` as the vendor idempotency key
+    where the vendor supports one, and must not raise for vendor errors: it returns FAILED or
+    OUTCOME_UNKNOWN instead (a timeout after the request left is OUTCOME_UNKNOWN)."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    @property
+    def vendor(self) -> str: ...
+
+    async def send(self, task: Task) -> SendResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+class OutcomeSink(Protocol):
+    """Where the gateway puts what it learned (a Kafka publisher in production, a list in tests)."""
+
+    async def emit(self, message: Message, *, borrower_id: str) -> None: ...

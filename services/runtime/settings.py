@@ -1,0 +1,32 @@
+"""Typed settings shared by every service. The only place that reads the environment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Settings every service has. Env vars are ``PARLEY_<FIELD>``, plus ``KAFKA_BOOTSTRAP_SERVERS``."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="forbid", frozen=True)
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "PARLEY_KAFKA_BOOTSTRAP_SERVERS"),
+        description="Unset: start the embedded tansu broker on a free loopback port",
+    )
+    namespace: str = Field(default="parley", pattern=r"^[a-z0-9][a-z0-9._-]{0,60}$")
+    partitions: int = Field(default=4, ge=1, le=1024)
+    # Tansu holds a JoinGroup for session_timeout/2 (shared/reference/broker.md): keep it short.
+    session_timeout_ms: int = Field(default=6000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=1000, ge=100)
+    max_record_bytes: int = Field(default=256 * 1024, ge=1024)
+    batch_max_records: int = Field(default=500, ge=1)
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    clock: Literal["wall", "topic"] = Field(
+        default="wall", description="wall: real time drives timers; topic: simulation ticks do"
+    )
