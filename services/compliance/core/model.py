@@ -73,6 +73,9 @@ class AttemptRecord:
     at: datetime  # reserved-at (authorisation instant)
     outcome: OutcomeKind | None = None
     outcome_at: datetime | None = None
+    # Added for RF-11 (at most 3 cease messages), RF-13 (one location inquiry) and TC-4 (one
+    # opt-out confirmation): these count attempts of one purpose. None = purpose not recorded.
+    purpose: Purpose | None = None
 
 
 @dataclass(frozen=True, slots=True)

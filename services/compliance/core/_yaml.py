@@ -1,0 +1,56 @@
+"""YAML reading that remembers where every value came from, for one-line PolicyErrors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from services.compliance.core.errors import PolicyError
+
+Path = tuple[str | int, ...]
+
+
+def load_located(text: str, file: str) -> tuple[Any, dict[Path, int]]:
+    """Parse one YAML document; return the data and a map of path -> 1-based line number."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise PolicyError(file, 1, "", "empty document")
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise PolicyError(file, line, "", f"invalid YAML: {exc.problem or exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[Path, int] = {}
+    _walk(node, (), lines, file)
+    return data, lines
+
+
+def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], file: str) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                # PyYAML keeps the last duplicate silently; in a policy that hides a mistake.
+                raise PolicyError(file, key_node.start_mark.line + 1, key, "duplicate key")
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), lines, file)
+
+
+def line_of(lines: dict[Path, int], path: Path) -> int | None:
+    """The line of the longest prefix of ``path`` that exists (a missing field -> its parent)."""
+    for end in range(len(path), -1, -1):
+        found = lines.get(path[:end])
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,114 @@
+"""The consent ledger (TC-1, TC-2, TC-4, RF-16, RF-17, NYC written consent).
+
+Records are bitemporal; only those with ``effective_at <= at`` are in force. Ordering is by
+``(effective_at, processed_at)``. A revocation *stands* unless a later grant at least as specific
+(address-scoped beats medium-wide; purpose-scoped beats all-purpose) supersedes it, so a medium
+opt-out beats every older grant and a blanket grant never undoes an address opt-out. When any
+revocation stands, revocation wins (P6) even if some grant also stands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from contracts.values import Channel, Purpose
+from services.compliance.core import schema
+from services.compliance.core.model import AttemptRecord, ConsentRecord, ContactIntent
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    revocation: ConsentRecord | None  # the latest standing revocation
+    grants: tuple[ConsentRecord, ...]  # standing grants
+
+    @property
+    def written(self) -> bool:
+        return any(g.written for g in self.grants)
+
+    def summary(self, channel: Channel) -> str:
+        """Evidence line without the address itself (P7); scope and timing are enough to audit."""
+        if self.revocation is not None:
+            r = self.revocation
+            scope = "address" if r.address is not None else "medium"
+            return f"{channel.value}: revoked ({scope}, effective {r.effective_at.isoformat()})"
+        if self.grants:
+            g = max(self.grants, key=_order)
+            scope = "address" if g.address is not None else "medium"
+            kind = "written" if self.written else "express"
+            return (
+                f"{channel.value}: granted {kind} ({scope}, effective {g.effective_at.isoformat()})"
+            )
+        return f"{channel.value}: no record"
+
+
+def _order(record: ConsentRecord) -> tuple[datetime, datetime]:
+    return record.effective_at, record.processed_at
+
+
+def _specificity(record: ConsentRecord) -> int:
+    return (record.address is not None) + (record.purpose is not None)
+
+
+def resolve(
+    consents: tuple[ConsentRecord, ...],
+    channel: Channel,
+    to: str | None,
+    purpose: Purpose,
+    at: datetime,
+) -> Ledger:
+    relevant = [
+        c
+        for c in consents
+        if c.channel == channel
+        and c.address in (None, to)
+        and c.purpose in (None, purpose)
+        and c.effective_at <= at
+    ]
+    grants = [c for c in relevant if c.granted]
+    revocations = [c for c in relevant if not c.granted]
+    standing_revocations = [
+        r
+        for r in revocations
+        if not any(_order(g) > _order(r) and _specificity(g) >= _specificity(r) for g in grants)
+    ]
+    standing_grants = tuple(
+        g for g in grants if not any(_order(r) > _order(g) for r in revocations)
+    )
+    latest = max(standing_revocations, key=_order, default=None)
+    return Ledger(revocation=latest, grants=standing_grants)
+
+
+def confirmation_allowed(
+    rule: schema.ConfirmationRule,
+    ledger: Ledger,
+    intent: ContactIntent,
+    attempts: tuple[AttemptRecord, ...],
+) -> bool:
+    """TC-4: one confirmation to the revoked address within N minutes of receiving the opt-out."""
+    revocation = ledger.revocation
+    if intent.purpose != rule.purpose or revocation is None:
+        return False
+    if intent.at > revocation.received_at + timedelta(minutes=rule.within_minutes):
+        return False
+    earlier = sum(
+        1
+        for a in attempts
+        if a.purpose == rule.purpose
+        and a.to == intent.to
+        and a.channel == intent.channel
+        and a.at >= revocation.received_at
+        and a.attempt_id != intent.attempt_id
+    )
+    return earlier < rule.max
+
+
+def opt_out_fires(rule: schema.OptOutRule, ledger: Ledger, channel: Channel) -> bool:
+    revocation = ledger.revocation
+    if channel not in rule.channels or revocation is None:
+        return False
+    if rule.scope == "address":
+        return revocation.address is not None
+    if rule.scope == "medium":
+        return revocation.address is None
+    return True

@@ -1,0 +1,164 @@
+"""Holds: facts about the person or debt that suppress contact until the state changes (P6).
+
+Each hold kind is code; which kinds apply, with which rule id, channels and allowed purposes, is
+pack data. A hold never defers: only a new event (dispute resolved, consent given) lifts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts.outcomes import OutcomeKind
+from contracts.values import Channel, EmailKind, PartyRole, PhoneType, Purpose
+from services.compliance.core import schema
+from services.compliance.core.model import AttemptRecord, GateInput
+
+Check = Callable[[schema.HoldRule, GateInput], str | None]  # problem, or None when it passes
+
+
+# Never dispatched, so never a contact: these do not use up a "once" or "at most 3" allowance.
+_NOT_SENT = frozenset({OutcomeKind.EXPIRED, OutcomeKind.CANCELLED})
+
+
+def _sent(attempt: AttemptRecord, inp: GateInput) -> bool:
+    return attempt.outcome not in _NOT_SENT and attempt.attempt_id != inp.intent.attempt_id
+
+
+def active_holds(inp: GateInput) -> tuple[str, ...]:
+    """Evidence: every hold in force for this person and debt, sorted."""
+    party, loan = inp.party, inp.intent.loan_id
+    flags = {
+        "attorney": loan in party.attorney_loans,
+        "bankruptcy": party.bankrupt,
+        "cease": party.cease_all or loan in party.cease_loans,
+        "deceased": party.deceased,
+        "dispute": inp.debt.disputed,
+        "no_contact_at_work": party.no_contact_at_work,
+        "third_party_refused": party.third_party_refused,
+        "vulnerable": party.vulnerable,
+    }
+    return tuple(sorted(name for name, on in flags.items() if on))
+
+
+def _destination(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    intent, party = inp.intent, inp.party
+    if intent.channel in (Channel.CALL, Channel.SMS):
+        known = intent.to is not None and any(p.number == intent.to for p in party.phones)
+    elif intent.channel == Channel.EMAIL:
+        known = intent.to is not None and any(e.address == intent.to for e in party.emails)
+    else:  # a letter goes to the party's postal address
+        known = bool(party.addresses)
+    return None if known else f"{intent.channel.value} destination is not one of the party's own"
+
+
+def _no_location(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    # Filled in by the gate, which knows the zones; kept here so the rule id stays pack data.
+    return None
+
+
+def _purpose_hold(active: bool, rule: schema.HoldRule, inp: GateInput, what: str) -> str | None:
+    if not active:
+        return None
+    purpose = inp.intent.purpose
+    if purpose not in rule.allow_purposes:
+        return (
+            f"{what}: only {', '.join(p.value for p in rule.allow_purposes) or 'nothing'} allowed"
+        )
+    if rule.max_allowed is not None:
+        sent = sum(
+            1
+            for a in inp.attempts
+            if a.loan_id == inp.intent.loan_id and a.purpose == purpose and _sent(a, inp)
+        )
+        if sent >= rule.max_allowed:
+            return f"{what}: {sent} {purpose.value} messages already, at most {rule.max_allowed}"
+    return None
+
+
+def _dispute(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    return _purpose_hold(inp.debt.disputed, rule, inp, "debt disputed")
+
+
+def _cease(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    party = inp.party
+    active = party.cease_all or inp.intent.loan_id in party.cease_loans
+    return _purpose_hold(active, rule, inp, "cease requested")
+
+
+def _attorney(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    return (
+        "represented by an attorney for this debt"
+        if inp.intent.loan_id in inp.party.attorney_loans
+        else None
+    )
+
+
+def _bankruptcy(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    return "bankruptcy filed" if inp.party.bankrupt else None
+
+
+def _deceased(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    return "reported deceased" if inp.party.deceased else None
+
+
+def _vulnerable(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    return "vulnerable customer: no automated contact" if inp.party.vulnerable else None
+
+
+def _work_email(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    to = inp.intent.to
+    work = any(e.address == to and e.kind == EmailKind.WORK for e in inp.party.emails)
+    return "employer-provided email address" if work else None
+
+
+def _work_phone(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    to = inp.intent.to
+    work = any(p.number == to and p.type == PhoneType.WORK for p in inp.party.phones)
+    return (
+        "work number and the person barred work contact"
+        if work and inp.party.no_contact_at_work
+        else None
+    )
+
+
+def _third_party_location(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    if inp.party.role != PartyRole.CONTACT_PERSON:
+        return None
+    if inp.intent.purpose != Purpose.LOCATION_INQUIRY:
+        return "third party: location inquiry only"
+    earlier = [a for a in inp.attempts if a.purpose == Purpose.LOCATION_INQUIRY and _sent(a, inp)]
+    return "third party already contacted once for location" if earlier else None
+
+
+def _third_party_unreachable_only(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    party = inp.party
+    if party.role != PartyRole.CONTACT_PERSON:
+        return None
+    if party.third_party_refused:
+        return "contact person refused: never contacted again"
+    return (
+        None if party.debtor_unreachable else "contact person only when the debtor is unreachable"
+    )
+
+
+CHECKS: dict[str, Check] = {
+    "unknown_destination": _destination,
+    "no_location": _no_location,
+    "dispute": _dispute,
+    "cease": _cease,
+    "attorney": _attorney,
+    "bankruptcy": _bankruptcy,
+    "deceased": _deceased,
+    "vulnerable_automated": _vulnerable,
+    "work_email": _work_email,
+    "work_phone": _work_phone,
+    "third_party_location": _third_party_location,
+    "third_party_unreachable_only": _third_party_unreachable_only,
+}
+
+
+def check(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    """The hold's problem with this intent, or None; channels outside the rule pass."""
+    if rule.channels is not None and inp.intent.channel not in rule.channels:
+        return None
+    return CHECKS[rule.hold](rule, inp)

@@ -1,0 +1,35 @@
+"""Opt-out keywords (TC-2, RF-16; CN 退订) and a deliberately simple matcher.
+
+A message is an opt-out when, after trimming whitespace and trailing punctuation and folding
+case, it *is* a keyword ("Stop!") or *starts with* one followed by a space ("STOP please",
+"opt out now"). Keywords without spaces in scripts that do not use spaces (退订) also match as a
+prefix ("退订谢谢"). Anything subtler ("please don't text me") is for a person or a classifier to
+record as a ConsentRevoked event; TC-2 says other words count when a reasonable person would
+read them as revocation, so this function is a floor, not a ceiling.
+"""
+
+from __future__ import annotations
+
+from services.compliance.core.policy import Policy
+
+# Trailing punctuation: ASCII, and the CJK full stop and full-width ! ? , forms.
+_TRAILING = " \t\r\n.!?,;:\u3002\uff01\uff1f\uff0c"
+
+
+def opt_out_keywords(policy: Policy) -> frozenset[str]:
+    """Every opt-out keyword of every pack in the policy (upper case as written in the packs)."""
+    return policy.keywords
+
+
+def is_opt_out(policy: Policy, body: str) -> bool:
+    """Whether an inbound message is an opt-out (whole message, or leading keyword)."""
+    text = " ".join(body.split()).strip(_TRAILING).casefold()
+    if not text:
+        return False
+    for keyword in policy.keywords:
+        word = keyword.casefold()
+        if text == word or text.startswith(word + " "):
+            return True
+        if not word.isascii() and text.startswith(word):
+            return True
+    return False

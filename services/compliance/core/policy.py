@@ -1,0 +1,194 @@
+"""Loading a policy: the packs it combines, overrides, validation, and its content-hash version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path as FsPath
+from typing import Any
+
+from services.compliance.core import _loader, schema
+from services.compliance.core._yaml import Path, line_of, load_located
+from services.compliance.core.errors import PolicyError
+
+_OVERRIDABLE: dict[str, tuple[str, ...]] = {
+    "counters": ("max", "rolling_days"),
+    "cooldowns": ("block_days",),
+    "windows": ("start", "end"),
+    "holidays": ("no_contact_on_public_holidays",),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    """A combined, validated policy. ``version`` pins every decision to its exact data (P4, P5)."""
+
+    name: str
+    version: str
+    packs: tuple[schema.Pack, ...]
+    kinds: dict[str, schema.Kind] = field(repr=False)
+    zones: schema.ZonesData = field(repr=False)
+
+    @cached_property
+    def keywords(self) -> frozenset[str]:
+        return frozenset(word for pack in self.packs for word in pack.opt_out_keywords)
+
+    def packs_for(self, jurisdictions: tuple[str, ...]) -> tuple[schema.Pack, ...]:
+        """Packs that apply to a person: the baseline ("*") and every matching jurisdiction."""
+        return tuple(
+            p for p in self.packs if p.jurisdiction == "*" or p.jurisdiction in jurisdictions
+        )
+
+
+def load_policy(ref: str) -> Policy:
+    """Load a built-in policy ("default" = every shipped pack, or one pack name) or a policy file.
+
+    A policy file is YAML: ``policy`` (a name), ``packs`` (built-in names or paths relative to the
+    file) and optional ``overrides`` (``{rule: RF-1, max: 6}``). The baseline pack (P1, P6) is
+    always included. Raises PolicyError with one ``file:line: field: problem`` line.
+    """
+    if ref == "default":
+        return _build("default", [(name, None) for name in _loader.BUILTIN_PACKS], (), "", {})
+    if ref in _loader.BUILTIN_PACKS:
+        return _build(ref, [("baseline", None), (ref, None)], (), "", {})
+    path = FsPath(ref)
+    if not path.is_file():
+        known = ", ".join(("default", *_loader.BUILTIN_PACKS))
+        raise PolicyError(ref, None, "ref", f"not a built-in policy ({known}) nor a file")
+    text = _loader.read_text(path, ref)
+    data, lines = load_located(text, ref)
+    if not isinstance(data, dict):
+        raise PolicyError(ref, 1, "", "a policy file must be a mapping")
+    spec = _loader.validate(schema.PolicyFile, data, lines, ref)
+    sources: list[tuple[str, FsPath | None]] = [("baseline", None)]
+    for index, item in enumerate(spec.packs):
+        if item in _loader.BUILTIN_PACKS:
+            sources.append((item, None))
+        elif item.endswith((".yaml", ".yml")) or "/" in item:
+            sources.append((item, (path.parent / item)))
+        else:
+            known = ", ".join(_loader.BUILTIN_PACKS)
+            where = line_of(lines, ("packs", index))
+            raise PolicyError(
+                ref, where, f"packs.{index}", f"unknown pack '{item}' (built-in: {known})"
+            )
+    unique = list(dict.fromkeys(sources))  # naming baseline again is harmless
+    return _build(spec.policy, unique, spec.overrides, ref, lines)
+
+
+def _build(
+    name: str,
+    sources: list[tuple[str, FsPath | None]],
+    overrides: tuple[schema.Override, ...],
+    policy_file: str,
+    policy_lines: dict[Path, int],
+) -> Policy:
+    kinds = _counting()
+    zones = _zones()
+    raw: list[tuple[str, dict[str, Any], dict[Path, int]]] = []
+    for label, path in sources:
+        file = str(path) if path is not None else f"{label}.yaml"
+        target = path if path is not None else _loader.PACKS_DIR / f"{label}.yaml"
+        data, lines = _loader.load_pack(_loader.read_text(target, file), file)
+        raw.append((file, data, lines))
+    for index, override in enumerate(overrides):
+        where = line_of(policy_lines, ("overrides", index))
+        _apply(override, raw, policy_file, where)
+    packs: list[schema.Pack] = []
+    names: dict[str, str] = {}
+    for file, data, lines in raw:
+        pack = _loader.validate(schema.Pack, data, lines, file)
+        _loader.check_pack(pack, lines, file, kinds.kinds)
+        if pack.pack in names:
+            where = line_of(lines, ("pack",))
+            problem = f"pack '{pack.pack}' is combined twice (also {names[pack.pack]})"
+            raise PolicyError(file, where, "pack", problem)
+        names[pack.pack] = file
+        packs.append(pack)
+    _check_combined(packs, raw)
+    canonical = {
+        "packs": [p.model_dump(mode="json") for p in packs],
+        "kinds": kinds.model_dump(mode="json"),
+        "zones": zones.model_dump(mode="json"),
+    }
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    version = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    return Policy(name=name, version=version, packs=tuple(packs), kinds=kinds.kinds, zones=zones)
+
+
+def _apply(
+    override: schema.Override,
+    raw: list[tuple[str, dict[str, Any], dict[Path, int]]],
+    file: str,
+    line: int | None,
+) -> None:
+    changes = override.model_dump(exclude={"rule", "pack"}, exclude_none=True)
+    matched = 0
+    for _, data, _lines in raw:
+        if override.pack is not None and data.get("pack") != override.pack:
+            continue
+        for section, fields in _OVERRIDABLE.items():
+            entries = data.get(section)
+            items = [entries] if isinstance(entries, dict) else (entries or [])
+            for entry in items:
+                key = entry.get("id")
+                if entry.get("variant"):
+                    key = f"{key}/{entry['variant']}"
+                if override.rule not in (key, entry.get("id")):
+                    continue
+                bad = sorted(set(changes) - set(fields))
+                if bad:
+                    problem = f"rule '{override.rule}' in {section} has no overridable '{bad[0]}'"
+                    raise PolicyError(file, line, "overrides", problem)
+                entry.update(changes)
+                matched += 1
+    if not matched:
+        raise PolicyError(file, line, "overrides.rule", f"unknown rule id '{override.rule}'")
+
+
+def _check_combined(
+    packs: list[schema.Pack], raw: list[tuple[str, dict[str, Any], dict[Path, int]]]
+) -> None:
+    """Across packs: counter keys unique, and windows never intersect to nothing (RF-25)."""
+    counters: dict[str, str] = {}
+    for pack, (file, _, lines) in zip(packs, raw, strict=True):
+        for index, counter in enumerate(pack.counters):
+            if counter.key in counters and counters[counter.key] != pack.pack:
+                where = line_of(lines, ("counters", index))
+                problem = f"counter '{counter.key}' is also defined in pack {counters[counter.key]}"
+                raise PolicyError(file, where, f"counters.{index}", problem)
+            counters[counter.key] = pack.pack
+    # Every pack can apply to one person (a location in each jurisdiction), so every window of
+    # a channel meets every other at the same zone: an empty intersection means never contact.
+    for channel in schema.ALL_TIMED:
+        allowed = frozenset(range(1440))
+        first = ""
+        for pack, (file, _, lines) in zip(packs, raw, strict=True):
+            for index, window in enumerate(pack.windows):
+                if channel not in window.channels:
+                    continue
+                allowed &= _loader.window_minutes(window)
+                if not allowed:
+                    where = line_of(lines, ("windows", index))
+                    problem = (
+                        f"contradictory window {window.id}: empty intersection with {first}"
+                        f" for {channel.value}"
+                    )
+                    raise PolicyError(file, where, f"windows.{index}", problem)
+                first = first or f"{window.id} ({pack.pack})"
+
+
+def _counting() -> schema.Counting:
+    file = "counting.yaml"
+    data, lines = load_located(_loader.read_text(_loader.PACKS_DIR / file, file), file)
+    counting = _loader.validate(schema.Counting, data, lines, file)
+    _loader.check_kinds(counting, lines, file)
+    return counting
+
+
+def _zones() -> schema.ZonesData:
+    file = "zones.yaml"
+    data, lines = load_located(_loader.read_text(_loader.PACKS_DIR / file, file), file)
+    return _loader.validate(schema.ZonesData, data, lines, file)

@@ -1,0 +1,204 @@
+"""The rule-pack format: frozen pydantic models, strict about unknown fields (a typo is an error).
+
+A pack is data only. The gate's code knows the *kinds* of rule (window, counter, cooldown, consent,
+opt-out, hold); every number, channel list and source id comes from a pack file.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from contracts.values import Channel, PhoneType, Purpose
+
+# Source ids as written in compliance-rules.md (RF-1, MA-7.04, WA-19.16.250, NYC-5-77) or a
+# Parley promise (P1-DEST). Lower case, spaces or a missing "-" is a "bad rule id".
+RULE_ID = r"^[A-Z][A-Z0-9]{0,5}(-[A-Z0-9][A-Za-z0-9.]*)+$"
+RuleId = Annotated[str, Field(pattern=RULE_ID)]
+Src = Literal["V", "S", "U"]
+HoldKind = Literal[
+    "unknown_destination",
+    "no_location",
+    "dispute",
+    "cease",
+    "attorney",
+    "bankruptcy",
+    "deceased",
+    "vulnerable_automated",
+    "work_email",
+    "work_phone",
+    "third_party_location",
+    "third_party_unreachable_only",
+]
+Per = Literal["person_debt", "person", "number"]
+OutcomeToken = str  # an OutcomeKind value or "pending"; checked against the enum in policy.py
+
+
+def _hhmm(value: object) -> object:
+    # Unquoted 08:00 is a YAML 1.1 sexagesimal integer (480); say so instead of "not a string".
+    if not isinstance(value, str):
+        raise ValueError("must be a quoted 'HH:MM' string, e.g. \"08:00\"")
+    return value
+
+
+LocalTime = Annotated[
+    str, BeforeValidator(_hhmm), Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+]
+
+
+def parse_hhmm(value: str) -> time:
+    hours, minutes = (int(part) for part in value.split(":"))
+    return time.max if hours == 24 else time(hours, minutes)
+
+
+ALL_TIMED: tuple[Channel, ...] = (Channel.CALL, Channel.SMS, Channel.EMAIL)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class _Rule(_Strict):
+    id: RuleId
+    src: Src = "U"
+    note: str = ""
+
+
+class HoldRule(_Rule):
+    hold: HoldKind
+    channels: tuple[Channel, ...] | None = None  # None = every channel
+    allow_purposes: tuple[Purpose, ...] = ()
+    max_allowed: int | None = Field(default=None, ge=0)  # cap on allowed-purpose messages, ever
+
+
+class OptOutRule(_Rule):
+    channels: tuple[Channel, ...]
+    scope: Literal["address", "medium", "any"]
+
+
+class ConsentRule(_Rule):
+    channels: tuple[Channel, ...]
+    phone_types: tuple[PhoneType, ...] | None = None  # None = every destination of the channel
+    written: bool = False
+
+
+class ConfirmationRule(_Rule):
+    purpose: Purpose
+    within_minutes: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class LocationRule(_Rule):
+    pass
+
+
+class WindowRule(_Rule):
+    """Allowed local time [start, end) at every candidate zone; ``wraps`` allows end < start."""
+
+    start: LocalTime
+    end: LocalTime
+    wraps: bool = False
+    channels: tuple[Channel, ...] = ALL_TIMED
+
+
+class StatedTimesRule(_Rule):
+    channels: tuple[Channel, ...] = ALL_TIMED
+
+
+class HolidayRule(_Rule):
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    subdiv: str | None = None
+    no_contact_on_public_holidays: bool = False
+    channels: tuple[Channel, ...] = ALL_TIMED
+
+
+class CounterRule(_Rule):
+    variant: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    counts: str  # a kind from counting.yaml
+    per: Per
+    rolling_days: int | None = Field(default=None, ge=1, le=366)
+    calendar_day: bool = False
+    max: int = Field(ge=0)
+    gates: tuple[Channel, ...]
+    phone_types: tuple[PhoneType, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_window(self) -> CounterRule:
+        if (self.rolling_days is None) == (not self.calendar_day):
+            raise ValueError("needs exactly one of rolling_days or calendar_day: true")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Counter id in evidence: the source id, plus the variant when one id has several."""
+        return self.id if self.variant is None else f"{self.id}/{self.variant}"
+
+
+class CooldownRule(_Rule):
+    after: str  # a kind from counting.yaml
+    per: Per
+    block_days: int = Field(ge=1, le=366)  # the event day is day 1; allowed from day block_days+1
+    gates: tuple[Channel, ...]
+
+
+class Pack(_Strict):
+    pack: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    title: str = ""
+    jurisdiction: str = Field(pattern=r"^(\*|[A-Z]{2}(-[A-Z0-9]+)*)$")
+    opt_out_keywords: tuple[str, ...] = ()
+    holds: tuple[HoldRule, ...] = ()
+    opt_outs: tuple[OptOutRule, ...] = ()
+    consent_required: tuple[ConsentRule, ...] = ()
+    confirmation: ConfirmationRule | None = None
+    location: LocationRule | None = None
+    windows: tuple[WindowRule, ...] = ()
+    stated_times: StatedTimesRule | None = None
+    holidays: HolidayRule | None = None
+    counters: tuple[CounterRule, ...] = ()
+    cooldowns: tuple[CooldownRule, ...] = ()
+
+
+class Kind(_Strict):
+    channels: tuple[Channel, ...]
+    outcomes: tuple[OutcomeToken, ...] | None = None
+    exclude_outcomes: tuple[OutcomeToken, ...] = ()
+
+
+class Counting(_Strict):
+    kinds: dict[str, Kind]
+
+
+class NycData(_Strict):
+    region: str
+    cities: tuple[str, ...]
+    postal_prefixes: tuple[str, ...]
+
+
+class ZonesData(_Strict):
+    zones: int
+    us_states: dict[str, tuple[str, ...]]
+    countries: dict[str, tuple[str, ...]]
+    max_zones_per_number: int = Field(ge=1)
+    us_area_codes: dict[str, tuple[str, ...]]
+    nyc: NycData
+
+
+class Override(_Strict):
+    """Change numbers of one rule in the combined policy, addressed by counter key or rule id."""
+
+    rule: str
+    pack: str | None = None
+    max: int | None = Field(default=None, ge=0)
+    rolling_days: int | None = Field(default=None, ge=1, le=366)
+    block_days: int | None = Field(default=None, ge=1, le=366)
+    start: LocalTime | None = None
+    end: LocalTime | None = None
+    no_contact_on_public_holidays: bool | None = None
+
+
+class PolicyFile(_Strict):
+    policy: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    packs: tuple[str, ...] = Field(min_length=1)
+    overrides: tuple[Override, ...] = ()

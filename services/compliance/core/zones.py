@@ -1,0 +1,119 @@
+"""Candidate time zones and jurisdictions of a person (RF-7: every candidate location counts).
+
+Sources, in this order, all kept: each address (US state -> its zones from zones.yaml; country
+alone -> the country's fallback zones), each phone number (area-code-level zones from
+``phonenumbers``; non-geographic numbers -> the country's fallback zones) and the declared zone.
+"""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+from contracts.values import Address
+from services.compliance.core import schema
+from services.compliance.core.model import PartyFacts
+
+_NANP = 1  # +1: the region comes from the number itself (US, CA, PR ...), not the country code
+
+
+@cache
+def builtin_zones() -> schema.ZonesData:
+    from services.compliance.core.policy import _zones  # noqa: PLC0415 - avoid an import cycle
+
+    return _zones()
+
+
+@lru_cache(maxsize=65536)
+def _phone(number: str) -> tuple[str | None, tuple[str, ...], str | None]:
+    """(country, zones, area code) of an E.164 number; area code only for US numbers."""
+    data = builtin_zones()
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return None, (), None
+    if parsed.country_code is None:
+        return None, (), None
+    if parsed.country_code == _NANP:
+        country = phonenumbers.region_code_for_number(parsed)
+    else:
+        # GB mobiles resolve to GG/JE/IM by number; the regulator is still the country code's.
+        country = phonenumbers.region_code_for_country_code(parsed.country_code)
+    if country in (None, "ZZ", "001"):
+        return None, (), None
+    zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    if not zones or len(zones) > data.max_zones_per_number:
+        zones = data.countries.get(country, ())
+    area = str(parsed.national_number)[:3] if country == "US" else None
+    return country, zones, area
+
+
+@lru_cache(maxsize=65536)
+def _address_zones(address: Address) -> tuple[str, ...]:
+    data = builtin_zones()
+    if address.country == "US" and address.region in data.us_states:
+        return data.us_states[address.region]
+    # Unknown place inside the country: the country's strictest set (for the US every contiguous
+    # zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern).
+    return data.countries.get(address.country, ())
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zones_of(party: PartyFacts) -> tuple[str, ...]:
+    found: set[str] = set()
+    for address in party.addresses:
+        found.update(_address_zones(address))
+    for phone in party.phones:
+        found.update(_phone(phone.number)[1])
+    if party.declared_time_zone and _valid_zone(party.declared_time_zone):
+        found.add(party.declared_time_zone)
+    return tuple(sorted(found))
+
+
+def jurisdictions_of(party: PartyFacts, borrower_addresses: tuple[Address, ...]) -> tuple[str, ...]:
+    data = builtin_zones()
+    found: set[str] = set()
+    for address in (*party.addresses, *borrower_addresses):
+        found.add(address.country)
+        if address.country == "US" and address.region:
+            found.add(f"US-{address.region}")
+            if _is_nyc(address, data):
+                found.add("US-NY-NYC")
+    for phone in party.phones:
+        country, _, area = _phone(phone.number)
+        if country:
+            found.add(country)
+        for code, areas in data.us_area_codes.items():
+            if area is not None and area in areas:
+                found.add(code)
+    return tuple(sorted(found))
+
+
+def _is_nyc(address: Address, data: schema.ZonesData) -> bool:
+    if address.region != data.nyc.region:
+        return False
+    city = (address.city or "").strip().casefold()
+    postal = (address.postal_code or "").strip()
+    return city in data.nyc.cities or postal[:3] in data.nyc.postal_prefixes
+
+
+def candidate_zones(party: PartyFacts) -> tuple[str, ...]:
+    """Every IANA zone the person may be in, sorted; built-in zones.yaml data."""
+    return zones_of(party)
+
+
+def jurisdictions(
+    party: PartyFacts, borrower_addresses: tuple[Address, ...] = ()
+) -> tuple[str, ...]:
+    """Jurisdiction codes (US, US-MA, US-NY-NYC, US-WA, CN, GB, ...) of the person and the debt."""
+    return jurisdictions_of(party, borrower_addresses)

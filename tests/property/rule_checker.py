@@ -1,0 +1,351 @@
+"""An independent checker of the contact rules, written from the rule table in
+shared/reference/compliance-rules.md (sections 1.1-1.5), NOT from the gate's code or packs.
+
+It answers one question, slowly and plainly: if this contact happened at ``intent.at``, which
+rules would it break? It knows only the fixed places the property tests generate (its own small
+table below), looks at local clocks with zoneinfo, and counts history with plain loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from contracts.outcomes import OutcomeKind as O
+from contracts.values import Address, Channel, EmailKind, PartyRole, PhoneType, Purpose
+from services.compliance.core.model import AttemptRecord, ConsentRecord, GateInput
+
+
+@dataclass(frozen=True)
+class Place:
+    zones: tuple[str, ...]
+    jurisdictions: tuple[str, ...]
+
+
+# The places the generators use, with the facts the rule table needs (RF-7: every one counts).
+ADDRESS_PLACES: dict[tuple[str, str | None, str | None], Place] = {
+    ("US", "NY", "Albany"): Place(("America/New_York",), ("US",)),
+    ("US", "MA", "Boston"): Place(("America/New_York",), ("US", "US-MA")),
+    ("US", "NY", "New York"): Place(("America/New_York",), ("US", "US-NYC")),
+    ("US", "WA", "Seattle"): Place(("America/Los_Angeles",), ("US", "US-WA")),
+    ("US", "TX", "Austin"): Place(("America/Chicago", "America/Denver"), ("US",)),
+    ("CN", "SH", "Shanghai"): Place(("Asia/Shanghai",), ("CN",)),
+    ("GB", None, "London"): Place(("Europe/London",), ("GB",)),
+}
+PHONE_PLACES: dict[str, Place] = {
+    "+15185550100": Place(("America/New_York",), ("US",)),
+    "+16175550100": Place(("America/New_York",), ("US", "US-MA")),
+    "+12065550100": Place(("America/Los_Angeles",), ("US", "US-WA")),
+    "+14155550100": Place(("America/Los_Angeles",), ("US",)),
+    "+13125550100": Place(("America/Chicago",), ("US",)),
+    "+8613800138000": Place(("Asia/Shanghai",), ("CN",)),
+    "+447911123456": Place(("Europe/London",), ("GB",)),
+}
+
+NOT_SENT = {O.EXPIRED, O.CANCELLED}
+
+
+def place_of(address: Address) -> Place:
+    return ADDRESS_PLACES[(address.country, address.region, address.city)]
+
+
+def where(inp: GateInput) -> tuple[set[str], set[str]]:
+    zones: set[str] = set()
+    juris: set[str] = set()
+    for address in inp.party.addresses + inp.borrower_addresses:
+        juris.update(place_of(address).jurisdictions)
+    for address in inp.party.addresses:
+        zones.update(place_of(address).zones)
+    for phone in inp.party.phones:
+        zones.update(PHONE_PLACES[phone.number].zones)
+        juris.update(PHONE_PLACES[phone.number].jurisdictions)
+    return zones, juris
+
+
+def _local_times(at: datetime, zones: set[str]) -> list[datetime]:
+    return [at.astimezone(ZoneInfo(z)) for z in sorted(zones)]
+
+
+def _between(t: time, start: time, end: time) -> bool:
+    return start <= t < end if start < end else (t >= start or t < end)
+
+
+def _phone_type(inp: GateInput, to: str | None) -> PhoneType | None:
+    return next((p.type for p in inp.party.phones if p.number == to), None)
+
+
+def _consent_state(inp: GateInput) -> tuple[ConsentRecord | None, list[ConsentRecord]]:
+    """(standing revocation, standing grants). Plain reading: a later grant undoes a revocation
+    only if it is at least as specific; any later revocation undoes a grant."""
+    i = inp.intent
+    mine = [
+        c
+        for c in inp.consents
+        if c.channel == i.channel
+        and (c.address is None or c.address == i.to)
+        and (c.purpose is None or c.purpose == i.purpose)
+        and c.effective_at <= i.at
+    ]
+
+    def later(a: ConsentRecord, b: ConsentRecord) -> bool:
+        return (a.effective_at, a.processed_at) > (b.effective_at, b.processed_at)
+
+    def spec(c: ConsentRecord) -> int:
+        return int(c.address is not None) + int(c.purpose is not None)
+
+    revoked = [
+        r
+        for r in mine
+        if not r.granted and not any(g.granted and later(g, r) and spec(g) >= spec(r) for g in mine)
+    ]
+    grants = [
+        g for g in mine if g.granted and not any((not r.granted) and later(r, g) for r in mine)
+    ]
+    latest = max(revoked, key=lambda c: (c.effective_at, c.processed_at), default=None)
+    return latest, grants
+
+
+def _confirmation_ok(inp: GateInput, revocation: ConsentRecord | None) -> bool:
+    """TC-4: one confirmation text within 5 minutes of the opt-out."""
+    i = inp.intent
+    if revocation is None or i.purpose != Purpose.OPT_OUT_CONFIRMATION:
+        return False
+    if i.at > revocation.received_at + timedelta(minutes=5):
+        return False
+    sent = [
+        a
+        for a in inp.attempts
+        if a.purpose == Purpose.OPT_OUT_CONFIRMATION
+        and a.to == i.to
+        and a.channel == i.channel
+        and a.at >= revocation.received_at
+    ]
+    return not sent
+
+
+def suppress_violations(inp: GateInput) -> set[str]:
+    """Rules that no amount of waiting fixes (holds, consent, destination)."""
+    i, party = inp.intent, inp.party
+    zones, juris = where(inp)
+    us = "US" in juris
+    broken: set[str] = set()
+    timed = i.channel in (Channel.CALL, Channel.SMS, Channel.EMAIL)
+    if i.channel in (Channel.CALL, Channel.SMS) and i.to not in {p.number for p in party.phones}:
+        broken.add("destination")
+    if i.channel == Channel.EMAIL and i.to not in {e.address for e in party.emails}:
+        broken.add("destination")
+    if i.channel == Channel.LETTER and not party.addresses:
+        broken.add("destination")
+    if timed and not zones:
+        broken.add("no zone")
+    if inp.debt.disputed and i.purpose != Purpose.DISPUTE_RESPONSE:
+        broken.add("dispute")
+    if party.cease_all or i.loan_id in party.cease_loans:
+        acks = [
+            a
+            for a in inp.attempts
+            if a.loan_id == i.loan_id
+            and a.purpose == Purpose.CEASE_ACKNOWLEDGEMENT
+            and a.outcome not in NOT_SENT
+        ]
+        if i.purpose != Purpose.CEASE_ACKNOWLEDGEMENT or (us and len(acks) >= 3):
+            broken.add("cease")
+    if i.loan_id in party.attorney_loans:
+        broken.add("attorney")
+    if party.bankrupt or party.deceased:
+        broken.add("bankrupt/deceased")
+    if "GB" in juris and party.vulnerable and i.channel in (Channel.SMS, Channel.CALL):
+        broken.add("UK-1")
+    if (
+        us
+        and i.channel == Channel.EMAIL
+        and any(e.address == i.to and e.kind == EmailKind.WORK for e in party.emails)
+    ):
+        broken.add("RF-9 email")
+    to_work = _phone_type(inp, i.to) == PhoneType.WORK
+    if us and i.channel in (Channel.CALL, Channel.SMS) and party.no_contact_at_work and to_work:
+        broken.add("RF-9 work")
+    if party.role == PartyRole.CONTACT_PERSON:
+        if us:
+            earlier = [
+                a
+                for a in inp.attempts
+                if a.purpose == Purpose.LOCATION_INQUIRY and a.outcome not in NOT_SENT
+            ]
+            if i.purpose != Purpose.LOCATION_INQUIRY or earlier:
+                broken.add("RF-13")
+        if "CN" in juris and (party.third_party_refused or not party.debtor_unreachable):
+            broken.add("CN-3 third party")
+    revocation, grants = _consent_state(inp)
+    exempt = us and _confirmation_ok(inp, revocation)
+    if revocation is not None and not exempt:
+        broken.add("opt-out")
+    mobile = _phone_type(inp, i.to) == PhoneType.MOBILE
+    has_consent = revocation is None and bool(grants)
+    has_written = revocation is None and any(g.written for g in grants)
+    if (
+        us
+        and i.channel in (Channel.CALL, Channel.SMS)
+        and mobile
+        and not exempt
+        and not has_consent
+    ):
+        broken.add("TC-1")
+    nyc_media = i.channel in (Channel.SMS, Channel.EMAIL)
+    if "US-NYC" in juris and nyc_media and not exempt and not has_written:
+        broken.add("NYC written consent")
+    return broken
+
+
+def _window_violations(inp: GateInput, zones: set[str], juris: set[str]) -> set[str]:
+    i = inp.intent
+    broken: set[str] = set()
+    if i.channel not in (Channel.CALL, Channel.SMS, Channel.EMAIL):
+        return broken
+    windows = []
+    if "US" in juris:
+        windows.append(("RF-6", time(8), time(21)))
+    if "CN" in juris:
+        windows.append(("CN", time(8), time(22)))
+    if "GB" in juris:
+        windows.append(("UK-3", time(8), time(21)))
+    for local in _local_times(i.at, zones):
+        for name, start, end in windows:
+            if not start <= local.time() < end:
+                broken.add(name)
+        if "US" in juris or "GB" in juris:
+            for r in inp.party.inconvenient_times:
+                if r.start != r.end and _between(local.time(), r.start, r.end):
+                    broken.add("stated times")
+    return broken
+
+
+def _sent(a: AttemptRecord) -> bool:
+    return a.outcome not in NOT_SENT
+
+
+def _rolling(inp: GateInput, days: int, keep: Callable[[AttemptRecord], bool]) -> int:
+    at = inp.intent.at
+    return sum(1 for a in inp.attempts if at - timedelta(days=days) < a.at <= at and keep(a))
+
+
+PERSONAL = (PhoneType.MOBILE, PhoneType.HOME)
+MEDIA = (Channel.CALL, Channel.SMS, Channel.EMAIL)
+
+
+def _us_call_caps(inp: GateInput, zones: set[str]) -> set[str]:
+    """RF-1 (7 placed calls in 7 days per debt) and RF-2 (no call until day 8 after a conversation)."""
+    i = inp.intent
+    broken: set[str] = set()
+
+    def placed(a: AttemptRecord) -> bool:
+        excluded = {O.NOT_CONNECTED, O.FAILED, *NOT_SENT}
+        return a.loan_id == i.loan_id and a.channel == Channel.CALL and a.outcome not in excluded
+
+    if _rolling(inp, 7, placed) >= 7:
+        broken.add("RF-1")
+    for a in inp.attempts:
+        if (
+            a.loan_id == i.loan_id
+            and a.channel == Channel.CALL
+            and a.outcome == O.CONVERSATION_RIGHT_PARTY
+        ):
+            for z in zones:
+                zone = ZoneInfo(z)
+                day8 = a.at.astimezone(zone).date() + timedelta(days=7)
+                if i.at < datetime(day8.year, day8.month, day8.day, tzinfo=zone):
+                    broken.add("RF-2")
+    return broken
+
+
+def _ma_caps(inp: GateInput) -> set[str]:
+    """MA: 2 calls/texts per 7 days to personal numbers, 2 per 30 days to others, per debt."""
+    i = inp.intent
+    to_personal = _phone_type(inp, i.to) in PERSONAL
+
+    def contact(a: AttemptRecord) -> bool:
+        same_kind = (_phone_type(inp, a.to) in PERSONAL) == to_personal
+        return (
+            a.loan_id == i.loan_id
+            and a.channel in (Channel.CALL, Channel.SMS)
+            and _sent(a)
+            and same_kind
+        )
+
+    return {"MA"} if _rolling(inp, 7 if to_personal else 30, contact) >= 2 else set()
+
+
+def _nyc_wa_caps(inp: GateInput, juris: set[str]) -> set[str]:
+    i = inp.intent
+    broken: set[str] = set()
+
+    def nyc(a: AttemptRecord) -> bool:
+        return a.loan_id == i.loan_id and a.channel in MEDIA and _sent(a)
+
+    def any_media(a: AttemptRecord) -> bool:
+        return a.channel in MEDIA and _sent(a)
+
+    def at_work(a: AttemptRecord) -> bool:
+        return any_media(a) and _phone_type(inp, a.to) == PhoneType.WORK
+
+    if "US-NYC" in juris and _rolling(inp, 7, nyc) >= 3:
+        broken.add("NYC")
+    if "US-WA" in juris and _rolling(inp, 7, any_media) >= 3:
+        broken.add("WA")
+    work_intent = (
+        i.channel in (Channel.CALL, Channel.SMS) and _phone_type(inp, i.to) == PhoneType.WORK
+    )
+    if "US-WA" in juris and work_intent and _rolling(inp, 7, at_work) >= 1:
+        broken.add("WA work")
+    return broken
+
+
+def _cn_caps(inp: GateInput, zones: set[str]) -> set[str]:
+    """CN-2/CN-3: 3 connected calls or conversations a day; CN-4: 6 unanswered dials a number."""
+    i = inp.intent
+    broken: set[str] = set()
+    talk = {O.CONVERSATION_RIGHT_PARTY, O.OUTCOME_UNKNOWN, None}
+    connected = talk | {O.CONVERSATION_WRONG_PARTY}
+    unanswered = {O.NO_ANSWER, O.BUSY, O.NOT_CONNECTED, O.VOICEMAIL_LEFT, O.OUTCOME_UNKNOWN, None}
+    for z in zones:
+        zone = ZoneInfo(z)
+        day = i.at.astimezone(zone).date()
+        today = [
+            a
+            for a in inp.attempts
+            if a.channel == Channel.CALL and a.at.astimezone(zone).date() == day
+        ]
+        if (
+            sum(a.outcome in talk for a in today) >= 3
+            or sum(a.outcome in connected for a in today) >= 3
+        ):
+            broken.add("CN-2/3")
+        if sum(a.to == i.to and a.outcome in unanswered for a in today) >= 6:
+            broken.add("CN-4")
+    return broken
+
+
+def _cap_violations(inp: GateInput, zones: set[str], juris: set[str]) -> set[str]:
+    channel = inp.intent.channel
+    broken: set[str] = set()
+    if "US" in juris and channel == Channel.CALL:
+        broken |= _us_call_caps(inp, zones)
+    if "US-MA" in juris and channel in (Channel.CALL, Channel.SMS):
+        broken |= _ma_caps(inp)
+    if channel in MEDIA:
+        broken |= _nyc_wa_caps(inp, juris)
+    if "CN" in juris and channel == Channel.CALL:
+        broken |= _cn_caps(inp, zones)
+    return broken
+
+
+def time_violations(inp: GateInput) -> set[str]:
+    """Rules that waiting can fix: local windows, stated times, caps and cooldowns."""
+    zones, juris = where(inp)
+    return _window_violations(inp, zones, juris) | _cap_violations(inp, zones, juris)
+
+
+def violations(inp: GateInput) -> set[str]:
+    return suppress_violations(inp) | time_violations(inp)

@@ -1,0 +1,255 @@
+"""Property tests: the gate against an independent checker (rule_checker.py) on random people,
+30-day histories, consent ledgers, holds and intents.
+
+Deferral exactness is checked at gate level: no instant sampled strictly between ``at`` and
+``defer_until`` is authorised by the gate, and at ``defer_until`` the gate no longer defers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from rule_checker import (
+    ADDRESS_PLACES,
+    PHONE_PLACES,
+    suppress_violations,
+    time_violations,
+    violations,
+)
+
+from contracts.decisions import Verdict
+from contracts.outcomes import OutcomeKind
+from contracts.values import (
+    Address,
+    Channel,
+    Email,
+    EmailKind,
+    LocalTimeRange,
+    PartyRole,
+    Phone,
+    PhoneType,
+    Purpose,
+)
+from services.compliance.core import (
+    AttemptRecord,
+    ConsentRecord,
+    ContactIntent,
+    DebtFacts,
+    GateInput,
+    GateResult,
+    PartyFacts,
+    evaluate,
+    load_policy,
+)
+
+POLICY = load_policy("default")
+LOANS = ("L1", "L2")
+EMAILS = (
+    Email(address="pat@example.com"),
+    Email(address="pat@employer.example", kind=EmailKind.WORK),
+)
+# Around DST changes (US March/November, UK March/October) and ordinary days.
+DAYS = [
+    datetime(2026, 3, 8, tzinfo=UTC),
+    datetime(2026, 3, 29, tzinfo=UTC),
+    datetime(2026, 6, 15, tzinfo=UTC),
+    datetime(2026, 10, 25, tzinfo=UTC),
+    datetime(2026, 11, 1, tzinfo=UTC),
+    datetime(2027, 1, 20, tzinfo=UTC),
+]
+SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+addresses = st.sampled_from(
+    [Address(country=c, region=r, city=city) for c, r, city in ADDRESS_PLACES]
+)
+phones = st.builds(
+    Phone, number=st.sampled_from(sorted(PHONE_PLACES)), type=st.sampled_from(list(PhoneType))
+)
+
+
+@st.composite
+def parties(draw: st.DrawFn) -> PartyFacts:
+    phone_list = draw(
+        st.lists(
+            phones,
+            min_size=draw(st.sampled_from([0, 1, 1, 1])),
+            max_size=2,
+            unique_by=lambda p: p.number,
+        )
+    )
+
+    def rare() -> bool:
+        return draw(st.integers(0, 19)) == 0
+
+    times = (
+        draw(st.lists(st.tuples(st.integers(0, 23), st.integers(1, 6)), max_size=1))
+        if rare() or rare()
+        else []
+    )
+    return PartyFacts(
+        party_id="p1",
+        role=draw(
+            st.sampled_from(
+                [PartyRole.BORROWER] * 6 + [PartyRole.GUARANTOR, PartyRole.CONTACT_PERSON]
+            )
+        ),
+        addresses=tuple(
+            draw(
+                st.lists(
+                    addresses, min_size=draw(st.sampled_from([0, 1, 1])), max_size=2, unique=True
+                )
+            )
+        ),
+        phones=tuple(phone_list),
+        emails=tuple(draw(st.lists(st.sampled_from(EMAILS), max_size=2, unique=True))),
+        vulnerable=rare(),
+        inconvenient_times=tuple(
+            LocalTimeRange(start=time(h), end=time((h + n) % 24)) for h, n in times
+        ),
+        no_contact_at_work=draw(st.booleans()),
+        deceased=rare(),
+        bankrupt=rare(),
+        cease_loans=frozenset({"L1"}) if rare() else frozenset(),
+        attorney_loans=frozenset({"L1"}) if rare() else frozenset(),
+        third_party_refused=rare(),
+        debtor_unreachable=draw(st.booleans()),
+    )
+
+
+def _destinations(party: PartyFacts, channel: Channel) -> list[str | None]:
+    if channel == Channel.EMAIL:
+        return [e.address for e in party.emails] or [None]
+    if channel == Channel.LETTER:
+        return [None]
+    return [p.number for p in party.phones] or [None]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> GateInput:
+    party = draw(parties())
+    at = draw(st.sampled_from(DAYS)) + timedelta(minutes=draw(st.integers(0, 2 * 24 * 60 - 1)))
+    channels = st.sampled_from([Channel.CALL] * 3 + [Channel.SMS, Channel.EMAIL, Channel.LETTER])
+    attempts = []
+    for n in range(draw(st.integers(0, 30))):
+        channel = draw(channels)
+        attempts.append(
+            AttemptRecord(
+                attempt_id=f"h{n}",
+                loan_id=draw(st.sampled_from(LOANS)),
+                channel=channel,
+                to=draw(st.sampled_from(_destinations(party, channel))),
+                at=at - timedelta(minutes=draw(st.integers(1, 30 * 24 * 60))),
+                outcome=draw(st.one_of(st.none(), st.sampled_from(list(OutcomeKind)))),
+                purpose=draw(st.sampled_from([Purpose.COLLECTION] * 4 + list(Purpose))),
+            )
+        )
+    consents = []
+    for _ in range(draw(st.integers(0, 4))):
+        channel = draw(st.sampled_from([Channel.CALL, Channel.SMS, Channel.EMAIL]))
+        effective = at + timedelta(minutes=draw(st.integers(-40 * 24 * 60, 60)))
+        consents.append(
+            ConsentRecord(
+                channel=channel,
+                address=draw(st.sampled_from([None, *_destinations(party, channel)])),
+                purpose=draw(st.sampled_from([None, None, None, Purpose.REMINDER])),
+                granted=draw(st.booleans()),
+                received_at=effective - timedelta(minutes=draw(st.integers(0, 10))),
+                effective_at=effective,
+                processed_at=effective + timedelta(seconds=draw(st.integers(0, 60))),
+                written=draw(st.booleans()),
+            )
+        )
+    channel = draw(channels)
+    intent = ContactIntent(
+        attempt_id="intent",
+        party_id="p1",
+        loan_id=draw(st.sampled_from(LOANS)),
+        channel=channel,
+        to=draw(st.sampled_from(_destinations(party, channel))),
+        purpose=draw(st.sampled_from([Purpose.COLLECTION] * 4 + list(Purpose))),
+        at=at,
+    )
+    borrower = tuple(draw(st.lists(addresses, max_size=1)))
+    return GateInput(
+        intent=intent,
+        party=party,
+        debt=DebtFacts(intent.loan_id, disputed=draw(st.integers(0, 9)) == 0),
+        attempts=tuple(sorted(attempts, key=lambda a: a.at)),
+        consents=tuple(consents),
+        borrower_addresses=borrower,
+    )
+
+
+def _at(inp: GateInput, when: datetime) -> GateInput:
+    intent = inp.intent
+    moved = ContactIntent(
+        intent.attempt_id,
+        intent.party_id,
+        intent.loan_id,
+        intent.channel,
+        intent.to,
+        intent.purpose,
+        when,
+    )
+    return GateInput(moved, inp.party, inp.debt, inp.attempts, inp.consents, inp.borrower_addresses)
+
+
+def _describe(result: GateResult) -> str:
+    return f"{result.verdict} {result.reasons} until={result.defer_until}"
+
+
+@SETTINGS
+@given(scenarios())
+def test_authorised_contacts_break_no_rule(inp: GateInput) -> None:
+    """P1: whenever the gate authorises, the independent checker finds no broken rule."""
+    result = evaluate(inp, POLICY)
+    event(str(result.verdict))
+
+    if result.verdict == Verdict.AUTHORISED:
+        assert violations(inp) == set(), _describe(result)
+
+
+@SETTINGS
+@given(scenarios())
+def test_every_refusal_is_justified(inp: GateInput) -> None:
+    """The gate is not stricter than the rules: a suppression or deferral has a checker reason."""
+    result = evaluate(inp, POLICY)
+
+    if result.verdict == Verdict.SUPPRESSED and not suppress_violations(inp):
+        # Only allowed when the time rules never clear together within the gate's horizon
+        # (e.g. windows in zones 12 hours apart): the checker must then find a time rule
+        # broken at every sampled instant of the next two days.
+        for step in range(2 * 24 * 4):
+            probe = _at(inp, inp.intent.at + timedelta(minutes=15 * step))
+            assert time_violations(probe), (_describe(result), step)
+    if result.verdict == Verdict.DEFERRED:
+        assert not suppress_violations(inp), _describe(result)
+        assert time_violations(inp), _describe(result)
+
+
+@SETTINGS
+@given(
+    scenarios(),
+    st.lists(st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), min_size=3, max_size=3),
+)
+def test_deferral_is_to_the_exact_earliest_instant(inp: GateInput, fractions: list[float]) -> None:
+    """At defer_until the gate does not defer again; no sampled earlier instant was authorised."""
+    result = evaluate(inp, POLICY)
+    event(f"{result.verdict} {' '.join(result.reasons[:2])}")
+    if result.verdict != Verdict.DEFERRED:
+        return
+    assert result.defer_until is not None
+    until, at = result.defer_until, inp.intent.at
+
+    again = evaluate(_at(inp, until), POLICY)
+    probes = [at + (until - at) * f for f in fractions] + [until - timedelta(seconds=1)]
+
+    assert until > at
+    assert again.verdict != Verdict.DEFERRED, f"{_describe(result)} then {_describe(again)}"
+    if again.verdict == Verdict.AUTHORISED:
+        assert violations(_at(inp, until)) == set()
+    for probe in probes:
+        if at < probe < until:
+            assert evaluate(_at(inp, probe), POLICY).verdict != Verdict.AUTHORISED, probe

@@ -1,0 +1,200 @@
+"""The consent ledger: TC-1 consent, TC-2/RF-16/RF-17 opt-outs, TC-4 confirmation, NYC written."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from gate_builders import (
+    EMAIL,
+    ET,
+    MOBILE,
+    NYC,
+    POLICY,
+    attempt,
+    decide,
+    grant,
+    person,
+    revoke,
+)
+
+from contracts.decisions import Verdict
+from contracts.outcomes import OutcomeKind
+from contracts.values import Channel, Phone, PhoneType, Purpose
+from services.compliance.core import is_opt_out, opt_out_keywords
+
+AT = datetime(2026, 4, 14, 12, 0, tzinfo=ET)
+
+
+def test_stop_revocation_suppresses_the_next_text() -> None:
+    """TC-2/RF-16: a STOP reply for this number revokes consent; the next text is suppressed."""
+    stop = revoke(Channel.SMS, MOBILE, at=AT - timedelta(hours=1))
+
+    result = decide(AT, channel=Channel.SMS, consents=(grant(Channel.SMS), stop))
+
+    assert result.verdict == Verdict.SUPPRESSED
+    assert {"TC-2", "RF-16", "P6-OPT-OUT"} <= set(result.reasons)
+    assert "revoked (address" in result.evidence.consent
+
+
+def test_medium_opt_out_beats_an_older_address_grant() -> None:
+    """RF-17: "don't text me" (no address) beats an earlier consent for one number."""
+    consents = (grant(Channel.SMS, MOBILE), revoke(Channel.SMS, None, at=AT - timedelta(days=1)))
+
+    result = decide(AT, channel=Channel.SMS, consents=consents)
+
+    assert "RF-17" in result.reasons
+
+
+def test_later_grant_supersedes_an_earlier_opt_out() -> None:
+    """The latest record by effective_at wins: consent given after an opt-out restores texting."""
+    consents = (
+        revoke(Channel.SMS, None, at=AT - timedelta(days=9)),
+        grant(Channel.SMS, MOBILE, at=AT - timedelta(days=1)),
+    )
+
+    result = decide(AT, channel=Channel.SMS, consents=consents)
+
+    assert result.verdict == Verdict.AUTHORISED
+
+
+def test_blanket_grant_does_not_undo_an_address_opt_out() -> None:
+    """The most specific record wins: a later medium-wide grant leaves a number's STOP in force."""
+    consents = (
+        revoke(Channel.SMS, MOBILE, at=AT - timedelta(days=9)),
+        grant(Channel.SMS, None, at=AT - timedelta(days=1)),
+    )
+
+    result = decide(AT, channel=Channel.SMS, consents=consents)
+
+    assert result.verdict == Verdict.SUPPRESSED
+
+
+def test_revocation_applies_from_its_effective_time() -> None:
+    """Bitemporal: a revocation effective later does not apply yet."""
+    later = revoke(
+        Channel.SMS, MOBILE, at=AT - timedelta(hours=1), effective=AT + timedelta(hours=1)
+    )
+
+    result = decide(AT, channel=Channel.SMS, consents=(grant(Channel.SMS), later))
+
+    assert result.verdict == Verdict.AUTHORISED
+
+
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.CALL])
+def test_text_or_call_to_a_mobile_needs_prior_express_consent(channel: Channel) -> None:
+    """TC-1: autodialed/prerecorded calls and texts to a mobile need prior express consent."""
+    result = decide(AT, channel=channel, consents=())
+
+    assert result.reasons == ("TC-1",)
+
+
+def test_call_to_a_landline_needs_no_tcpa_consent() -> None:
+    """TC-1 covers wireless numbers only."""
+    home = "+15185550111"
+    party = person(phones=(Phone(number=home, type=PhoneType.HOME),))
+
+    result = decide(AT, to=home, party=party, consents=())
+
+    assert result.verdict == Verdict.AUTHORISED
+
+
+def test_purpose_scoped_consent_applies_only_to_that_purpose() -> None:
+    """A grant scoped to reminders does not allow collection texts."""
+    consents = (grant(Channel.SMS, purpose=Purpose.REMINDER),)
+
+    reminder = decide(AT, channel=Channel.SMS, purpose=Purpose.REMINDER, consents=consents)
+    collection = decide(AT, channel=Channel.SMS, consents=consents)
+
+    assert reminder.verdict == Verdict.AUTHORISED
+    assert collection.reasons == ("TC-1",)
+
+
+def test_email_needs_no_consent_outside_nyc() -> None:
+    """Email is allowed without a consent record (RF-14 safe harbor satisfied upstream)."""
+    result = decide(AT, channel=Channel.EMAIL, to=EMAIL, consents=())
+
+    assert result.verdict == Verdict.AUTHORISED
+
+
+@pytest.mark.parametrize("channel", [Channel.EMAIL, Channel.SMS])
+def test_nyc_requires_written_consent_for_email_and_text(channel: Channel) -> None:
+    """NYC-5-77: written consent before using email or text."""
+    nyc_mobile = "+12125550100"
+    party = person(addresses=(NYC,), phones=(Phone(number=nyc_mobile),))
+    to = EMAIL if channel == Channel.EMAIL else nyc_mobile
+
+    oral = decide(AT, channel=channel, to=to, party=party, consents=(grant(channel),))
+    written = decide(
+        AT, channel=channel, to=to, party=party, consents=(grant(channel, written=True),)
+    )
+
+    assert oral.reasons == ("NYC-5-77",)
+    assert written.verdict == Verdict.AUTHORISED
+
+
+def test_one_opt_out_confirmation_is_allowed_within_five_minutes() -> None:
+    """TC-4: one confirmation text to the revoked number, within 5 minutes of the opt-out."""
+    stop = revoke(Channel.SMS, MOBILE, at=AT)
+    consents = (grant(Channel.SMS), stop)
+    sent = attempt(
+        AT + timedelta(minutes=1),
+        Channel.SMS,
+        OutcomeKind.DELIVERED,
+        purpose=Purpose.OPT_OUT_CONFIRMATION,
+    )
+
+    first = decide(
+        AT + timedelta(minutes=1),
+        channel=Channel.SMS,
+        purpose=Purpose.OPT_OUT_CONFIRMATION,
+        consents=consents,
+    )
+    second = decide(
+        AT + timedelta(minutes=2),
+        channel=Channel.SMS,
+        purpose=Purpose.OPT_OUT_CONFIRMATION,
+        consents=consents,
+        attempts=(sent,),
+    )
+    late = decide(
+        AT + timedelta(minutes=6),
+        channel=Channel.SMS,
+        purpose=Purpose.OPT_OUT_CONFIRMATION,
+        consents=consents,
+    )
+    collection = decide(AT + timedelta(minutes=1), channel=Channel.SMS, consents=consents)
+
+    assert first.verdict == Verdict.AUTHORISED
+    assert second.verdict == Verdict.SUPPRESSED
+    assert late.verdict == Verdict.SUPPRESSED
+    assert collection.verdict == Verdict.SUPPRESSED
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("STOP", True),
+        ("stop", True),
+        ("  Stop!  ", True),
+        ("STOP please", True),
+        ("opt out", True),
+        ("Unsubscribe.", True),
+        ("退订", True),
+        ("退订\uff01", True),  # full-width exclamation mark
+        ("please stop", False),
+        ("stopping by later", False),
+        ("", False),
+        ("Can you call me tomorrow?", False),
+    ],
+)
+def test_opt_out_keywords_match_whole_message_or_first_word(body: str, expected: bool) -> None:
+    """TC-2 keywords (and 退订) match case-insensitively as the whole message or its first word(s)."""
+    assert is_opt_out(POLICY, body) is expected
+
+
+def test_opt_out_keywords_come_from_the_packs() -> None:
+    """The keyword list is pack data: TC-2's words plus STOPALL and China's 退订."""
+    assert opt_out_keywords(POLICY) == frozenset(
+        {"STOP", "QUIT", "END", "REVOKE", "OPT OUT", "CANCEL", "UNSUBSCRIBE", "STOPALL", "退订"}
+    )

@@ -1,0 +1,267 @@
+"""Caps and cooldowns from data: RF-1, RF-2, RF-3, MA-7.04, NYC-5-77, WA, CN-2/3/4 (P2 pending)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from gate_builders import (
+    BOSTON,
+    ET,
+    NYC,
+    PT,
+    SEATTLE,
+    SH,
+    SHANGHAI,
+    attempt,
+    decide,
+    grant,
+    person,
+)
+
+from contracts.decisions import Verdict
+from contracts.outcomes import OutcomeKind
+from contracts.values import Channel, PartyRole, Phone, PhoneType, Purpose
+from services.compliance.core import AttemptRecord, PartyFacts
+
+BOSTON_MOBILE = "+16175550100"
+CN_MOBILE = "+8613800138000"
+
+
+def _seven_calls(outcome: OutcomeKind | None = OutcomeKind.NO_ANSWER) -> tuple[AttemptRecord, ...]:
+    return tuple(
+        attempt(datetime(2026, 4, day, 10, 0, tzinfo=ET), outcome=outcome) for day in range(1, 8)
+    )
+
+
+def test_eighth_call_in_seven_days_is_deferred_until_the_oldest_falls_out() -> None:
+    """RF-1: 7 calls in 7 days; the 8th waits until the oldest leaves the rolling window."""
+    result = decide(datetime(2026, 4, 7, 15, 0, tzinfo=ET), attempts=_seven_calls())
+
+    assert result.verdict == Verdict.DEFERRED
+    assert result.reasons == ("RF-1",)
+    assert result.defer_until == datetime(2026, 4, 8, 10, 0, tzinfo=ET)
+    assert result.evidence.counts["RF-1"] == 7
+
+
+def test_call_at_the_instant_the_oldest_falls_out_is_authorised() -> None:
+    """RF-1 window is (t - 7 days, t]: at oldest + 7 days only 6 remain."""
+    result = decide(datetime(2026, 4, 8, 10, 0, tzinfo=ET), attempts=_seven_calls())
+
+    assert result.verdict == Verdict.AUTHORISED
+    assert result.evidence.counts["RF-1"] == 6
+
+
+def test_calls_that_never_connected_do_not_count() -> None:
+    """RF-3: a call that never connects to the dialed number is not a placed call."""
+    result = decide(
+        datetime(2026, 4, 7, 15, 0, tzinfo=ET), attempts=_seven_calls(OutcomeKind.NOT_CONNECTED)
+    )
+
+    assert result.verdict == Verdict.AUTHORISED
+
+
+def test_pending_calls_count_from_reservation() -> None:
+    """P2: an attempt counts against the caps from the moment it is reserved."""
+    result = decide(datetime(2026, 4, 7, 15, 0, tzinfo=ET), attempts=_seven_calls(None))
+
+    assert result.reasons == ("RF-1",)
+
+
+def test_calls_about_another_debt_have_their_own_budget() -> None:
+    """RF-1 counts per person x debt."""
+    result = decide(datetime(2026, 4, 7, 15, 0, tzinfo=ET), attempts=_seven_calls(), loan="L2")
+
+    assert result.verdict == Verdict.AUTHORISED
+
+
+@pytest.mark.parametrize(
+    ("at", "verdict"),
+    [
+        (datetime(2026, 4, 7, 12, 0, tzinfo=ET), Verdict.DEFERRED),  # day 7
+        (datetime(2026, 4, 8, 8, 0, tzinfo=ET), Verdict.AUTHORISED),  # day 8, window open
+    ],
+)
+def test_conversation_on_day_1_allows_the_next_call_on_day_8(
+    at: datetime, verdict: Verdict
+) -> None:
+    """RF-2: a conversation on April 1 (day 1) blocks calls until 00:00 on April 8 (day 8)."""
+    talk = attempt(
+        datetime(2026, 4, 1, 23, 30, tzinfo=ET), outcome=OutcomeKind.CONVERSATION_RIGHT_PARTY
+    )
+
+    result = decide(at, attempts=(talk,))
+
+    assert result.verdict == verdict
+
+
+def test_cooldown_deferral_lands_on_0800_of_day_8() -> None:
+    """RF-2 clears at 00:00 on day 8; RF-6 then holds it to 08:00: defer_until is both cleared."""
+    talk = attempt(
+        datetime(2026, 4, 1, 9, 0, tzinfo=ET), outcome=OutcomeKind.CONVERSATION_RIGHT_PARTY
+    )
+
+    result = decide(datetime(2026, 4, 3, 12, 0, tzinfo=ET), attempts=(talk,))
+
+    assert result.reasons == ("RF-2",)
+    assert result.defer_until == datetime(2026, 4, 8, 8, 0, tzinfo=ET)
+    rf2 = next(o for o in result.rules if o.rule_id == "RF-2")
+    assert rf2.until == datetime(2026, 4, 8, 0, 0, tzinfo=ET)
+
+
+def test_conversation_cooldown_does_not_stop_texts_or_other_debts() -> None:
+    """RF-2 limits calls about that debt; texts and other debts are unaffected."""
+    talk = attempt(
+        datetime(2026, 4, 1, 9, 0, tzinfo=ET), outcome=OutcomeKind.CONVERSATION_RIGHT_PARTY
+    )
+    at = datetime(2026, 4, 3, 12, 0, tzinfo=ET)
+
+    text = decide(at, channel=Channel.SMS, attempts=(talk,))
+    other = decide(at, attempts=(talk,), loan="L2")
+
+    assert text.verdict == Verdict.AUTHORISED
+    assert other.verdict == Verdict.AUTHORISED
+
+
+def test_massachusetts_third_call_in_seven_days_is_deferred() -> None:
+    """MA-7.04: at most 2 calls or texts per 7 days per debt to a personal number."""
+    party = person(addresses=(BOSTON,), phones=(Phone(number=BOSTON_MOBILE),))
+    history = (
+        attempt(datetime(2026, 4, 1, 10, 0, tzinfo=ET), to=BOSTON_MOBILE),
+        attempt(
+            datetime(2026, 4, 3, 10, 0, tzinfo=ET),
+            Channel.SMS,
+            OutcomeKind.DELIVERED,
+            to=BOSTON_MOBILE,
+        ),
+    )
+
+    result = decide(
+        datetime(2026, 4, 5, 10, 0, tzinfo=ET), to=BOSTON_MOBILE, party=party, attempts=history
+    )
+
+    assert result.reasons == ("MA-7.04",)
+    assert result.defer_until == datetime(2026, 4, 8, 10, 0, tzinfo=ET)
+    assert result.evidence.counts["MA-7.04/personal"] == 2
+
+
+def test_massachusetts_work_number_allows_two_per_thirty_days() -> None:
+    """MA-7.04: at most 2 per 30 days to any other number (e.g. work)."""
+    work = "+16175550199"
+    party = person(addresses=(BOSTON,), phones=(Phone(number=work, type=PhoneType.WORK),))
+    history = (
+        attempt(datetime(2026, 3, 20, 10, 0, tzinfo=ET), to=work),
+        attempt(datetime(2026, 4, 1, 10, 0, tzinfo=ET), to=work),
+    )
+
+    result = decide(datetime(2026, 4, 10, 10, 0, tzinfo=ET), to=work, party=party, attempts=history)
+
+    assert result.reasons == ("MA-7.04",)
+    assert result.defer_until == datetime(2026, 4, 19, 10, 0, tzinfo=ET)
+
+
+def test_nyc_fourth_attempt_across_media_is_deferred() -> None:
+    """NYC-5-77: at most 3 attempted communications per 7 days across all media."""
+    party = person(addresses=(NYC,), phones=(Phone(number="+12125550100"),))
+    history = (
+        attempt(datetime(2026, 4, 1, 10, 0, tzinfo=ET), to="+12125550100"),
+        attempt(
+            datetime(2026, 4, 2, 10, 0, tzinfo=ET),
+            Channel.SMS,
+            OutcomeKind.DELIVERED,
+            to="+12125550100",
+        ),
+        attempt(
+            datetime(2026, 4, 3, 10, 0, tzinfo=ET),
+            Channel.EMAIL,
+            OutcomeKind.DELIVERED,
+            to="pat@example.com",
+        ),
+    )
+    consents = (
+        grant(Channel.CALL),
+        grant(Channel.SMS, written=True),
+        grant(Channel.EMAIL, written=True),
+    )
+
+    result = decide(
+        datetime(2026, 4, 4, 10, 0, tzinfo=ET),
+        to="+12125550100",
+        party=party,
+        attempts=history,
+        consents=consents,
+    )
+
+    assert result.reasons == ("NYC-5-77",)
+    assert result.defer_until == datetime(2026, 4, 8, 10, 0, tzinfo=ET)
+    assert "US-NY-NYC" in result.evidence.jurisdictions
+
+
+def test_washington_work_number_once_per_week() -> None:
+    """WA-19.16.250: at most 1 communication per week at work."""
+    work = "+12065550199"
+    party = person(addresses=(SEATTLE,), phones=(Phone(number=work, type=PhoneType.WORK),))
+    history = (attempt(datetime(2026, 4, 1, 10, 0, tzinfo=PT), to=work),)
+
+    result = decide(datetime(2026, 4, 3, 10, 0, tzinfo=PT), to=work, party=party, attempts=history)
+
+    assert result.reasons == ("WA-19.16.250",)
+    assert result.evidence.counts["WA-19.16.250/work"] == 1
+
+
+def _cn_party() -> PartyFacts:
+    return person(addresses=(SHANGHAI,), phones=(Phone(number=CN_MOBILE),), emails=())
+
+
+def test_china_fourth_conversation_in_a_day_waits_for_the_next_day() -> None:
+    """CN-3: at most 3 effective conversations per debtor per day; next day at 08:00 Beijing."""
+    history = tuple(
+        attempt(
+            datetime(2026, 4, 14, h, 0, tzinfo=SH),
+            to=CN_MOBILE,
+            outcome=OutcomeKind.CONVERSATION_RIGHT_PARTY,
+        )
+        for h in (9, 11, 13)
+    )
+
+    result = decide(
+        datetime(2026, 4, 14, 15, 0, tzinfo=SH),
+        to=CN_MOBILE,
+        party=_cn_party(),
+        attempts=history,
+        consents=(),
+    )
+
+    assert "CN-3" in result.reasons
+    assert result.defer_until == datetime(2026, 4, 15, 8, 0, tzinfo=SH)
+
+
+def test_china_seventh_unanswered_dial_to_one_number_is_deferred() -> None:
+    """CN-4: at most 6 unanswered dial attempts per day to the same number; other numbers unaffected."""
+    other = "+8613900139000"
+    party = person(
+        addresses=(SHANGHAI,), phones=(Phone(number=CN_MOBILE), Phone(number=other)), emails=()
+    )
+    history = tuple(
+        attempt(datetime(2026, 4, 14, 9, 0, tzinfo=SH) + timedelta(minutes=20 * i), to=CN_MOBILE)
+        for i in range(6)
+    )
+    at = datetime(2026, 4, 14, 15, 0, tzinfo=SH)
+
+    same = decide(at, to=CN_MOBILE, party=party, attempts=history, consents=())
+    different = decide(at, to=other, party=party, attempts=history, consents=())
+
+    assert same.reasons == ("CN-4",)
+    assert same.defer_until == datetime(2026, 4, 15, 8, 0, tzinfo=SH)
+    assert different.verdict == Verdict.AUTHORISED
+
+
+def test_guarantor_has_a_budget_of_their_own() -> None:
+    """A guarantor is a party with their own history: the borrower's calls are not theirs."""
+    result = decide(
+        datetime(2026, 4, 7, 15, 0, tzinfo=ET),
+        party=person(role=PartyRole.GUARANTOR),
+        purpose=Purpose.COLLECTION,
+    )
+
+    assert result.verdict == Verdict.AUTHORISED

@@ -1,0 +1,201 @@
+"""Holds that suppress until the state changes: P1-DEST/ZONE, P6, RF-9/10/11/13, UK-1, CN-3."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from gate_builders import (
+    EMAIL,
+    ET,
+    LONDON,
+    LONDON_ADDR,
+    SH,
+    SHANGHAI,
+    attempt,
+    decide,
+    person,
+)
+
+from contracts.decisions import Verdict
+from contracts.outcomes import OutcomeKind
+from contracts.values import (
+    Address,
+    Channel,
+    Email,
+    EmailKind,
+    PartyRole,
+    Phone,
+    PhoneType,
+    Purpose,
+)
+from services.compliance.core import DebtFacts
+
+AT = datetime(2026, 4, 14, 12, 0, tzinfo=ET)
+
+
+@pytest.mark.parametrize("purpose", [p for p in Purpose if p != Purpose.DISPUTE_RESPONSE])
+def test_dispute_suppresses_everything_but_the_dispute_response(purpose: Purpose) -> None:
+    """P6: while a debt is disputed only the dispute response may go out."""
+    result = decide(AT, purpose=purpose, debt=DebtFacts("L1", disputed=True))
+
+    assert "P6-DISPUTE" in result.reasons
+
+
+def test_dispute_response_is_allowed_during_a_dispute() -> None:
+    """P6: the dispute response itself is the one allowed contact."""
+    result = decide(AT, purpose=Purpose.DISPUTE_RESPONSE, debt=DebtFacts("L1", disputed=True))
+
+    assert result.verdict == Verdict.AUTHORISED
+    assert result.evidence.holds == ("dispute",)
+
+
+def test_cease_allows_only_three_acknowledgements() -> None:
+    """RF-11: after a cease only the three permitted messages, then nothing."""
+    party = person(cease_loans=frozenset({"L1"}))
+    three = tuple(
+        attempt(
+            datetime(2026, 4, d, 10, tzinfo=ET),
+            Channel.EMAIL,
+            OutcomeKind.DELIVERED,
+            to=EMAIL,
+            purpose=Purpose.CEASE_ACKNOWLEDGEMENT,
+        )
+        for d in (1, 2, 3)
+    )
+
+    collection = decide(AT, party=party)
+    first = decide(
+        AT, channel=Channel.EMAIL, to=EMAIL, purpose=Purpose.CEASE_ACKNOWLEDGEMENT, party=party
+    )
+    fourth = decide(
+        AT,
+        channel=Channel.EMAIL,
+        to=EMAIL,
+        purpose=Purpose.CEASE_ACKNOWLEDGEMENT,
+        party=party,
+        attempts=three,
+    )
+
+    assert {"RF-11", "P6-CEASE"} <= set(collection.reasons)
+    assert first.verdict == Verdict.AUTHORISED
+    assert fourth.reasons == ("RF-11",)
+
+
+def test_attorney_representation_suppresses_that_debt_only() -> None:
+    """RF-10: no direct contact about a debt the person has an attorney for."""
+    party = person(attorney_loans=frozenset({"L1"}))
+
+    same = decide(AT, party=party)
+    other = decide(AT, party=party, loan="L2")
+
+    assert {"RF-10", "P6-ATTORNEY"} <= set(same.reasons)
+    assert other.verdict == Verdict.AUTHORISED
+
+
+@pytest.mark.parametrize(
+    ("fact", "rule"), [("bankrupt", "P6-BANKRUPTCY"), ("deceased", "P6-DECEASED")]
+)
+def test_bankruptcy_and_death_suppress_all_contact(fact: str, rule: str) -> None:
+    """P6: bankruptcy and death stop every contact."""
+    party = person(bankrupt=True) if fact == "bankrupt" else person(deceased=True)
+
+    result = decide(AT, purpose=Purpose.PAYMENT_CONFIRMATION, party=party)
+
+    assert result.reasons == (rule,)
+
+
+def test_vulnerable_uk_customer_gets_no_automated_contact() -> None:
+    """UK-1: no automated SMS or calls for a vulnerable customer; email still allowed."""
+    gb_mobile = "+447911123456"
+    party = person(addresses=(LONDON_ADDR,), phones=(Phone(number=gb_mobile),), vulnerable=True)
+    at = datetime(2026, 4, 14, 12, 0, tzinfo=LONDON)
+
+    text = decide(at, channel=Channel.SMS, to=gb_mobile, party=party, consents=())
+    email = decide(at, channel=Channel.EMAIL, to=EMAIL, party=party, consents=())
+
+    assert text.reasons == ("UK-1",)
+    assert email.verdict == Verdict.AUTHORISED
+
+
+def test_work_email_is_never_used() -> None:
+    """RF-9: do not email an employer-provided address."""
+    party = person(emails=(Email(address="pat@employer.example", kind=EmailKind.WORK),))
+
+    result = decide(AT, channel=Channel.EMAIL, to="pat@employer.example", party=party)
+
+    assert result.reasons == ("RF-9",)
+
+
+def test_work_phone_is_barred_once_the_person_says_so() -> None:
+    """RF-9: a person who barred work contact is not called at a work number."""
+    work = "+15185550199"
+    phones = (Phone(number=work, type=PhoneType.WORK),)
+
+    allowed = decide(AT, to=work, party=person(phones=phones))
+    barred = decide(AT, to=work, party=person(phones=phones, no_contact_at_work=True))
+
+    assert allowed.verdict == Verdict.AUTHORISED
+    assert barred.reasons == ("RF-9",)
+
+
+def test_third_party_gets_one_location_inquiry_and_nothing_else() -> None:
+    """RF-13: a contact person is asked for location once, never about anything else."""
+    party = person(role=PartyRole.CONTACT_PERSON)
+    earlier = attempt(datetime(2026, 4, 1, 10, tzinfo=ET), purpose=Purpose.LOCATION_INQUIRY)
+
+    first = decide(AT, purpose=Purpose.LOCATION_INQUIRY, party=party)
+    second = decide(AT, purpose=Purpose.LOCATION_INQUIRY, party=party, attempts=(earlier,))
+    collection = decide(AT, party=party)
+
+    assert first.verdict == Verdict.AUTHORISED
+    assert second.reasons == ("RF-13",)
+    assert collection.reasons == ("RF-13",)
+
+
+@pytest.mark.parametrize(
+    ("unreachable", "refused", "verdict"),
+    [
+        (False, False, Verdict.SUPPRESSED),
+        (True, False, Verdict.AUTHORISED),
+        (True, True, Verdict.SUPPRESSED),
+    ],
+)
+def test_china_contact_person_only_when_debtor_unreachable_and_never_after_refusal(
+    unreachable: bool, refused: bool, verdict: Verdict
+) -> None:
+    """CN-3: contacts only if the debtor is unreachable; a refusal is final."""
+    cn_mobile = "+8613800138000"
+    party = person(
+        addresses=(SHANGHAI,),
+        phones=(Phone(number=cn_mobile),),
+        role=PartyRole.CONTACT_PERSON,
+        debtor_unreachable=unreachable,
+        third_party_refused=refused,
+    )
+
+    result = decide(datetime(2026, 4, 14, 12, 0, tzinfo=SH), to=cn_mobile, party=party, consents=())
+
+    assert result.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("channel", "to"),
+    [(Channel.CALL, "+15185559999"), (Channel.SMS, None), (Channel.EMAIL, "someone@else.example")],
+)
+def test_unknown_destination_is_never_contacted(channel: Channel, to: str | None) -> None:
+    """P1-DEST: a number or address that is not the party's own is suppressed."""
+    result = decide(AT, channel=channel, to=to)
+
+    assert "P1-DEST" in result.reasons
+
+
+def test_no_candidate_zone_means_no_timed_contact() -> None:
+    """P1-ZONE: with no location at all the local time cannot be proven convenient."""
+    party = person(addresses=(Address(country="DE"),), phones=())
+
+    email = decide(AT, channel=Channel.EMAIL, to=EMAIL, party=party)
+    letter = decide(AT, channel=Channel.LETTER, to=None, party=party)
+
+    assert email.reasons == ("P1-ZONE",)
+    assert letter.verdict == Verdict.AUTHORISED

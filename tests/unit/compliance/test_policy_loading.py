@@ -1,0 +1,162 @@
+"""Policy as data: content-hash versions and one-line PolicyErrors naming file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.compliance.core import PolicyError, load_policy
+
+GOOD_PACK = """\
+pack: custom
+jurisdiction: US
+windows:
+  - {id: RF-6, start: "09:00", end: "20:00"}
+counters:
+  - id: RF-1
+    counts: placed_call
+    per: person_debt
+    rolling_days: 7
+    max: 5
+    gates: [call]
+"""
+
+
+def _write(tmp_path: Path, pack: str, name: str = "custom.yaml") -> Path:
+    (tmp_path / name).write_text(pack, encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"policy: test\npacks: [{name}]\n", encoding="utf-8")
+    return policy
+
+
+def _error(path: Path) -> PolicyError:
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path))
+    message = str(caught.value)
+    assert "\n" not in message
+    return caught.value
+
+
+def test_same_data_gives_the_same_version() -> None:
+    """P5: loading the same packs twice pins the same version."""
+    assert load_policy("default").version == load_policy("default").version
+
+
+def test_version_changes_when_a_number_changes(tmp_path: Path) -> None:
+    """P4: any number change (RF-1 max 7 -> 6) is a new policy version."""
+    base = tmp_path / "base.yaml"
+    base.write_text("policy: a\npacks: [us-federal]\n", encoding="utf-8")
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(
+        "policy: b\npacks: [us-federal]\noverrides:\n  - {rule: RF-1, max: 6}\n", encoding="utf-8"
+    )
+
+    v1 = load_policy(str(base)).version
+    v2 = load_policy(str(changed)).version
+
+    assert v1 == load_policy("us-federal").version
+    assert v1 != v2
+    assert len(v1) == 16
+
+
+def test_custom_pack_loads_and_applies(tmp_path: Path) -> None:
+    """A policy file combines built-in packs and packs given by relative path."""
+    policy = load_policy(str(_write(tmp_path, GOOD_PACK)))
+
+    assert [p.pack for p in policy.packs] == ["baseline", "custom"]
+    assert policy.name == "test"
+
+
+def test_typo_in_a_field_names_file_line_and_field(tmp_path: Path) -> None:
+    """A typo'd field is an error, with a did-you-mean hint."""
+    error = _error(_write(tmp_path, GOOD_PACK.replace("    max: 5", "    maxx: 5")))
+
+    assert str(error).startswith(
+        f"{tmp_path / 'custom.yaml'}:10: counters.0.maxx: unknown field 'maxx'"
+    )
+    assert "did you mean 'max'" in str(error)
+
+
+def test_contradictory_window_is_an_error(tmp_path: Path) -> None:
+    """A window whose start is not before its end (without wraps) cannot be satisfied."""
+    error = _error(
+        _write(
+            tmp_path,
+            GOOD_PACK.replace('start: "09:00", end: "20:00"', 'start: "21:00", end: "08:00"'),
+        )
+    )
+
+    assert "custom.yaml:4: windows.0: contradictory window RF-6" in str(error)
+
+
+def test_windows_that_never_intersect_are_an_error(tmp_path: Path) -> None:
+    """Strictest-wins intersects windows; an empty intersection means the policy never allows."""
+    pack = GOOD_PACK.replace('start: "09:00", end: "20:00"', 'start: "22:00", end: "23:00"')
+    pack = pack[: pack.index("counters:")]
+    policy = tmp_path / "policy.yaml"
+    (tmp_path / "late.yaml").write_text(pack, encoding="utf-8")
+    policy.write_text("policy: x\npacks: [us-federal, late.yaml]\n", encoding="utf-8")
+
+    error = _error(policy)
+
+    assert "late.yaml:4: windows.0: contradictory window RF-6: empty intersection" in str(error)
+
+
+def test_unknown_pack_name_is_an_error(tmp_path: Path) -> None:
+    """A pack that is neither built-in nor a path is named with its line in the policy file."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("policy: x\npacks:\n  - us-federal\n  - us-texas\n", encoding="utf-8")
+
+    error = _error(policy)
+
+    assert str(error).startswith(f"{policy}:4: packs.1: unknown pack 'us-texas'")
+
+
+def test_bad_rule_id_is_an_error(tmp_path: Path) -> None:
+    """Rule ids are source ids (RF-1, MA-7.04); anything else is rejected."""
+    error = _error(_write(tmp_path, GOOD_PACK.replace("id: RF-1", "id: rf one")))
+
+    assert "custom.yaml:6: counters.0.id: bad rule id 'rf one'" in str(error)
+
+
+def test_unquoted_time_explains_the_yaml_trap(tmp_path: Path) -> None:
+    """Unquoted 09:00 is a YAML 1.1 number; the error says to quote it."""
+    error = _error(_write(tmp_path, GOOD_PACK.replace('end: "20:00"', "end: 20:00")))
+
+    assert "custom.yaml:4: windows.0.end:" in str(error)
+    assert "quoted 'HH:MM'" in str(error)
+
+
+def test_unknown_counter_kind_is_an_error(tmp_path: Path) -> None:
+    """Counters name a kind from counting.yaml."""
+    error = _error(
+        _write(tmp_path, GOOD_PACK.replace("counts: placed_call", "counts: placed_calls"))
+    )
+
+    assert "custom.yaml:6: counters.0.counts: unknown counter kind 'placed_calls'" in str(error)
+
+
+def test_unknown_top_level_field_is_an_error(tmp_path: Path) -> None:
+    """Strict at the top level too."""
+    error = _error(_write(tmp_path, GOOD_PACK + "windoes: []\n"))
+
+    assert "custom.yaml:12: windoes: unknown field 'windoes'" in str(error)
+
+
+def test_override_of_an_unknown_rule_is_an_error(tmp_path: Path) -> None:
+    """Overrides address existing rules only."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "policy: x\npacks: [us-federal]\noverrides:\n  - {rule: RF-99, max: 1}\n", encoding="utf-8"
+    )
+
+    error = _error(policy)
+
+    assert str(error).startswith(f"{policy}:4: overrides.rule: unknown rule id 'RF-99'")
+
+
+def test_unknown_policy_reference_is_an_error() -> None:
+    """A ref that is neither built-in nor a file says what is available."""
+    with pytest.raises(PolicyError, match="not a built-in policy"):
+        load_policy("no-such-policy")
