@@ -34,6 +34,9 @@ class ChannelAdapter(Protocol):
 
     async def send(self, task: Task) -> SendResult: ...
 
+    # Optional: adapters whose vendor deduplicates on the attempt id also define
+    # ``honours_idempotency -> bool``; the worker then resends an attempt whose outcome is unknown.
+
     async def aclose(self) -> None: ...
 
 

@@ -1,0 +1,114 @@
+"""Builders and running servers shared by the channel integration tests (not a conftest, so
+module names stay unique for mypy and pytest)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contracts import Message
+from contracts.tasks import PlaceCall, SendEmail, SendSms
+from contracts.values import Purpose
+from services.channels.adapters.twilio_sms import TwilioSms
+from services.channels.retry import CircuitBreaker, RetryPolicy
+from services.channels.simulator import SimConfig, VendorSimulator, serve_simulator
+
+NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+PHONE = "+14155550123"
+EMAIL = "dana.debtor@example.com"
+SID = "AC" + "1" * 32
+TOKEN = "test-auth-token"
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def _common(attempt_id: str) -> dict[str, Any]:
+    return {
+        "attempt_id": attempt_id,
+        "party_id": "party-1",
+        "loan_id": "loan-1",
+        "purpose": Purpose.COLLECTION,
+        "authorised_at": NOW,
+        "not_after": NOW + timedelta(hours=2),
+    }
+
+
+def sms(attempt_id: str = "att-sms-1", to: str = PHONE) -> SendSms:
+    return SendSms(**_common(attempt_id), to=to, body="A payment is due. Reply STOP to opt out.")
+
+
+def email(attempt_id: str = "att-email-1") -> SendEmail:
+    return SendEmail(
+        **_common(attempt_id),
+        to=EMAIL,
+        subject="About your account",
+        body="A payment is due.\n\nTo stop these emails, reply UNSUBSCRIBE.",
+    )
+
+
+def call(attempt_id: str = "att-call-1") -> PlaceCall:
+    return PlaceCall(**_common(attempt_id), to=PHONE, voicemail="Please call us back. <Ref & 1>")
+
+
+@dataclass
+class RecordingSleep:
+    """An injected sleep: records what the retry policy asked for and returns at once."""
+
+    calls: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def fast_retry(sleep: RecordingSleep, **overrides: Any) -> RetryPolicy:
+    return replace(RetryPolicy(max_attempts=5, sleep=sleep), **overrides)
+
+
+def twilio_sms(
+    base_url: str,
+    sleep: RecordingSleep,
+    *,
+    callback_base_url: str = "http://gateway.test",
+    breaker: CircuitBreaker | None = None,
+    retry: RetryPolicy | None = None,
+    **kwargs: Any,
+) -> TwilioSms:
+    return TwilioSms(
+        base_url=base_url,
+        account_sid=SID,
+        auth_token=TOKEN,
+        from_number="+15005550006",
+        callback_base_url=callback_base_url,
+        retry=retry or fast_retry(sleep),
+        breaker=breaker,
+        clock=clock,
+        **kwargs,
+    )
+
+
+@asynccontextmanager
+async def running_simulator(**config: Any) -> AsyncIterator[tuple[VendorSimulator, str]]:
+    """A simulator on a loopback port, with our test credentials and fast callbacks."""
+    settings = {"account_sid": SID, "auth_token": TOKEN, "callback_delay_s": 0.005, "hang_s": 1.0}
+    simulator = VendorSimulator(SimConfig.model_validate({**settings, **config}))
+    async with serve_simulator(simulator) as url:
+        yield simulator, url
+
+
+@dataclass
+class ListSink:
+    """An OutcomeSink that keeps what it is given."""
+
+    emitted: list[tuple[Message, str]] = field(default_factory=list)
+
+    async def emit(self, message: Message, *, borrower_id: str) -> None:
+        self.emitted.append((message, borrower_id))
+
+    @property
+    def messages(self) -> list[Message]:
+        return [message for message, _ in self.emitted]

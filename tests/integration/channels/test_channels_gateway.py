@@ -1,0 +1,190 @@
+"""The inbound gateway as an ASGI app: signatures, dedupe, ordering, limits, inbound texts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlencode
+
+import httpx
+from channels_support import NOW, PHONE, ListSink, clock
+from structlog.testing import capture_logs
+
+from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
+from contracts.values import Channel
+from services.gateway import InMemoryDirectory, create_gateway_app
+from services.gateway.signing import compute_signature
+
+BASE = "http://gateway.test"
+TOKEN = "gw-token"
+STATUS_PATH = "/webhooks/twilio/status?" + urlencode({"attempt": "att-9", "party": "party-1"})
+
+
+@asynccontextmanager
+async def gateway() -> AsyncIterator[tuple[httpx.AsyncClient, ListSink]]:
+    directory = InMemoryDirectory()
+    directory.add("borrower-1", "party-1", [PHONE])
+    directory.add("borrower-2", "party-7", [PHONE])  # a guarantor sharing the number
+    sink = ListSink()
+    app = create_gateway_app(
+        sink=sink,
+        directory=directory,
+        auth_tokens={"twilio": TOKEN},
+        clock=clock,
+        public_base_url=BASE,
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        yield client, sink
+
+
+async def post_signed(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], *, token: str = TOKEN
+) -> httpx.Response:
+    signature = compute_signature(BASE + path, list(params.items()), token)
+    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def sms_status(status: str, sid: str = "SM123") -> dict[str, str]:
+    return {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC1", "To": PHONE}
+
+
+async def test_status_callback_becomes_contact_outcome_keyed_by_borrower() -> None:
+    """A signed delivery receipt is recorded with the vendor's sid and the gateway's clock."""
+    async with gateway() as (client, sink):
+        response = await post_signed(client, STATUS_PATH, sms_status("delivered"))
+
+    assert response.status_code == 204
+    assert sink.emitted == [
+        (
+            ContactOutcomeRecorded(
+                attempt_id="att-9",
+                channel=Channel.SMS,
+                outcome=OutcomeKind.DELIVERED,
+                vendor="twilio",
+                external_id="SM123",
+                reported_at=NOW,
+            ),
+            "borrower-1",
+        )
+    ]
+
+
+async def test_forged_or_missing_signature_is_rejected_and_nothing_emitted() -> None:
+    """A wrong token, a tampered field or no signature at all: 401 and no outcome."""
+    async with gateway() as (client, sink):
+        forged = await post_signed(client, STATUS_PATH, sms_status("delivered"), token="guess")
+        unsigned = await client.post(STATUS_PATH, data=sms_status("delivered"))
+        good = compute_signature(BASE + STATUS_PATH, list(sms_status("delivered").items()), TOKEN)
+        tampered = await client.post(
+            STATUS_PATH, data=sms_status("undelivered"), headers={"X-Twilio-Signature": good}
+        )
+
+    assert [forged.status_code, unsigned.status_code, tampered.status_code] == [401, 401, 401]
+    assert sink.emitted == []
+
+
+async def test_replayed_duplicate_callback_is_emitted_once() -> None:
+    """Vendors retry webhooks; the same (vendor, sid, status) is recorded only once."""
+    async with gateway() as (client, sink):
+        first = await post_signed(client, STATUS_PATH, sms_status("delivered"))
+        again = await post_signed(client, STATUS_PATH, sms_status("delivered"))
+
+    assert first.status_code == again.status_code == 204
+    assert len(sink.emitted) == 1
+
+
+async def test_out_of_order_callbacks_are_both_accepted() -> None:
+    """'delivered' arriving before 'sent' is normal; both are recorded, in arrival order."""
+    async with gateway() as (client, sink):
+        delivered = await post_signed(client, STATUS_PATH, sms_status("delivered"))
+        sent = await post_signed(client, STATUS_PATH, sms_status("sent"))
+
+    assert delivered.status_code == sent.status_code == 204
+    outcomes = [m.outcome for m in sink.messages if isinstance(m, ContactOutcomeRecorded)]
+    assert outcomes == [OutcomeKind.DELIVERED, OutcomeKind.ACCEPTED]
+
+
+async def test_malformed_callbacks_get_400_and_emit_nothing() -> None:
+    """Signed but unusable: no status fields, unknown status, or no attempt id in the URL."""
+    async with gateway() as (client, sink):
+        no_status = await post_signed(client, STATUS_PATH, {"AccountSid": "AC1"})
+        unknown = await post_signed(client, STATUS_PATH, sms_status("exploded"))
+        no_attempt = await post_signed(
+            client, "/webhooks/twilio/status?party=p", sms_status("sent")
+        )
+
+    assert [no_status.status_code, unknown.status_code, no_attempt.status_code] == [400, 400, 400]
+    assert sink.emitted == []
+
+
+async def test_oversized_body_gets_413_and_emits_nothing() -> None:
+    """Bodies over 64 KiB are refused before they are parsed."""
+    params = {**sms_status("delivered"), "Padding": "x" * (64 * 1024)}
+    async with gateway() as (client, sink):
+        response = await post_signed(client, STATUS_PATH, params)
+
+    assert response.status_code == 413
+    assert sink.emitted == []
+
+
+async def test_interim_status_is_acknowledged_without_an_outcome() -> None:
+    """'queued' or 'ringing' say nothing final: 204 and nothing recorded."""
+    async with gateway() as (client, sink):
+        response = await post_signed(client, STATUS_PATH, sms_status("queued"))
+
+    assert response.status_code == 204
+    assert sink.emitted == []
+
+
+async def test_call_disposition_maps_to_its_outcome_kind() -> None:
+    """The dialer's Disposition decides the outcome (voicemail left, not just 'completed')."""
+    params = {
+        "CallSid": "CA9",
+        "CallStatus": "completed",
+        "AnsweredBy": "machine_end_beep",
+        "Disposition": "voicemail_left",
+    }
+    async with gateway() as (client, sink):
+        await post_signed(client, STATUS_PATH, params)
+
+    [message] = sink.messages
+    assert isinstance(message, ContactOutcomeRecorded)
+    assert (message.channel, message.outcome) == (Channel.CALL, OutcomeKind.VOICEMAIL_LEFT)
+
+
+async def test_receipt_for_an_unknown_party_is_accepted_logged_and_not_emitted() -> None:
+    """Without a borrower id there is no partition key: 202, a warning with the attempt id."""
+    path = "/webhooks/twilio/status?" + urlencode({"attempt": "att-lost", "party": "nobody"})
+    async with gateway() as (client, sink):
+        with capture_logs() as logs:
+            response = await post_signed(client, path, sms_status("delivered"))
+
+    assert response.status_code == 202
+    assert sink.emitted == []
+    assert {"event": "gateway.unrouted_receipt", "attempt_id": "att-lost"}.items() <= logs[
+        -1
+    ].items()
+
+
+async def test_inbound_stop_is_emitted_for_every_borrower_using_the_number() -> None:
+    """An inbound STOP becomes InboundMessageReceived per mapped borrower, uninterpreted, and
+    the vendor gets empty TwiML back."""
+    params = {"MessageSid": "SMin1", "From": PHONE, "To": "+15005550006", "Body": "STOP"}
+    async with gateway() as (client, sink):
+        response = await post_signed(client, "/webhooks/twilio/inbound", params)
+        duplicate = await post_signed(client, "/webhooks/twilio/inbound", params)
+
+    assert response.status_code == duplicate.status_code == 200
+    assert "<Response/>" in response.text
+    assert sorted(borrower for _, borrower in sink.emitted) == ["borrower-1", "borrower-2"]
+    message = sink.messages[0]
+    assert isinstance(message, InboundMessageReceived)
+    assert (message.body, message.external_id, message.received_at) == ("STOP", "SMin1", NOW)
+
+
+async def test_health_answers_ok() -> None:
+    """Liveness for the operator's ingress."""
+    async with gateway() as (client, _sink):
+        response = await client.get("/health")
+
+    assert response.status_code == 200

@@ -1,0 +1,198 @@
+"""Twilio-style adapters against the real vendor simulator over HTTP on loopback."""
+
+from __future__ import annotations
+
+import httpx
+from channels_support import (
+    RecordingSleep,
+    fast_retry,
+    running_simulator,
+    sms,
+    twilio_sms,
+)
+
+from contracts.outcomes import OutcomeKind
+from services.channels.adapters import FailoverAdapter, is_unavailable
+from services.channels.retry import CircuitBreaker
+from services.channels.simulator import Reply
+
+
+async def test_retries_through_503s_and_reaches_the_vendor_once() -> None:
+    """Three 503s then success: one message at the vendor and a single ACCEPTED result."""
+    sleep = RecordingSleep()
+    async with running_simulator(scripts={"messages": [503, 503, 503, 201]}) as (sim, url):
+        adapter = twilio_sms(url, sleep)
+
+        result = await adapter.send(sms("att-503"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.ACCEPTED
+    assert result.external_id.startswith("SM")
+    stats = sim.stats()["messages"]
+    assert stats["requests"] == 4
+    assert stats["accepted"] == 1
+    assert stats["by_token"] == {"att-503": 1}
+    assert len(sleep.calls) == 3
+
+
+async def test_permanent_400_fails_without_retry() -> None:
+    """A 400 is permanent: FAILED, and the vendor saw exactly one request."""
+    sleep = RecordingSleep()
+    async with running_simulator(scripts={"messages": [400]}) as (sim, url):
+        adapter = twilio_sms(url, sleep)
+
+        result = await adapter.send(sms("att-400"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.FAILED
+    assert result.detail.startswith("http_400")
+    assert not is_unavailable(result)
+    assert sim.stats()["messages"]["requests"] == 1
+    assert sim.stats()["messages"]["accepted"] == 0
+    assert sleep.calls == []
+
+
+async def test_honours_retry_after_on_429_and_caps_it() -> None:
+    """429 Retry-After is slept exactly (via the injected sleep), but never beyond the cap."""
+    sleep = RecordingSleep()
+    script: list[Reply | int] = [
+        Reply(status=429, retry_after=7),
+        Reply(status=429, retry_after=600),
+    ]
+    async with running_simulator(scripts={"messages": script}) as (sim, url):
+        adapter = twilio_sms(
+            url, sleep, retry=fast_retry(sleep, retry_after_cap_s=30.0, max_total_delay_s=60)
+        )
+
+        result = await adapter.send(sms("att-429"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.ACCEPTED
+    assert sleep.calls == [7.0, 30.0]
+    assert sim.stats()["messages"]["accepted"] == 1
+
+
+async def test_timeout_after_the_request_left_is_retried_safely_with_the_idempotency_token() -> (
+    None
+):
+    """The vendor took the message but answered too late; the retry carries the same token,
+    so the vendor returns the original message instead of sending a second one."""
+    sleep = RecordingSleep()
+    async with running_simulator(scripts={"messages": [Reply(hang=True)]}) as (sim, url):
+        adapter = twilio_sms(url, sleep, timeout_s=0.3)
+
+        result = await adapter.send(sms("att-hang"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.ACCEPTED
+    stats = sim.stats()["messages"]
+    assert stats["accepted"] == 1
+    assert stats["replayed"] == 1
+    assert stats["by_token"] == {"att-hang": 1}
+
+
+async def test_timeout_without_vendor_idempotency_is_unknown_and_not_retried() -> None:
+    """If the vendor does not dedupe on the token, a timeout after sending ends as
+    OUTCOME_UNKNOWN after one request: a retry could contact the person twice."""
+    sleep = RecordingSleep()
+    async with running_simulator(scripts={"messages": [Reply(hang=True)]}) as (sim, url):
+        adapter = twilio_sms(url, sleep, timeout_s=0.3, honours_idempotency=False)
+
+        result = await adapter.send(sms("att-unknown"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.OUTCOME_UNKNOWN
+    assert sim.stats()["messages"]["requests"] == 1
+
+
+async def test_same_attempt_sent_twice_is_counted_once_by_the_vendor() -> None:
+    """A redelivered task reuses its attempt id, so the vendor counts it once."""
+    sleep = RecordingSleep()
+    async with running_simulator() as (sim, url):
+        adapter = twilio_sms(url, sleep)
+
+        first = await adapter.send(sms("att-twice"))
+        second = await adapter.send(sms("att-twice"))
+        await adapter.aclose()
+
+    assert first.outcome is second.outcome is OutcomeKind.ACCEPTED
+    assert first.external_id == second.external_id
+    stats = sim.stats()["messages"]
+    assert stats["accepted"] == 1
+    assert stats["by_token"] == {"att-twice": 1}
+    assert len(stats["by_to_hash"]) == 1
+
+
+async def test_dead_primary_fails_over_to_the_secondary_vendor() -> None:
+    """Connection refused at the primary: the same attempt goes to the secondary, once."""
+    sleep = RecordingSleep()
+    async with running_simulator() as (_dead, dead_url):
+        pass  # stopped: its port now refuses connections
+    async with running_simulator() as (backup, backup_url):
+        chain = FailoverAdapter(
+            [
+                twilio_sms(dead_url, sleep, vendor="primary"),
+                twilio_sms(backup_url, sleep, vendor="backup"),
+            ]
+        )
+
+        result = await chain.send(sms("att-failover"))
+        await chain.aclose()
+
+    assert result.outcome is OutcomeKind.ACCEPTED
+    assert result.vendor == "backup"
+    assert backup.stats()["messages"]["by_token"] == {"att-failover": 1}
+
+
+async def test_circuit_opens_after_consecutive_failures_then_probes_again() -> None:
+    """After N transient failures the breaker stops calling the vendor; after the reset time a
+    single probe goes through and closes it on success."""
+    sleep = RecordingSleep()
+    now = [0.0]
+    breaker = CircuitBreaker(failure_threshold=3, reset_after_s=10.0, clock=lambda: now[0])
+    async with running_simulator(scripts={"messages": [503, 503, 503]}) as (sim, url):
+        adapter = twilio_sms(url, sleep, breaker=breaker, retry=fast_retry(sleep, max_attempts=1))
+
+        failures = [await adapter.send(sms(f"att-cb-{i}")) for i in range(3)]
+        blocked = await adapter.send(sms("att-cb-blocked"))
+        requests_while_open = sim.stats()["messages"]["requests"]
+        now[0] = 11.0
+        probe = await adapter.send(sms("att-cb-probe"))
+        await adapter.aclose()
+
+    assert all(is_unavailable(result) for result in failures)
+    assert blocked.detail == "unavailable:circuit_open"
+    assert requests_while_open == 3
+    assert probe.outcome is OutcomeKind.ACCEPTED
+    assert breaker.state == "closed"
+
+
+async def test_wrong_credentials_are_refused_and_not_retried() -> None:
+    """The vendor answers 401 to a wrong token; that is permanent, one request only."""
+    sleep = RecordingSleep()
+    async with running_simulator(auth_token="the-real-token") as (sim, url):
+        adapter = twilio_sms(url, sleep)
+
+        result = await adapter.send(sms("att-401"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.FAILED
+    assert result.detail.startswith("http_401")
+    assert sim.stats()["messages"]["requests"] == 1
+
+
+async def test_simulator_is_configurable_over_http() -> None:
+    """Faults can be scripted through POST /_sim/config and counts read from /_sim/stats."""
+    sleep = RecordingSleep()
+    async with running_simulator() as (sim, url), httpx.AsyncClient(base_url=url) as control:
+        configured = await control.post("/_sim/config", json={"scripts": {"messages": [502]}})
+        adapter = twilio_sms(url, sleep)
+        result = await adapter.send(sms("att-config"))
+        await adapter.aclose()
+        stats = (await control.get("/_sim/stats")).json()
+        await sim.drain()
+
+    assert configured.status_code == 200
+    assert result.outcome is OutcomeKind.ACCEPTED
+    assert stats["messages"]["requests"] == 2
+    assert stats["messages"]["by_token"] == {"att-config": 1}
