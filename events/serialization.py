@@ -27,6 +27,7 @@ class Reason(StrEnum):
     MISSING_KEY = "missing_key"
     KEY_MISMATCH = "key_mismatch"  # Kafka key != envelope borrower id
     MISROUTED = "misrouted"  # partition is not the one the key hashes to
+    PROCESSING_ERROR = "processing_error"  # valid record the core could not handle (a bug)
 
 
 class Undecodable(Exception):

@@ -4,7 +4,7 @@ shared/reference/broker.md); every test gets its own topic namespace and group n
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,9 +30,9 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def topics(bootstrap: str) -> AsyncIterator[Topics]:
+async def topics(bootstrap: str) -> Topics:
     """A fresh, provisioned topic namespace for one test."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
     t = Topics(namespace)
     await ensure_topics(bootstrap, t, PARTITIONS)
-    yield t
+    return t

@@ -19,6 +19,9 @@ class PartitionReader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=max_fetch_bytes,
+            # Reading to a known end offset: never let the broker hold a fetch open for long
+            # (tansu holds every fetch for the full max wait, see broker.md).
+            fetch_max_wait_ms=10,
         )
         self._topic = topic
         self._assigned: set[int] = set()

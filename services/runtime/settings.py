@@ -23,6 +23,12 @@ class CommonSettings(BaseSettings):
     # Tansu holds a JoinGroup for session_timeout/2 (shared/reference/broker.md): keep it short.
     session_timeout_ms: int = Field(default=6000, ge=1000)
     heartbeat_interval_ms: int = Field(default=1000, ge=100)
+    # Upper bound on how long the broker holds a fetch open when there is nothing new: the
+    # latency of each hop of the pipeline when it is idle (the demo's barrier pays it per step).
+    fetch_max_wait_ms: int = Field(default=100, ge=0, le=5000)
+    batch_timeout_ms: int = Field(
+        default=200, ge=1, le=10000, description="Wait for a fuller batch"
+    )
     max_record_bytes: int = Field(default=256 * 1024, ge=1024)
     batch_max_records: int = Field(default=500, ge=1)
     log_format: Literal["json", "console", "auto"] = "auto"

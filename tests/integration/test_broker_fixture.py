@@ -11,7 +11,9 @@ from services.runtime.admin import TopicLayoutError, ensure_topics
 pytestmark = pytest.mark.broker
 
 
-async def test_provisioning_creates_every_topic_co_partitioned(bootstrap: str, topics: Topics) -> None:
+async def test_provisioning_creates_every_topic_co_partitioned(
+    bootstrap: str, topics: Topics
+) -> None:
     """Every topic of the table exists with the same partition count."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()

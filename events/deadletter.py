@@ -1,0 +1,54 @@
+"""Dead letters: what could not be processed, why, and the original bytes (nothing is lost, P3)."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+from events.serialization import Reason
+
+_OPAQUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_topic: str
+    partition: int
+    offset: int
+    reason: Reason
+    detail: str
+    consumer: str
+    key_b64: str | None
+    value_b64: str | None
+
+    def original_value(self) -> bytes | None:
+        return base64.b64decode(self.value_b64) if self.value_b64 is not None else None
+
+
+def dead_letter(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    reason: Reason,
+    detail: str,
+    consumer: str,
+) -> tuple[bytes, bytes]:
+    """The dead-letter record (key, value). The key is reused only if it is an opaque id (P7)."""
+    safe_key = key if key and _OPAQUE.match(key.decode("utf-8", "replace")) else b"invalid-key"
+    record = DeadLetter(
+        source_topic=topic,
+        partition=partition,
+        offset=offset,
+        reason=reason,
+        detail=detail,
+        consumer=consumer,
+        key_b64=base64.b64encode(key).decode() if key is not None else None,
+        value_b64=base64.b64encode(value).decode() if value is not None else None,
+    )
+    return safe_key, record.model_dump_json().encode()

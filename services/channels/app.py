@@ -1,0 +1,109 @@
+"""The channel worker service: FastStream wiring around the dispatcher. Thin on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from faststream import AckPolicy, FastStream
+from faststream.kafka.annotations import KafkaMessage
+
+from contracts.values import Channel
+from events.records import Out, Record
+from events.topics import Topics
+from services.channels.engine import Dispatcher
+from services.channels.ports import ChannelAdapter
+from services.channels.settings import ChannelSettings
+from services.runtime.clock import Clock
+from services.runtime.kafka import consumer_options, make_broker, publish_all
+from services.runtime.logreader import PartitionReader, read_all
+
+log = structlog.get_logger("channels")
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(
+        self, dispatcher: Dispatcher, ledger: PartitionReader, bootstrap: str, lock: asyncio.Lock
+    ) -> None:
+        self.dispatcher, self.ledger, self.bootstrap, self.lock = (
+            dispatcher,
+            ledger,
+            bootstrap,
+            lock,
+        )
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self.lock:
+            for p in {tp.partition for tp in revoked}:
+                self.dispatcher.revoke(p)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        async with self.lock:
+            new = {tp.partition for tp in assigned} - set(self.dispatcher.states)
+            for p in new:
+                self.dispatcher.assign(p)
+            async for record in read_all(self.bootstrap, self.dispatcher.topics.outcomes, new):
+                self.dispatcher.restore_outcome(record.partition, record.value)
+            await self.ledger.assign(set(self.dispatcher.states))
+            async for record in self.ledger.catch_up(new):
+                self.dispatcher.restore_ledger(record.partition, record.value)
+            log.info("worker_partitions_restored", partitions=sorted(new))
+
+
+def create_app(
+    settings: ChannelSettings,
+    bootstrap: str,
+    adapters: dict[Channel, ChannelAdapter],
+    clock: Clock,
+) -> FastStream:
+    topics = Topics(settings.namespace)
+    dispatcher = Dispatcher(
+        topics,
+        adapters,
+        clock,
+        max_in_flight=settings.max_in_flight,
+        max_record_bytes=settings.max_record_bytes,
+    )
+    broker = make_broker(settings, bootstrap, client_id="parley-channels")
+    ledger = PartitionReader(bootstrap, topics.ledger)
+    lock = asyncio.Lock()
+    inputs = list(topics.tasks) + ([topics.clock] if settings.clock == "topic" else [])
+
+    async def publish(records: Sequence[Out]) -> None:
+        await publish_all(broker, records)
+
+    @broker.subscriber(
+        *inputs,
+        group_id=settings.group_id,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        ack_policy=AckPolicy.MANUAL,
+        listener=_Rebalance(dispatcher, ledger, bootstrap, lock),
+        **consumer_options(settings),
+    )
+    async def on_tasks(msg: KafkaMessage) -> None:
+        raw = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        records = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in raw]
+        async with lock:
+            # P6: read the ledger's tail first, so a revocation processed before now is seen.
+            async for record in ledger.catch_up():
+                dispatcher.restore_ledger(record.partition, record.value)
+            await dispatcher.dispatch(records, publish)
+        await msg.ack()
+
+    app = FastStream(broker, logger=None)
+
+    @app.on_startup
+    async def open_ledger() -> None:
+        await ledger.start()
+
+    @app.after_shutdown
+    async def close() -> None:
+        await ledger.stop()
+        for adapter in adapters.values():
+            await adapter.aclose()
+
+    return app

@@ -1,0 +1,233 @@
+"""The channel worker engine: turns task records into at most one vendor send each (P2).
+
+Per attempt: recognise a redelivered task by its attempt id; re-check holds and consent against
+the ledger at dispatch time (P6); drop a task whose window has passed; record DispatchStarted
+durably, then call the vendor, then record the outcome. An attempt that was started but has no
+outcome (a crash in between) is never blindly resent: it is resent only to a vendor that honours
+the attempt id as an idempotency key, else recorded as outcome-unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from contracts import MESSAGE_TYPES, TASK_TYPES, ClockTicked, Message
+from contracts.ledger import LedgerEntry
+from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted, OutcomeKind
+from contracts.tasks import PlaceCall, SendEmail, SendSms
+from contracts.values import Channel
+from events.deadletter import dead_letter
+from events.envelope import Envelope, derive_id, wrap
+from events.records import Out, Record
+from events.serialization import Undecodable, decode
+from events.topics import Topics
+from services.channels.ports import ChannelAdapter
+from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.recheck import revoked_since
+from services.orchestrator.core.state import BorrowerState
+from services.runtime.clock import Clock
+
+log = structlog.get_logger("channels")
+PRODUCER = "channel-worker"
+Publish = Callable[[Sequence[Out]], Awaitable[None]]
+_CHANNEL = {SendSms: Channel.SMS, SendEmail: Channel.EMAIL, PlaceCall: Channel.CALL}
+
+
+@dataclass(slots=True)
+class WorkerPartition:
+    started: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+    borrowers: dict[str, BorrowerState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    record: Record
+    envelope: Envelope
+    task: SendSms | SendEmail | PlaceCall
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        topics: Topics,
+        adapters: dict[Channel, ChannelAdapter],
+        clock: Clock,
+        *,
+        max_in_flight: int = 32,
+        max_record_bytes: int = 256 * 1024,
+    ) -> None:
+        self.topics = topics
+        self.adapters = adapters
+        self.clock = clock
+        self.max_in_flight = max_in_flight
+        self.max_record_bytes = max_record_bytes
+        self.states: dict[int, WorkerPartition] = {}
+        self._accept = frozenset({*(m.TYPE for m in TASK_TYPES), ClockTicked.TYPE})
+
+    # -- state from the logs ------------------------------------------------------------------
+
+    def assign(self, partition: int) -> None:
+        self.states[partition] = WorkerPartition()
+
+    def revoke(self, partition: int) -> None:
+        self.states.pop(partition, None)
+
+    def restore_outcome(self, partition: int, value: bytes) -> None:
+        """Fold our own dispatch records back in: which attempts were started or finished."""
+        ws = self.states[partition]
+        try:
+            envelope = Envelope.model_validate_json(value)
+        except ValueError:
+            return
+        attempt_id = str(envelope.payload.get("attempt_id", ""))
+        if envelope.type == DispatchStarted.TYPE:
+            ws.started.add(attempt_id)
+        elif envelope.type == ContactOutcomeRecorded.TYPE and envelope.producer == PRODUCER:
+            ws.finished.add(attempt_id)
+
+    def restore_ledger(self, partition: int, value: bytes) -> None:
+        """Fold a ledger entry: holds and consent as the orchestrator knows them (P6)."""
+        ws = self.states.get(partition)
+        if ws is None:
+            return
+        entry = LedgerEntry.model_validate_json(value)
+        state = ws.borrowers.get(entry.borrower_id) or BorrowerState(entry.borrower_id)
+        ws.borrowers[entry.borrower_id] = state
+        for raw in ([entry.event] if entry.event and not entry.duplicate else []) + list(
+            entry.derived
+        ):
+            envelope = Envelope.model_validate(raw)
+            evolve(state, MESSAGE_TYPES[envelope.type].model_validate(envelope.payload), entry.now)
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    async def dispatch(self, records: Sequence[Record], publish: Publish) -> None:
+        """Send a batch: borrowers in parallel (bounded), each borrower's tasks in order."""
+        by_borrower: dict[bytes, list[_Job]] = defaultdict(list)
+        dead: list[Out] = []
+        for record in records:
+            if record.partition not in self.states:
+                continue
+            try:
+                decoded = decode(
+                    record.value, record.key, accept=self._accept, max_bytes=self.max_record_bytes
+                )
+            except Undecodable as exc:
+                key, value = dead_letter(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    value=record.value,
+                    reason=exc.reason,
+                    detail=exc.detail,
+                    consumer=PRODUCER,
+                )
+                dead.append(Out(self.topics.deadletter, record.partition, key, value))
+                continue
+            message = decoded.message
+            if isinstance(message, ClockTicked):
+                advance = getattr(self.clock, "advance_to", None)
+                if advance is not None:
+                    advance(message.now)
+                continue
+            assert isinstance(message, SendSms | SendEmail | PlaceCall)
+            by_borrower[record.key or b""].append(_Job(record, decoded.envelope, message))
+        await publish(dead)
+        gate = asyncio.Semaphore(self.max_in_flight)
+
+        async def run(jobs: list[_Job]) -> None:
+            async with gate:
+                for job in jobs:
+                    await self._one(job, publish)
+
+        await asyncio.gather(*(run(jobs) for jobs in by_borrower.values()))
+
+    async def _one(self, job: _Job, publish: Publish) -> None:
+        ws = self.states.get(job.record.partition)
+        task, attempt_id = job.task, job.task.attempt_id
+        if ws is None or attempt_id in ws.finished:
+            return  # redelivered after it was done: recognised, never sent again (P2)
+        channel = _CHANNEL[type(task)]
+        adapter = self.adapters.get(channel)
+        now = self.clock.now()
+        if attempt_id in ws.started and not getattr(adapter, "honours_idempotency", False):
+            await self._outcome(
+                job, publish, OutcomeKind.OUTCOME_UNKNOWN, "", "started before a crash"
+            )
+            return
+        state = ws.borrowers.get(job.envelope.borrower_id)
+        reason = (
+            revoked_since(state, task.party_id, task.loan_id, channel, task.to, task.purpose, now)
+            if state
+            else None
+        )
+        if reason is not None:
+            await self._outcome(job, publish, OutcomeKind.CANCELLED, "", reason)
+            return
+        if now > task.not_after:
+            await self._outcome(
+                job, publish, OutcomeKind.EXPIRED, "", "window closed before dispatch"
+            )
+            return
+        if adapter is None:
+            await self._outcome(job, publish, OutcomeKind.FAILED, "", f"no adapter for {channel}")
+            return
+        started = DispatchStarted(
+            attempt_id=attempt_id, channel=channel, vendor=adapter.vendor, started_at=now
+        )
+        await publish([self._out(job, started, "started")])  # durable before the vendor sees it
+        ws.started.add(attempt_id)
+        result = await adapter.send(task)
+        await self._outcome(
+            job, publish, result.outcome, result.vendor, result.detail, result.external_id
+        )
+
+    async def _outcome(
+        self,
+        job: _Job,
+        publish: Publish,
+        kind: OutcomeKind,
+        vendor: str,
+        detail: str,
+        external_id: str = "",
+    ) -> None:
+        ws = self.states.get(job.record.partition)
+        outcome = ContactOutcomeRecorded(
+            attempt_id=job.task.attempt_id,
+            channel=_CHANNEL[type(job.task)],
+            outcome=kind,
+            vendor=vendor,
+            external_id=external_id,
+            reported_at=self.clock.now(),
+            detail=detail[:500],
+        )
+        await publish([self._out(job, outcome, "outcome")])
+        if ws is not None:
+            ws.finished.add(job.task.attempt_id)
+        log.info(
+            "dispatch_outcome", attempt_id=job.task.attempt_id, outcome=kind.value, vendor=vendor
+        )
+
+    def _out(self, job: _Job, message: Message, step: str) -> Out:
+        envelope = wrap(
+            message,
+            borrower_id=job.envelope.borrower_id,
+            occurred_at=self.clock.now(),
+            producer=PRODUCER,
+            event_id=derive_id(job.task.attempt_id, step),
+            causation_id=job.envelope.event_id,
+            correlation_id=job.envelope.correlation_id,
+        )
+        return Out(
+            self.topics.outcomes,
+            job.record.partition,
+            job.record.key or b"",
+            envelope.model_dump_json().encode(),
+        )

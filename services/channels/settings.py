@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.runtime.settings import CommonSettings
+
+
+class ChannelSettings(CommonSettings):
+    group_id: str = "parley-channels"
+    max_in_flight: int = Field(default=32, ge=1, description="Concurrent vendor sends per worker")
+    vendor_base_url: str = "http://127.0.0.1:8790"
+    vendor_account_sid: str = "ACparley"
+    vendor_auth_token: str = Field(default="parley-dev-token", repr=False)
+    sms_from: str = "+18005550111"
+    callback_base_url: str = "http://127.0.0.1:8791"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    email_from: str = "collections@parley.invalid"

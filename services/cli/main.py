@@ -1,0 +1,236 @@
+"""`parley`: one CLI for running the services, the demo, provisioning and schema export.
+
+Every failure a user can cause (a bad argument, a bad config or policy file, an unreachable
+broker) ends in one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from events.topics import Topics
+from services.runtime.logs import configure_logging
+from services.runtime.settings import CommonSettings
+
+app = typer.Typer(
+    name="parley",
+    help="Compliant debt-collection communications, event-sourced on Kafka.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+topics_app = typer.Typer(help="Topic provisioning.", no_args_is_help=True)
+schemas_app = typer.Typer(help="Contract schemas.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+console = Console(stderr=False)
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line."""
+
+
+@app.command()
+def demo(
+    borrowers: Annotated[int, typer.Option(min=1, max=200_000, help="Portfolio size")] = 1000,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days of event time to simulate")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed for the portfolio")] = 7,
+    step_minutes: Annotated[
+        int, typer.Option(min=5, max=1440, help="Simulated minutes per step")
+    ] = 60,
+    out: Annotated[Path, typer.Option(help="Directory for the HTML report and logs")] = Path(
+        "reports"
+    ),
+) -> None:
+    """Run a synthetic portfolio through the real broker, SMTP server and vendor simulator."""
+    from services.simulation.driver import run_demo
+    from services.simulation.report import render_html, render_terminal
+
+    base = CommonSettings()
+    out.mkdir(parents=True, exist_ok=True)
+    configure_logging(level="warning", fmt="json")
+    with Progress(
+        TextColumn("[bold]simulating[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("", total=1)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        async def go() -> None:
+            run = await run_demo(
+                borrowers=borrowers,
+                days=days,
+                seed=seed,
+                step_minutes=step_minutes,
+                out_dir=out,
+                progress=progress,
+                base=base,
+            )
+            stats = run.stats
+            seconds = run.finished - run.started
+            processed = stats.inputs_applied + run.ticks_published
+            summary: dict[str, object] = {
+                "borrowers": borrowers,
+                "simulated days": days,
+                "wall seconds": round(seconds, 1),
+                "upstream events published": run.upstream_published,
+                "ledger entries": stats.ledger_entries,
+                "inputs applied (upstream + outcomes)": stats.inputs_applied,
+                "duplicates recognised": stats.duplicates,
+                "dead-lettered": stats.deadletters,
+                "events/s (inputs + ticks processed / wall s)": round(processed / seconds, 1),
+                "vendor SMS accepted (distinct attempts)": _accepted(run.vendor_stats, "messages"),
+                "vendor calls accepted (distinct attempts)": _accepted(run.vendor_stats, "calls"),
+                "max vendor sends for one attempt": max(
+                    _max_per_token(run.vendor_stats, "messages"),
+                    _max_per_token(run.vendor_stats, "calls"),
+                ),
+                "emails captured by SMTP server": run.emails_captured,
+                "max emails for one attempt": run.emails_per_attempt_max,
+                "max dispatch starts for one attempt": max(
+                    stats.dispatch_started.values(), default=0
+                ),
+                "STOP replies sent": run.stops_sent,
+                "policy versions": ", ".join(sorted(stats.policy_versions)),
+            }
+            render_terminal(console, stats, summary)
+            html = out / "demo-report.html"
+            render_html(html, stats, summary)
+            console.print(f"HTML report: {html}")
+
+        asyncio.run(go())
+
+
+def _accepted(stats: dict[str, object], route: str) -> int:
+    book = stats.get(route)
+    return int(book.get("accepted", 0)) if isinstance(book, dict) else 0
+
+
+def _max_per_token(stats: dict[str, object], route: str) -> int:
+    book = stats.get(route)
+    tokens = book.get("by_token", {}) if isinstance(book, dict) else {}
+    return max(tokens.values(), default=0) if isinstance(tokens, dict) else 0
+
+
+@app.command()
+def run(
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service", "-s", help="orchestrator, channels, gateway (repeat); default all"
+        ),
+    ] = None,
+) -> None:
+    """Run the services (all in one process by default) until interrupted."""
+    from services.channels.settings import ChannelSettings
+    from services.gateway.settings import GatewaySettings
+    from services.orchestrator.settings import OrchestratorSettings
+    from services.runtime.admin import ensure_topics
+    from services.runtime.clock import WallClock
+    from services.simulation.driver import broker_for
+    from services.stack import SERVICES, run_services
+
+    chosen = tuple(service or SERVICES)
+    unknown = [s for s in chosen if s not in SERVICES]
+    if unknown:
+        raise UserError(f"unknown service {unknown[0]!r}; choose from {', '.join(SERVICES)}")
+    base = CommonSettings()
+    configure_logging(base.log_level, base.log_format)
+
+    async def go() -> None:
+        async with broker_for(base, Path(".")) as bootstrap:
+            await ensure_topics(bootstrap, Topics(base.namespace), base.partitions)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            async with run_services(
+                bootstrap,
+                chosen,
+                OrchestratorSettings(),
+                ChannelSettings(),
+                GatewaySettings(),
+                WallClock(),
+            ):
+                console.print(f"parley: running {', '.join(chosen)} on {bootstrap}; Ctrl-C to stop")
+                await stop.wait()
+
+    asyncio.run(go())
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every topic of the topic table (idempotent); checks co-partitioning."""
+    from services.runtime.admin import ensure_topics
+
+    base = CommonSettings()
+    if not base.kafka_bootstrap_servers:
+        raise UserError(
+            "KAFKA_BOOTSTRAP_SERVERS is not set (the embedded broker lives only while parley runs)"
+        )
+    created = asyncio.run(
+        ensure_topics(base.kafka_bootstrap_servers, Topics(base.namespace), base.partitions)
+    )
+    console.print(
+        f"created {len(created)} topic(s); all {len(Topics(base.namespace).all())} present"
+    )
+
+
+@schemas_app.command("export")
+def schemas_export(
+    out: Annotated[Path | None, typer.Option(help="Directory (default: contracts/schemas)")] = None,
+) -> None:
+    """Write the JSON Schema of every message type."""
+    from services.cli.schemas import SCHEMA_DIR, export
+
+    written = export(out or SCHEMA_DIR)
+    console.print(f"wrote {len(written)} schema files to {out or SCHEMA_DIR}")
+
+
+def main() -> None:
+    from services.compliance.core import PolicyError
+    from services.strategy.core.playbook import PlaybookError
+
+    started = time.monotonic()
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        print(f"parley: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (UserError, PolicyError, PlaybookError) as exc:
+        print(f"parley: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or exc.title
+        print(f"parley: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:
+        print(
+            f"parley: error: {exc.strerror or exc} ({time.monotonic() - started:.1f}s)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,165 @@
+"""The orchestrator service: FastStream wiring around the engine. Thin on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from events.records import Record
+from events.topics import Topics
+from services.compliance.core import load_policy
+from services.orchestrator.core.decide import Context
+from services.orchestrator.engine import Emitted, Orchestrator
+from services.orchestrator.settings import OrchestratorSettings
+from services.runtime.kafka import consumer_options, make_broker, publish_all
+from services.runtime.logreader import read_all
+from services.strategy.core.playbook import load_playbook, load_templates
+
+log = structlog.get_logger("orchestrator")
+
+
+def build_engine(settings: OrchestratorSettings) -> Orchestrator:
+    playbook, playbook_version = load_playbook(settings.playbook)
+    templates = load_templates()
+    ctx = Context(
+        policy=load_policy(settings.policy),
+        playbook=playbook,
+        templates=templates,
+        business=settings.business_name,
+        agent=settings.agent_name,
+        callback=settings.callback_number,
+    )
+    return Orchestrator(
+        Topics(settings.namespace),
+        settings.partitions,
+        ctx,
+        strategy_version=f"{playbook_version}.{templates.version}",
+        max_record_bytes=settings.max_record_bytes,
+    )
+
+
+class Runner:
+    """Owns the engine's partitions: restores them from the ledger, processes batches, ticks."""
+
+    def __init__(self, engine: Orchestrator, broker: KafkaBroker, bootstrap: str) -> None:
+        self.engine = engine
+        self.broker = broker
+        self.bootstrap = bootstrap
+        self.lock = asyncio.Lock()  # one writer per partition: batches and ticks never interleave
+
+    async def restore(self, partitions: set[int]) -> None:
+        started = asyncio.get_running_loop().time()
+        for p in partitions:
+            self.engine.assign(p)
+        count = 0
+        async for record in read_all(self.bootstrap, self.engine.topics.ledger, partitions):
+            self.engine.restore(record.partition, record.value)
+            count += 1
+        pending = [t for p in partitions for t in self.engine.pending_tasks(p)]
+        await publish_all(self.broker, pending)
+        log.info(
+            "partitions_restored",
+            partitions=sorted(partitions),
+            ledger_entries=count,
+            tasks_republished=len(pending),
+            seconds=round(asyncio.get_running_loop().time() - started, 3),
+        )
+
+    async def handle(self, records: tuple[Record, ...], wall_now: datetime | None) -> None:
+        async with self.lock:
+            out = Emitted()
+            for record in records:
+                out.extend(self.engine.process(record, wall_now))
+            await self.flush(out)
+            dirty = {p for p, s in self.engine.states.items() if s.dirty}
+            if dirty:
+                log.warning("partitions_reloaded_after_processing_error", partitions=sorted(dirty))
+                await self.restore(dirty)
+
+    async def tick(self, now: datetime) -> None:
+        async with self.lock:
+            out = Emitted()
+            for p in sorted(self.engine.states):
+                out.extend(self.engine.tick(p, now))
+            await self.flush(out)
+
+    async def flush(self, out: Emitted) -> None:
+        # Ledger first: a task is published only once its reservation is durable (P2).
+        await publish_all(self.broker, [*out.ledger, *out.deadletters])
+        await publish_all(self.broker, out.tasks)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self.runner.lock:  # let the batch in flight finish first
+            for p in {tp.partition for tp in revoked}:
+                self.runner.engine.revoke(p)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        async with self.runner.lock:
+            await self.runner.restore(
+                {tp.partition for tp in assigned} - set(self.runner.engine.states)
+            )
+
+
+def create_app(settings: OrchestratorSettings, bootstrap: str) -> FastStream:
+    engine = build_engine(settings)
+    broker = make_broker(settings, bootstrap, client_id="parley-orchestrator")
+    runner = Runner(engine, broker, bootstrap)
+    topics = engine.topics
+    inputs = [topics.upstream, topics.outcomes] + (
+        [topics.clock] if settings.clock == "topic" else []
+    )
+    wall = settings.clock == "wall"
+
+    # One subscriber over every input topic: the range assignor then gives partition p of each
+    # topic to the same member, so one instance owns all of a borrower's inputs.
+    @broker.subscriber(
+        *inputs,
+        group_id=settings.group_id,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        ack_policy=AckPolicy.MANUAL,
+        listener=_Rebalance(runner),
+        **consumer_options(settings),
+    )
+    async def on_inputs(msg: KafkaMessage) -> None:
+        raw = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        records = tuple(Record(r.topic, r.partition, r.offset, r.key, r.value) for r in raw)
+        await runner.handle(records, datetime.now(UTC) if wall else None)
+        await msg.ack()
+
+    ticker: asyncio.Task[None] | None = None
+
+    async def tick_forever() -> None:
+        while True:
+            await asyncio.sleep(settings.tick_interval_s)
+            await runner.tick(datetime.now(UTC))
+
+    app = FastStream(broker, logger=None)
+
+    @app.after_startup
+    async def start_ticker() -> None:
+        nonlocal ticker
+        if wall:  # in simulation, ticks arrive on the clock topic through the same path
+            ticker = asyncio.create_task(tick_forever())
+
+    @app.on_shutdown
+    async def stop_ticker() -> None:
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+
+    return app

@@ -1,0 +1,373 @@
+"""decide: given a borrower's state, one input and the clock, which events follow.
+
+The strategy proposes intents; every intent passes the compliance gate; an authorised intent
+becomes a reservation (the ContactDecided event) and a channel task; a deferred one a durable
+timer. Pure: the same state, input, clock and policy always give the same events (P5).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from contracts import (
+    ContactDecided,
+    ContactOutcomeRecorded,
+    DelinquencyUpdated,
+    DisputeOpened,
+    InboundMessageReceived,
+    InstalmentDue,
+    Message,
+    PaymentReceived,
+    RequestContact,
+    Verdict,
+)
+from contracts.ledger import ContactIntent, IntentDropped, TimerFired, TimerScheduled
+from contracts.tasks import PlaceCall, SendEmail, SendSms
+from contracts.upstream import ConsentRevoked
+from contracts.values import Channel, Purpose
+from events.envelope import derive_id
+from services.compliance.core import Policy, candidate_zones, evaluate, is_opt_out
+from services.compliance.core.model import ContactIntent as GateIntent
+from services.compliance.core.model import GateInput
+from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.state import Attempt, BorrowerState, Party
+from services.strategy.core import ask
+from services.strategy.core.playbook import Playbook, Templates
+
+
+@dataclass(frozen=True)
+class Context:
+    policy: Policy
+    playbook: Playbook
+    templates: Templates
+    business: str = "Parley Recoveries"
+    agent: str = "Alex Morgan"
+    callback: str = "+18005550100"
+    # A task not dispatched within this long after authorisation is not sent (re-asked instead).
+    dispatch_grace: timedelta = timedelta(minutes=15)
+
+
+def local_zone(party: Party | None) -> ZoneInfo:
+    if party is None:
+        return ZoneInfo("UTC")
+    if party.declared_time_zone:
+        return ZoneInfo(party.declared_time_zone)
+    zones = candidate_zones(party.facts())
+    return ZoneInfo(zones[0]) if zones else ZoneInfo("UTC")
+
+
+def _variables(
+    state: BorrowerState, intent: ContactIntent, party: Party, ctx: Context
+) -> dict[str, str]:
+    loan = state.loans.get(intent.loan_id)
+    amount = loan.amount_overdue or loan.next_due_amount if loan else 0
+    return {
+        "name": party.name or "customer",
+        "amount": f"{amount:.2f} {loan.currency if loan else ''}".strip(),
+        "due_date": loan.next_due_date.isoformat() if loan and loan.next_due_date else "",
+        "dpd": str(loan.days_past_due if loan else 0),
+        "business": ctx.business,
+        "agent": ctx.agent,
+        "callback": ctx.callback,
+        **intent.variables,
+    }
+
+
+def _task(
+    state: BorrowerState, intent: ContactIntent, decided: ContactDecided, ctx: Context
+) -> Message | None:
+    party = state.parties[intent.party_id]
+    closes = decided.evidence.window.closes_at
+    not_after = (
+        min(closes, decided.decided_at + ctx.dispatch_grace)
+        if closes
+        else decided.decided_at + ctx.dispatch_grace
+    )
+    language = "zh-CN" if party.language == "zh-CN" else "en"
+    subject, body = ctx.templates.render(
+        language, intent.template, intent.channel, _variables(state, intent, party, ctx)
+    )
+    assert intent.to is not None  # the gate suppresses a contact with no destination (P1-DEST)
+    lang: Literal["en", "zh-CN"] = "zh-CN" if language == "zh-CN" else "en"
+    if intent.channel is Channel.SMS:
+        return SendSms(
+            attempt_id=intent.attempt_id,
+            party_id=intent.party_id,
+            loan_id=intent.loan_id,
+            purpose=intent.purpose,
+            language=lang,
+            authorised_at=decided.decided_at,
+            not_after=not_after,
+            to=intent.to,
+            body=body,
+        )
+    if intent.channel is Channel.EMAIL:
+        return SendEmail(
+            attempt_id=intent.attempt_id,
+            party_id=intent.party_id,
+            loan_id=intent.loan_id,
+            purpose=intent.purpose,
+            language=lang,
+            authorised_at=decided.decided_at,
+            not_after=not_after,
+            to=intent.to,
+            subject=subject,
+            body=body,
+        )
+    if intent.channel is Channel.CALL:
+        return PlaceCall(
+            attempt_id=intent.attempt_id,
+            party_id=intent.party_id,
+            loan_id=intent.loan_id,
+            purpose=intent.purpose,
+            language=lang,
+            authorised_at=decided.decided_at,
+            not_after=not_after,
+            to=intent.to,
+            voicemail=body,
+        )
+    return None  # letters: print-vendor sink arrives with the strategy issue
+
+
+def _pending(state: BorrowerState, attempt_id: str) -> bool:
+    return any(
+        t.intent is not None and t.intent.attempt_id == attempt_id for t in state.timers.values()
+    )
+
+
+def gate(
+    state: BorrowerState,
+    intent: ContactIntent,
+    now: datetime,
+    ctx: Context,
+    reserved: list[Attempt],
+) -> list[Message]:
+    """Pass one intent through the compliance gate and turn the verdict into events."""
+    if intent.attempt_id in state.attempts or any(
+        a.attempt_id == intent.attempt_id for a in reserved
+    ):
+        return []  # P2: already reserved (redelivery, repeat); never a second attempt
+    if intent.expires_at is not None and now >= intent.expires_at:
+        return [IntentDropped(attempt_id=intent.attempt_id, reason="expired")]
+    party = state.parties.get(intent.party_id)
+    loan = state.loans.get(intent.loan_id)
+    if party is None or loan is None:
+        return [IntentDropped(attempt_id=intent.attempt_id, reason="unknown_party_or_loan")]
+    history = tuple(
+        a.record() for a in (*state.attempts.values(), *reserved) if a.party_id == party.party_id
+    )
+    borrower = state.parties.get(state.borrower_id)
+    result = evaluate(
+        GateInput(
+            intent=GateIntent(
+                attempt_id=intent.attempt_id,
+                party_id=intent.party_id,
+                loan_id=intent.loan_id,
+                channel=intent.channel,
+                to=intent.to,
+                purpose=intent.purpose,
+                at=now,
+            ),
+            party=party.facts(),
+            debt=loan.facts(),
+            attempts=history,
+            consents=tuple(party.consents),
+            borrower_addresses=borrower.addresses if borrower else (),
+        ),
+        ctx.policy,
+    )
+    decided = ContactDecided(
+        attempt_id=intent.attempt_id,
+        party_id=intent.party_id,
+        loan_id=intent.loan_id,
+        channel=intent.channel,
+        to=intent.to,
+        purpose=intent.purpose,
+        verdict=result.verdict,
+        reasons=result.reasons,
+        rules=result.rules,
+        evidence=result.evidence,
+        policy_version=ctx.policy.version,
+        decided_at=now,
+        defer_until=result.defer_until,
+        origin=intent.origin,
+        request_id=intent.request_id,
+        stage=intent.stage,
+    )
+    out: list[Message] = [decided]
+    if result.verdict is Verdict.AUTHORISED:
+        reserved.append(
+            Attempt(
+                intent.attempt_id,
+                intent.party_id,
+                intent.loan_id,
+                intent.channel,
+                intent.to,
+                intent.purpose,
+                now,
+                intent.stage,
+            )
+        )
+        task = _task(state, intent, decided, ctx)
+        if task is not None:
+            out.append(task)
+    elif (
+        result.verdict is Verdict.DEFERRED
+        and result.defer_until is not None
+        and intent.origin != "request"
+    ):
+        # A deferred contact is a durable timer in the ledger, re-checked by the gate when it fires.
+        if intent.expires_at is None or result.defer_until < intent.expires_at:
+            out.append(
+                TimerScheduled(
+                    timer_id=derive_id(intent.attempt_id, "defer", result.defer_until.isoformat()),
+                    due_at=result.defer_until,
+                    kind="deferred_contact",
+                    intent=intent,
+                    reason=",".join(result.reasons),
+                )
+            )
+        else:
+            out.append(IntentDropped(attempt_id=intent.attempt_id, reason="expires_before_allowed"))
+    return out
+
+
+def _gate_all(
+    state: BorrowerState, intents: list[ContactIntent], now: datetime, ctx: Context
+) -> list[Message]:
+    reserved: list[Attempt] = []
+    out: list[Message] = []
+    for intent in intents:
+        if _pending(state, intent.attempt_id):
+            continue  # already waiting on a timer; the timer will re-ask
+        out.extend(gate(state, intent, now, ctx, reserved))
+    return out
+
+
+def decide(state: BorrowerState, message: Message, now: datetime, ctx: Context) -> list[Message]:
+    """Events that follow from one input. ``now`` is the clock value every decision uses."""
+    borrower = state.parties.get(state.borrower_id)
+    today = now.astimezone(local_zone(borrower)).date()
+    if isinstance(message, InstalmentDue):
+        loan = state.loans.get(message.loan_id)
+        if loan is None:
+            return []
+        return list(
+            ask.on_instalment_due(state, loan, message.due_date, ctx.playbook, local_zone(borrower))
+        )
+    if isinstance(message, DelinquencyUpdated):
+        loan = state.loans.get(message.loan_id)
+        if loan is None:
+            return []
+        return _gate_all(
+            state,
+            ask.on_delinquency(state, loan, message.days_past_due, now, today, ctx.playbook),
+            now,
+            ctx,
+        )
+    if isinstance(message, PaymentReceived):
+        loan = state.loans.get(message.loan_id)
+        if loan is None or not message.paid_in_full:
+            return []
+        # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
+        dropped: list[Message] = [
+            IntentDropped(attempt_id=t.intent.attempt_id, reason="paid_in_full")
+            for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+            if t.intent is not None and t.intent.loan_id == loan.loan_id
+        ]
+        return dropped + _gate_all(
+            state, ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook), now, ctx
+        )
+    if isinstance(message, ContactOutcomeRecorded):
+        attempt = state.attempts.get(message.attempt_id)
+        if attempt is None:
+            return []
+        return _gate_all(
+            state,
+            ask.on_outcome(state, attempt, message.outcome, now, today, ctx.playbook),
+            now,
+            ctx,
+        )
+    if isinstance(message, InboundMessageReceived):
+        return _inbound(state, message, now, ctx)
+    if isinstance(message, RequestContact):
+        intent = ContactIntent(
+            attempt_id=derive_id(state.borrower_id, "request", message.request_id),
+            party_id=message.party_id,
+            loan_id=message.loan_id,
+            channel=message.channel,
+            to=message.to,
+            purpose=message.purpose,
+            template="early_call" if message.channel is Channel.CALL else "firm_sms",
+            origin="request",
+            request_id=message.request_id,
+        )
+        return gate(state, intent, now, ctx, [])
+    if isinstance(message, DisputeOpened) and borrower is not None:
+        loan = state.loans.get(message.loan_id)
+        to = ask.destination(borrower, Channel.EMAIL)
+        if loan is None or to is None:
+            return []
+        intent = ContactIntent(
+            attempt_id=derive_id(
+                state.borrower_id, loan.loan_id, "dispute-response", now.isoformat()
+            ),
+            party_id=borrower.party_id,
+            loan_id=loan.loan_id,
+            channel=Channel.EMAIL,
+            to=to,
+            purpose=Purpose.DISPUTE_RESPONSE,
+            template="dispute_response",
+            expires_at=now + timedelta(days=5),
+        )
+        return _gate_all(state, [intent], now, ctx)
+    return []
+
+
+def _inbound(
+    state: BorrowerState, message: InboundMessageReceived, now: datetime, ctx: Context
+) -> list[Message]:
+    """An opt-out word revokes consent for that number at once (TC-2), then one confirmation (TC-4)."""
+    party_id = state.addresses.get(message.from_number)
+    party = state.parties.get(party_id) if party_id else None
+    if party is None or not is_opt_out(ctx.policy, message.body):
+        return []
+    revoked = ConsentRevoked(
+        party_id=party.party_id,
+        channel=Channel.SMS,
+        address=message.from_number,
+        received_at=message.received_at,
+        effective_at=message.received_at,
+        words=message.body[:160],
+    )
+    out: list[Message] = [revoked]
+    confirmation = ask.on_opt_out(
+        state, party, message.from_number, message.external_id, now, ctx.playbook
+    )
+    if confirmation is not None:
+        # The gate must see the revocation it is confirming: decide on the state after it.
+        shadow = copy.deepcopy(state)
+        evolve(shadow, revoked, now)
+        out.extend(gate(shadow, confirmation, now, ctx, []))
+    return out
+
+
+def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Message]:
+    """Fire every due timer, oldest first; each fired intent is re-checked by the gate."""
+    out: list[Message] = []
+    reserved: list[Attempt] = []
+    for timer in sorted(state.timers.values(), key=lambda t: (t.due_at, t.timer_id)):
+        if timer.due_at > now:
+            break
+        out.append(TimerFired(timer_id=timer.timer_id, fired_at=now))
+        if timer.intent is not None:
+            out.extend(gate(state, timer.intent, now, ctx, reserved))
+    return out
+
+
+def next_due(state: BorrowerState) -> datetime | None:
+    return min((t.due_at for t in state.timers.values()), default=None)

@@ -1,0 +1,247 @@
+"""evolve: fold one event into a borrower's state. Deterministic, no I/O; mutates in place
+for speed (state is rebuilt from the ledger, so it is never shared or persisted)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from contracts import (
+    AttorneyRepresented,
+    BankruptcyFiled,
+    BorrowerProfiled,
+    CeaseRequested,
+    ConsentGranted,
+    ConsentRevoked,
+    ContactDecided,
+    ContactOutcomeRecorded,
+    ContactPreferenceStated,
+    DeceasedReported,
+    DelinquencyUpdated,
+    DispatchStarted,
+    DisputeOpened,
+    DisputeResolved,
+    InstalmentDue,
+    LoanOpened,
+    Message,
+    PartyLinked,
+    PaymentReceived,
+    PromiseToPayMade,
+    TimerFired,
+    TimerScheduled,
+    Verdict,
+)
+from contracts.ledger import IntentDropped
+from contracts.values import PartyRole
+from services.compliance.core.model import ConsentRecord
+from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party, Promise, Timer
+
+
+def _borrower(state: BorrowerState) -> Party:
+    party = state.parties.get(state.borrower_id)
+    if party is None:
+        party = Party(party_id=state.borrower_id, role=PartyRole.BORROWER)
+        state.parties[state.borrower_id] = party
+    return party
+
+
+def _loan(state: BorrowerState, loan_id: str) -> Loan:
+    loan = state.loans.get(loan_id)
+    if loan is None:
+        loan = Loan(loan_id=loan_id)
+        state.loans[loan_id] = loan
+        _borrower(state).loans.add(loan_id)
+    return loan
+
+
+def _index_addresses(state: BorrowerState, party: Party) -> None:
+    for phone in party.phones:
+        state.addresses[phone.number] = party.party_id
+    for email in party.emails:
+        state.addresses[email.address.lower()] = party.party_id
+
+
+def _profiled(state: BorrowerState, m: BorrowerProfiled, now: datetime) -> None:
+    p = _borrower(state)
+    p.name, p.language, p.declared_time_zone = m.name, m.language, m.declared_time_zone
+    p.addresses, p.phones, p.emails, p.vulnerable = m.addresses, m.phones, m.emails, m.vulnerable
+    _index_addresses(state, p)
+
+
+def _linked(state: BorrowerState, m: PartyLinked, now: datetime) -> None:
+    party = state.parties.get(m.party_id) or Party(party_id=m.party_id, role=PartyRole(m.role))
+    party.name, party.addresses, party.phones, party.emails = (
+        m.name,
+        m.addresses,
+        m.phones,
+        m.emails,
+    )
+    party.loans.add(m.loan_id)
+    state.parties[m.party_id] = party
+    _index_addresses(state, party)
+
+
+def _opened(state: BorrowerState, m: LoanOpened, now: datetime) -> None:
+    loan = _loan(state, m.loan_id)
+    loan.product, loan.currency = m.product, m.principal.currency
+    loan.guarantor_contact_allowed = m.guarantor_contact_allowed
+    loan.third_party_collector = m.third_party_collector
+
+
+def _due(state: BorrowerState, m: InstalmentDue, now: datetime) -> None:
+    loan = _loan(state, m.loan_id)
+    loan.next_due_date, loan.next_due_amount = m.due_date, m.amount.amount
+
+
+def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> None:
+    loan = _loan(state, m.loan_id)
+    loan.days_past_due, loan.amount_overdue = m.days_past_due, m.amount_overdue.amount
+    if m.days_past_due > 0:
+        loan.paid_in_full = False
+
+
+def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
+    loan = _loan(state, m.loan_id)
+    loan.amount_overdue = max(loan.amount_overdue - m.amount.amount, loan.amount_overdue * 0)
+    if m.paid_in_full:
+        loan.paid_in_full, loan.days_past_due, loan.amount_overdue = (
+            True,
+            0,
+            loan.amount_overdue * 0,
+        )
+        loan.promise = None
+
+
+def _promised(state: BorrowerState, m: PromiseToPayMade, now: datetime) -> None:
+    _loan(state, m.loan_id).promise = Promise(m.amount.amount, m.promised_date)
+
+
+def _consent(state: BorrowerState, m: ConsentGranted | ConsentRevoked, now: datetime) -> None:
+    party = state.parties.get(m.party_id) or _borrower(state)
+    party.consents.append(
+        ConsentRecord(
+            channel=m.channel,
+            address=m.address,
+            purpose=m.purpose,
+            granted=isinstance(m, ConsentGranted),
+            received_at=m.received_at,
+            effective_at=m.effective_at or m.received_at,
+            processed_at=now,
+            written=getattr(m, "written", False),
+        )
+    )
+
+
+def _preference(state: BorrowerState, m: ContactPreferenceStated, now: datetime) -> None:
+    party = state.parties.get(m.party_id) or _borrower(state)
+    party.inconvenient_times, party.no_contact_at_work = m.inconvenient_times, m.no_contact_at_work
+
+
+def _dispute(state: BorrowerState, m: DisputeOpened | DisputeResolved, now: datetime) -> None:
+    _loan(state, m.loan_id).disputed = isinstance(m, DisputeOpened)
+
+
+def _cease(state: BorrowerState, m: CeaseRequested, now: datetime) -> None:
+    party = state.parties.get(m.party_id) or _borrower(state)
+    if m.loan_id is None:
+        party.cease_all = True
+    else:
+        party.cease_loans.add(m.loan_id)
+
+
+def _attorney(state: BorrowerState, m: AttorneyRepresented, now: datetime) -> None:
+    (state.parties.get(m.party_id) or _borrower(state)).attorney_loans.add(m.loan_id)
+
+
+def _bankrupt(state: BorrowerState, m: BankruptcyFiled, now: datetime) -> None:
+    (state.parties.get(m.party_id) or _borrower(state)).bankrupt = True
+
+
+def _deceased(state: BorrowerState, m: DeceasedReported, now: datetime) -> None:
+    (state.parties.get(m.party_id) or _borrower(state)).deceased = True
+
+
+def _decided(state: BorrowerState, m: ContactDecided, now: datetime) -> None:
+    state.verdicts[m.attempt_id] = m.verdict
+    if m.verdict is Verdict.AUTHORISED:
+        # P2: the attempt counts against every cap from the moment it is reserved.
+        state.attempts[m.attempt_id] = Attempt(
+            attempt_id=m.attempt_id,
+            party_id=m.party_id,
+            loan_id=m.loan_id,
+            channel=m.channel,
+            to=m.to,
+            purpose=m.purpose,
+            at=m.decided_at,
+            stage=m.stage,
+        )
+
+
+def _scheduled(state: BorrowerState, m: TimerScheduled, now: datetime) -> None:
+    state.timers[m.timer_id] = Timer(m.timer_id, m.due_at, m.kind, m.intent)
+
+
+def _fired(state: BorrowerState, m: TimerFired, now: datetime) -> None:
+    state.timers.pop(m.timer_id, None)
+
+
+def _dropped(state: BorrowerState, m: IntentDropped, now: datetime) -> None:
+    for timer_id in [
+        t.timer_id
+        for t in state.timers.values()
+        if t.intent and t.intent.attempt_id == m.attempt_id
+    ]:
+        del state.timers[timer_id]
+
+
+def _dispatch_started(state: BorrowerState, m: DispatchStarted, now: datetime) -> None:
+    attempt = state.attempts.get(m.attempt_id)
+    if attempt is not None:
+        attempt.dispatched = True
+
+
+# Outcomes that say nothing about the person's side; a later, more specific one replaces them.
+_PROVISIONAL = {"accepted", "delivered", "outcome_unknown"}
+
+
+def _outcome(state: BorrowerState, m: ContactOutcomeRecorded, now: datetime) -> None:
+    attempt = state.attempts.get(m.attempt_id)
+    if attempt is None:
+        return
+    if attempt.outcome is None or attempt.outcome.value in _PROVISIONAL:
+        attempt.outcome, attempt.outcome_at = m.outcome, m.reported_at
+
+
+_APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
+    BorrowerProfiled: _profiled,
+    PartyLinked: _linked,
+    LoanOpened: _opened,
+    InstalmentDue: _due,
+    DelinquencyUpdated: _delinquent,
+    PaymentReceived: _paid,
+    PromiseToPayMade: _promised,
+    ConsentGranted: _consent,
+    ConsentRevoked: _consent,
+    ContactPreferenceStated: _preference,
+    DisputeOpened: _dispute,
+    DisputeResolved: _dispute,
+    CeaseRequested: _cease,
+    AttorneyRepresented: _attorney,
+    BankruptcyFiled: _bankrupt,
+    DeceasedReported: _deceased,
+    ContactDecided: _decided,
+    TimerScheduled: _scheduled,
+    TimerFired: _fired,
+    IntentDropped: _dropped,
+    DispatchStarted: _dispatch_started,
+    ContactOutcomeRecorded: _outcome,
+}
+
+
+def evolve(state: BorrowerState, message: Message, now: datetime) -> BorrowerState:
+    """Apply one fact. Types without an effect on state (tasks, requests) are ignored."""
+    handler = _APPLY.get(type(message))
+    if handler is not None:
+        handler(state, message, now)
+    return state

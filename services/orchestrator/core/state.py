@@ -1,0 +1,143 @@
+"""Per-borrower state: a projection of the ledger (never persisted on its own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from contracts.decisions import Verdict
+from contracts.ledger import ContactIntent
+from contracts.outcomes import OutcomeKind
+from contracts.values import (
+    Address,
+    Channel,
+    Email,
+    LocalTimeRange,
+    PartyRole,
+    Phone,
+    Purpose,
+)
+from services.compliance.core.model import AttemptRecord, ConsentRecord, DebtFacts, PartyFacts
+
+
+@dataclass(slots=True)
+class Party:
+    party_id: str
+    role: PartyRole
+    name: str = ""
+    language: str = "en"
+    declared_time_zone: str | None = None
+    addresses: tuple[Address, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    emails: tuple[Email, ...] = ()
+    vulnerable: bool = False
+    inconvenient_times: tuple[LocalTimeRange, ...] = ()
+    no_contact_at_work: bool = False
+    deceased: bool = False
+    bankrupt: bool = False
+    cease_all: bool = False
+    cease_loans: set[str] = field(default_factory=set)
+    attorney_loans: set[str] = field(default_factory=set)
+    loans: set[str] = field(default_factory=set)
+    consents: list[ConsentRecord] = field(default_factory=list)
+
+    def facts(self) -> PartyFacts:
+        return PartyFacts(
+            party_id=self.party_id,
+            role=self.role,
+            addresses=self.addresses,
+            phones=self.phones,
+            emails=self.emails,
+            declared_time_zone=self.declared_time_zone,
+            vulnerable=self.vulnerable,
+            inconvenient_times=self.inconvenient_times,
+            no_contact_at_work=self.no_contact_at_work,
+            deceased=self.deceased,
+            bankrupt=self.bankrupt,
+            cease_all=self.cease_all,
+            cease_loans=frozenset(self.cease_loans),
+            attorney_loans=frozenset(self.attorney_loans),
+        )
+
+
+@dataclass(slots=True)
+class Promise:
+    amount: Decimal
+    promised_date: date
+
+
+@dataclass(slots=True)
+class Loan:
+    loan_id: str
+    product: str = ""
+    currency: str = "USD"
+    guarantor_contact_allowed: bool = False
+    third_party_collector: bool = True
+    disputed: bool = False
+    days_past_due: int = 0
+    amount_overdue: Decimal = Decimal(0)
+    next_due_date: date | None = None
+    next_due_amount: Decimal = Decimal(0)
+    paid_in_full: bool = False
+    promise: Promise | None = None
+    stage: str | None = None
+
+    def facts(self) -> DebtFacts:
+        return DebtFacts(
+            loan_id=self.loan_id,
+            disputed=self.disputed,
+            third_party_collector=self.third_party_collector,
+        )
+
+
+@dataclass(slots=True)
+class Attempt:
+    attempt_id: str
+    party_id: str
+    loan_id: str
+    channel: Channel
+    to: str | None
+    purpose: Purpose
+    at: datetime
+    stage: str | None = None
+    dispatched: bool = False
+    outcome: OutcomeKind | None = None
+    outcome_at: datetime | None = None
+
+    def record(self) -> AttemptRecord:
+        return AttemptRecord(
+            attempt_id=self.attempt_id,
+            loan_id=self.loan_id,
+            channel=self.channel,
+            to=self.to,
+            at=self.at,
+            outcome=self.outcome,
+            outcome_at=self.outcome_at,
+            purpose=self.purpose,
+        )
+
+
+@dataclass(slots=True)
+class Timer:
+    timer_id: str
+    due_at: datetime
+    kind: str
+    intent: ContactIntent | None = None
+
+
+@dataclass(slots=True)
+class BorrowerState:
+    borrower_id: str
+    parties: dict[str, Party] = field(default_factory=dict)
+    loans: dict[str, Loan] = field(default_factory=dict)
+    attempts: dict[str, Attempt] = field(default_factory=dict)
+    timers: dict[str, Timer] = field(default_factory=dict)
+    # attempt id -> last verdict; lets a redelivered or repeated intent be recognised (P2)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    seen_events: set[str] = field(default_factory=set)
+    # who a phone number or email belongs to, for inbound replies and receipts
+    addresses: dict[str, str] = field(default_factory=dict)
+
+    def party(self, party_id: str) -> Party | None:
+        return self.parties.get(party_id)

@@ -1,0 +1,294 @@
+"""The orchestrator engine: records in, records out. No broker here, so it is tested directly;
+``app.py`` wires it to Kafka.
+
+Per input record it yields exactly one ledger entry or one dead letter (P3: in = processed +
+dead-lettered). Ledger entries are written before tasks are published, and an input whose
+offset is already in the ledger is recognised and only its tasks are re-published (P2: the
+channel worker deduplicates by attempt id, so a re-published task is never sent twice).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from contracts import MESSAGE_TYPES, OUTCOME_TYPES, UPSTREAM_TYPES, ClockTicked, Message
+from contracts.ledger import InputRef, LedgerEntry
+from contracts.tasks import PlaceCall, SendEmail, SendSms
+from events.deadletter import dead_letter
+from events.envelope import Envelope, derive_id, wrap
+from events.partitioning import partition_for
+from events.records import Out, Record
+from events.serialization import Reason, Undecodable, decode
+from events.topics import Role, Topics
+from services.orchestrator.core.decide import Context, decide, fire_timers
+from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.state import BorrowerState
+
+PRODUCER = "orchestrator"
+_TASK_ROLE = {SendSms: Role.TASKS_SMS, SendEmail: Role.TASKS_EMAIL, PlaceCall: Role.TASKS_CALL}
+_REDELIVERY_MEMORY = 20_000  # entries per partition whose tasks can be re-published on redelivery
+
+
+@dataclass(slots=True)
+class Emitted:
+    ledger: list[Out] = field(default_factory=list)
+    tasks: list[Out] = field(default_factory=list)
+    deadletters: list[Out] = field(default_factory=list)
+
+    def extend(self, other: Emitted) -> None:
+        self.ledger.extend(other.ledger)
+        self.tasks.extend(other.tasks)
+        self.deadletters.extend(other.deadletters)
+
+
+@dataclass(slots=True)
+class PartitionState:
+    partition: int
+    borrowers: dict[str, BorrowerState] = field(default_factory=dict)
+    applied: dict[str, int] = field(default_factory=dict)  # input topic -> highest applied offset
+    recent: OrderedDict[tuple[str, int], list[Out]] = field(default_factory=OrderedDict)
+    undispatched: dict[str, Out] = field(default_factory=dict)  # attempt id -> its task record
+    clock: datetime | None = None
+    dirty: bool = False
+
+    def advance(self, instant: datetime) -> datetime:
+        self.clock = instant if self.clock is None else max(self.clock, instant)
+        return self.clock
+
+    def remember(self, ref: tuple[str, int], tasks: list[Out]) -> None:
+        self.recent[ref] = tasks
+        while len(self.recent) > _REDELIVERY_MEMORY:
+            self.recent.popitem(last=False)
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        topics: Topics,
+        partitions: int,
+        ctx: Context,
+        *,
+        strategy_version: str,
+        max_record_bytes: int,
+    ) -> None:
+        self.topics = topics
+        self.partition_count = partitions
+        self.ctx = ctx
+        self.strategy_version = strategy_version
+        self.max_record_bytes = max_record_bytes
+        self.states: dict[int, PartitionState] = {}
+        self._inputs = {topics.upstream, topics.outcomes, topics.clock}
+        self._task_topics = {cls: topics.name(role) for cls, role in _TASK_ROLE.items()}
+
+    # -- partition ownership ------------------------------------------------------------------
+
+    def assign(self, partition: int) -> PartitionState:
+        self.states[partition] = PartitionState(partition)
+        return self.states[partition]
+
+    def revoke(self, partition: int) -> None:
+        self.states.pop(partition, None)
+
+    def restore(self, partition: int, value: bytes) -> None:
+        """Fold one ledger entry into the partition's state (never re-deciding: P5)."""
+        ps = self.states[partition]
+        entry = LedgerEntry.model_validate_json(value)
+        state = self._state(ps, entry.borrower_id)
+        if entry.event is not None:
+            envelope = Envelope.model_validate(entry.event)
+            state.seen_events.add(envelope.event_id)
+            if not entry.duplicate:
+                evolve(
+                    state, MESSAGE_TYPES[envelope.type].model_validate(envelope.payload), entry.now
+                )
+        tasks = self._apply_derived(ps, state, entry.derived, entry.now)
+        if entry.input is not None:
+            ps.applied[entry.input.topic] = max(
+                ps.applied.get(entry.input.topic, -1), entry.input.offset
+            )
+            ps.remember((entry.input.topic, entry.input.offset), tasks)
+        ps.advance(entry.now)
+
+    def pending_tasks(self, partition: int) -> list[Out]:
+        """Tasks reserved in the ledger but not yet seen dispatched: re-published after a restore,
+        so a crash between writing the ledger and publishing the task loses no contact."""
+        return list(self.states[partition].undispatched.values())
+
+    # -- processing ---------------------------------------------------------------------------
+
+    def process(self, record: Record, wall_now: datetime | None = None) -> Emitted:
+        ps = self.states.get(record.partition)
+        if ps is None:  # not ours (revoked mid-batch): the new owner will process it
+            return Emitted()
+        if record.offset <= ps.applied.get(record.topic, -1):
+            return Emitted(tasks=list(ps.recent.get((record.topic, record.offset), [])))
+        try:
+            decoded = decode(
+                record.value,
+                record.key,
+                accept=self._accepted(record.topic),
+                max_bytes=self.max_record_bytes,
+            )
+            assert record.key is not None
+            if partition_for(record.key, self.partition_count) != record.partition:
+                raise Undecodable(Reason.MISROUTED, "partition differs from the key's partition")
+        except Undecodable as exc:
+            return self._dead(ps, record, exc.reason, exc.detail)
+        envelope, message = decoded.envelope, decoded.message
+        if isinstance(message, ClockTicked):
+            ps.applied[record.topic] = record.offset
+            return self.tick(record.partition, message.now)
+        now = ps.advance(max(envelope.occurred_at, wall_now) if wall_now else envelope.occurred_at)
+        state = self._state(ps, envelope.borrower_id)
+        ref = InputRef(topic=record.topic, partition=record.partition, offset=record.offset)
+        if envelope.event_id in state.seen_events:
+            return self._entry(ps, state, ref, envelope, [], now, duplicate=True)
+        try:
+            # The input is a fact: fold it in first, then decide how to react to the new state.
+            state.seen_events.add(envelope.event_id)
+            evolve(state, message, now)
+            derived = decide(state, message, now, self.ctx)
+        except Exception as exc:
+            ps.dirty = True  # state may hold half an input: the shell restores it from the ledger
+            return self._dead(
+                ps, record, Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:300]
+            )
+        return self._entry(ps, state, ref, envelope, derived, now)
+
+    def tick(self, partition: int, now: datetime) -> Emitted:
+        """Fire due timers on one partition: one ledger entry per borrower with a due timer."""
+        ps = self.states.get(partition)
+        out = Emitted()
+        if ps is None:
+            return out
+        now = ps.advance(now)
+        for borrower_id in sorted(ps.borrowers):
+            state = ps.borrowers[borrower_id]
+            if not state.timers or min(t.due_at for t in state.timers.values()) > now:
+                continue
+            out.extend(self._entry(ps, state, None, None, fire_timers(state, now, self.ctx), now))
+        return out
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _accepted(self, topic: str) -> frozenset[str]:
+        if topic == self.topics.upstream:
+            return frozenset(m.TYPE for m in UPSTREAM_TYPES)
+        if topic == self.topics.outcomes:
+            return frozenset(m.TYPE for m in OUTCOME_TYPES)
+        return frozenset({ClockTicked.TYPE})
+
+    def _state(self, ps: PartitionState, borrower_id: str) -> BorrowerState:
+        state = ps.borrowers.get(borrower_id)
+        if state is None:
+            state = ps.borrowers[borrower_id] = BorrowerState(borrower_id)
+        return state
+
+    def _dead(self, ps: PartitionState, record: Record, reason: Reason, detail: str) -> Emitted:
+        key, value = dead_letter(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            reason=reason,
+            detail=detail,
+            consumer=PRODUCER,
+        )
+        ps.applied[record.topic] = record.offset
+        return Emitted(deadletters=[Out(self.topics.deadletter, record.partition, key, value)])
+
+    def _apply_derived(
+        self,
+        ps: PartitionState,
+        state: BorrowerState,
+        derived: tuple[dict[str, Any], ...],
+        now: datetime,
+    ) -> list[Out]:
+        tasks: list[Out] = []
+        for raw in derived:
+            envelope = Envelope.model_validate(raw)
+            message = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
+            evolve(state, message, now)
+            self._track_task(ps, state, envelope, message, tasks)
+        return tasks
+
+    def _track_task(
+        self,
+        ps: PartitionState,
+        state: BorrowerState,
+        envelope: Envelope,
+        message: Message,
+        tasks: list[Out],
+    ) -> None:
+        topic = self._task_topics.get(type(message))
+        if topic is not None:
+            out = Out(
+                topic, ps.partition, state.borrower_id.encode(), envelope.model_dump_json().encode()
+            )
+            tasks.append(out)
+            ps.undispatched[getattr(message, "attempt_id")] = out  # noqa: B009
+        attempt_id = getattr(message, "attempt_id", None)
+        if attempt_id and message.TYPE in ("dispatch.started", "contact.outcome"):
+            ps.undispatched.pop(attempt_id, None)
+
+    def _entry(
+        self,
+        ps: PartitionState,
+        state: BorrowerState,
+        ref: InputRef | None,
+        envelope: Envelope | None,
+        derived: list[Message],
+        now: datetime,
+        *,
+        duplicate: bool = False,
+    ) -> Emitted:
+        entry_id = (
+            derive_id(ref.topic, str(ref.partition), str(ref.offset))
+            if ref
+            else derive_id("tick", state.borrower_id, now.isoformat())
+        )
+        cause = envelope.event_id if envelope else entry_id
+        correlation = (envelope.correlation_id or envelope.event_id) if envelope else entry_id
+        envelopes = [
+            wrap(
+                m,
+                borrower_id=state.borrower_id,
+                occurred_at=now,
+                producer=PRODUCER,
+                event_id=derive_id(entry_id, str(i)),
+                causation_id=cause,
+                correlation_id=correlation,
+            )
+            for i, m in enumerate(derived)
+        ]
+        tasks: list[Out] = []
+        for env, message in zip(envelopes, derived, strict=True):
+            evolve(state, message, now)
+            self._track_task(ps, state, env, message, tasks)
+        if envelope is not None and envelope.type in ("dispatch.started", "contact.outcome"):
+            ps.undispatched.pop(str(envelope.payload.get("attempt_id")), None)
+        entry = LedgerEntry(
+            entry_id=entry_id,
+            borrower_id=state.borrower_id,
+            now=now,
+            policy_version=self.ctx.policy.version,
+            strategy_version=self.strategy_version,
+            input=ref,
+            event=envelope.model_dump(mode="json") if envelope else None,
+            duplicate=duplicate,
+            derived=tuple(e.model_dump(mode="json") for e in envelopes),
+        )
+        if ref is not None:
+            ps.applied[ref.topic] = ref.offset
+            ps.remember((ref.topic, ref.offset), tasks)
+        ledger = Out(
+            self.topics.ledger,
+            ps.partition,
+            state.borrower_id.encode(),
+            entry.model_dump_json().encode(),
+        )
+        return Emitted(ledger=[ledger], tasks=tasks)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.runtime.settings import CommonSettings
+
+
+class OrchestratorSettings(CommonSettings):
+    group_id: str = "parley-orchestrator"
+    policy: str = Field(default="default", description="Built-in policy name or a policy file path")
+    playbook: str = "default"
+    business_name: str = "Parley Recoveries"
+    agent_name: str = "Alex Morgan"
+    callback_number: str = "+18005550100"
+    tick_interval_s: float = Field(default=1.0, gt=0, description="Wall-clock timer resolution")

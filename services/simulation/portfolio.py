@@ -1,0 +1,224 @@
+"""A synthetic portfolio: borrowers across US states and China, their loans, and the upstream
+events 30 days of servicing would emit. Pure and seeded: the same seed gives the same events."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from contracts import (
+    BorrowerProfiled,
+    CeaseRequested,
+    ConsentGranted,
+    DelinquencyUpdated,
+    DisputeOpened,
+    InstalmentDue,
+    LoanOpened,
+    Message,
+    PartyLinked,
+    PaymentReceived,
+    PromiseToPayMade,
+)
+from contracts.values import Address, Channel, Email, EmailKind, Money, PartyRole, Phone, PhoneType
+
+# (region, city, area codes at home, IANA zone, weight)
+US_PLACES = (
+    ("CA", "Los Angeles", ("213", "310", "415"), "America/Los_Angeles", 18),
+    ("NY", "New York", ("212", "718"), "America/New_York", 6),
+    ("NY", "Albany", ("518",), "America/New_York", 4),
+    ("MA", "Boston", ("617", "508"), "America/New_York", 10),
+    ("WA", "Seattle", ("206", "425"), "America/Los_Angeles", 5),
+    ("TX", "Austin", ("512", "214"), "America/Chicago", 10),
+    ("FL", "Miami", ("305", "407"), "America/New_York", 8),
+    ("IL", "Chicago", ("312", "773"), "America/Chicago", 5),
+    ("AZ", "Phoenix", ("602",), "America/Phoenix", 4),
+)
+CN_PLACES = (("11", "Beijing"), ("31", "Shanghai"), ("44", "Guangzhou"), ("51", "Chengdu"))
+OTHER_AREA = ("212", "415", "312", "305", "206")  # a mobile kept from another state (RF-7)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    at: datetime
+    borrower_id: str
+    message: Message
+
+
+@dataclass
+class Borrower:
+    borrower_id: str
+    country: str
+    mobile: str
+    language: str
+    stop_at: datetime | None = None  # when this person will reply STOP (via the vendor simulator)
+
+
+@dataclass
+class Portfolio:
+    start: datetime
+    days: int
+    borrowers: list[Borrower] = field(default_factory=list)
+    events: list[Scheduled] = field(default_factory=list)
+
+
+def _us_number(rng: random.Random, area: str) -> str:
+    return f"+1{area}{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(0, 9999):04d}"
+
+
+def _cn_number(rng: random.Random) -> str:
+    return f"+86{rng.choice(('138', '139', '150', '186'))}{rng.randint(0, 99999999):08d}"
+
+
+def generate(n: int, days: int = 30, seed: int = 7, start: datetime | None = None) -> Portfolio:
+    rng = random.Random(seed)
+    start = start or datetime(2026, 3, 2, tzinfo=UTC)  # spans the US DST change on 2026-03-08
+    portfolio = Portfolio(start=start, days=days)
+    weights = [p[4] for p in US_PLACES]
+    for i in range(n):
+        bid = f"b{i:06d}"
+        lid = f"L{i:06d}"
+        china = rng.random() < 0.3
+        if china:
+            region, city = rng.choice(CN_PLACES)
+            zone = ZoneInfo("Asia/Shanghai")
+            address = Address(country="CN", region=region, city=city)
+            mobile = _cn_number(rng)
+            phones: tuple[Phone, ...] = (Phone(number=mobile, type=PhoneType.MOBILE),)
+            language, currency = "zh-CN", "CNY"
+        else:
+            region, city, areas, zone_name, _ = rng.choices(US_PLACES, weights)[0]
+            zone = ZoneInfo(zone_name)
+            address = Address(
+                country="US", region=region, city=city, postal_code=f"{rng.randint(10000, 99999)}"
+            )
+            area = rng.choice(OTHER_AREA) if rng.random() < 0.15 else rng.choice(areas)
+            mobile = _us_number(rng, area)
+            phones = (Phone(number=mobile, type=PhoneType.MOBILE),)
+            if rng.random() < 0.3:
+                phones = (
+                    *phones,
+                    Phone(number=_us_number(rng, rng.choice(areas)), type=PhoneType.WORK),
+                )
+            language, currency = "en", "USD"
+        emails: tuple[Email, ...] = (Email(address=f"{bid}@mail.example", kind=EmailKind.PERSONAL),)
+        if rng.random() < 0.2:
+            emails = (*emails, Email(address=f"{bid}@employer.example", kind=EmailKind.WORK))
+        t0 = start + timedelta(minutes=rng.randint(0, 600))
+        ev: list[tuple[datetime, Message]] = [
+            (
+                t0,
+                BorrowerProfiled(
+                    party_id=bid,
+                    name=f"Borrower {i}",
+                    language="zh-CN" if china else "en",
+                    declared_time_zone=zone.key if rng.random() < 0.2 else None,
+                    addresses=(address,),
+                    phones=phones,
+                    emails=emails,
+                ),
+            ),
+            (
+                t0,
+                LoanOpened(
+                    loan_id=lid,
+                    product="instalment",
+                    principal=Money(amount=Decimal(rng.randint(5, 50) * 100), currency=currency),
+                    guarantor_contact_allowed=rng.random() < 0.1,
+                ),
+            ),
+        ]
+        if rng.random() < 0.88:  # TCPA prior express consent for texts and calls to the mobile
+            for channel in (Channel.SMS, Channel.CALL):
+                ev.append(
+                    (
+                        t0,
+                        ConsentGranted(
+                            party_id=bid,
+                            channel=channel,
+                            address=mobile,
+                            written=True,
+                            received_at=t0,
+                        ),
+                    )
+                )
+            ev.append(
+                (
+                    t0,
+                    ConsentGranted(
+                        party_id=bid, channel=Channel.EMAIL, written=True, received_at=t0
+                    ),
+                )
+            )
+        if rng.random() < 0.08:
+            gid = f"g{i:06d}"
+            gmobile = _cn_number(rng) if china else _us_number(rng, rng.choice(OTHER_AREA))
+            ev.append(
+                (
+                    t0,
+                    PartyLinked(
+                        loan_id=lid,
+                        party_id=gid,
+                        role=PartyRole.GUARANTOR,
+                        name=f"Guarantor {i}",
+                        addresses=(address,),
+                        phones=(Phone(number=gmobile),),
+                    ),
+                )
+            )
+        due = (start + timedelta(days=rng.randint(2, max(3, days // 2)))).date()
+        amount = Money(amount=Decimal(rng.randint(50, 900)), currency=currency)
+        ev.append((t0, InstalmentDue(loan_id=lid, instalment_no=1, due_date=due, amount=amount)))
+        behaviour = rng.random()
+        pay_dpd = 0 if behaviour < 0.35 else rng.randint(2, 12) if behaviour < 0.6 else None
+        promise_dpd = 3 if 0.6 <= behaviour < 0.72 else None
+        nightly = time(6, 0)  # servicing's nightly batch, in the borrower's zone
+        for dpd in range(1, days + 1):
+            day = due + timedelta(days=dpd)
+            at = datetime.combine(day, nightly, tzinfo=zone).astimezone(UTC)
+            if at >= start + timedelta(days=days):
+                break
+            if pay_dpd is not None and dpd >= pay_dpd:
+                break
+            ev.append(
+                (
+                    at,
+                    DelinquencyUpdated(
+                        loan_id=lid, days_past_due=dpd, amount_overdue=amount, as_of=day
+                    ),
+                )
+            )
+            if promise_dpd == dpd:
+                ev.append(
+                    (
+                        at + timedelta(hours=6),
+                        PromiseToPayMade(
+                            loan_id=lid, amount=amount, promised_date=day + timedelta(days=4)
+                        ),
+                    )
+                )
+            if dpd == 5 and rng.random() < 0.03:
+                ev.append((at + timedelta(hours=5), DisputeOpened(loan_id=lid)))
+            if dpd == 6 and rng.random() < 0.02:
+                ev.append((at + timedelta(hours=4), CeaseRequested(party_id=bid, loan_id=lid)))
+        if pay_dpd is not None:
+            paid_at = datetime.combine(
+                due + timedelta(days=pay_dpd), time(12, 30), tzinfo=zone
+            ).astimezone(UTC)
+            if paid_at < start + timedelta(days=days):
+                ev.append((paid_at, PaymentReceived(loan_id=lid, amount=amount, paid_in_full=True)))
+        stop_at = None
+        if rng.random() < 0.04:
+            stop_at = datetime.combine(
+                due + timedelta(days=2), time(19, 15), tzinfo=zone
+            ).astimezone(UTC)
+        portfolio.borrowers.append(Borrower(bid, address.country, mobile, language, stop_at))
+        portfolio.events.extend(Scheduled(at, bid, m) for at, m in ev)
+    portfolio.events.sort(key=lambda s: (s.at, s.borrower_id))
+    return portfolio
+
+
+def day_of(instant: datetime) -> date:
+    return instant.astimezone(UTC).date()

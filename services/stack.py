@@ -1,0 +1,110 @@
+"""Composition root for running services in one process (`parley run`, `parley demo`).
+
+Each service keeps its own app factory and settings; this only starts them side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from faststream import FastStream
+
+from contracts.values import Channel
+from events.topics import Topics
+from services.channels.adapters.smtp_email import SmtpEmail
+from services.channels.adapters.twilio_sms import TwilioSms
+from services.channels.adapters.twilio_voice import TwilioVoice
+from services.channels.app import create_app as create_channels_app
+from services.channels.ports import ChannelAdapter
+from services.channels.retry import CircuitBreaker
+from services.channels.settings import ChannelSettings
+from services.gateway.app import create_gateway_app
+from services.gateway.kafka import KafkaOutcomeSink, UpstreamDirectory
+from services.gateway.settings import GatewaySettings
+from services.orchestrator.app import create_app as create_orchestrator_app
+from services.orchestrator.settings import OrchestratorSettings
+from services.runtime.clock import Clock
+from services.runtime.http import serve_asgi
+
+SERVICES = ("orchestrator", "channels", "gateway")
+
+
+def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, ChannelAdapter]:
+    def twilio(cls: type[TwilioSms] | type[TwilioVoice]) -> TwilioSms | TwilioVoice:
+        return cls(
+            base_url=settings.vendor_base_url,
+            account_sid=settings.vendor_account_sid,
+            auth_token=settings.vendor_auth_token,
+            from_number=settings.sms_from,
+            callback_base_url=settings.callback_base_url,
+            breaker=CircuitBreaker(),
+            clock=clock.now,
+        )
+
+    return {
+        Channel.SMS: twilio(TwilioSms),
+        Channel.CALL: twilio(TwilioVoice),
+        Channel.EMAIL: SmtpEmail(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            from_address=settings.email_from,
+            breaker=CircuitBreaker(),
+            clock=clock.now,
+        ),
+    }
+
+
+@dataclass
+class Running:
+    orchestrator: FastStream | None = None
+    channels: FastStream | None = None
+    gateway_url: str | None = None
+    directory: UpstreamDirectory | None = None
+
+
+@contextlib.asynccontextmanager
+async def run_services(
+    bootstrap: str,
+    services: tuple[str, ...],
+    orchestrator: OrchestratorSettings,
+    channels: ChannelSettings,
+    gateway: GatewaySettings,
+    clock: Clock,
+    adapters: Callable[[ChannelSettings, Clock], dict[Channel, ChannelAdapter]] = build_adapters,
+) -> AsyncIterator[Running]:
+    running = Running()
+    async with contextlib.AsyncExitStack() as stack:
+        if "gateway" in services:
+            topics = Topics(gateway.namespace)
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+            await producer.start()
+            stack.push_async_callback(producer.stop)
+            directory = UpstreamDirectory(bootstrap, topics, gateway.partitions)
+            await directory.start()
+            stack.push_async_callback(directory.stop)
+            public = gateway.public_base_url or f"http://{gateway.host}:{gateway.port}"
+            app = create_gateway_app(
+                sink=KafkaOutcomeSink(producer, topics, gateway.partitions, clock.now),
+                directory=directory,
+                auth_tokens={gateway.vendor_name: gateway.vendor_auth_token},
+                clock=clock.now,
+                public_base_url=public,
+            )
+            running.gateway_url = await stack.enter_async_context(
+                serve_asgi(app, host=gateway.host, port=gateway.port)
+            )
+            running.directory = directory
+        if "orchestrator" in services:
+            running.orchestrator = create_orchestrator_app(orchestrator, bootstrap)
+            await running.orchestrator.start()
+            stack.push_async_callback(running.orchestrator.stop)
+        if "channels" in services:
+            running.channels = create_channels_app(
+                channels, bootstrap, adapters(channels, clock), clock
+            )
+            await running.channels.start()
+            stack.push_async_callback(running.channels.stop)
+        yield running
