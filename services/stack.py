@@ -69,15 +69,17 @@ class Running:
 async def run_services(
     bootstrap: str,
     services: tuple[str, ...],
-    orchestrator: OrchestratorSettings,
-    channels: ChannelSettings,
-    gateway: GatewaySettings,
     clock: Clock,
+    *,
+    orchestrator: OrchestratorSettings | None = None,
+    channels: ChannelSettings | None = None,
+    gateway: GatewaySettings | None = None,
     adapters: Callable[[ChannelSettings, Clock], dict[Channel, ChannelAdapter]] = build_adapters,
 ) -> AsyncIterator[Running]:
     running = Running()
     async with contextlib.AsyncExitStack() as stack:
         if "gateway" in services:
+            assert gateway is not None
             topics = Topics(gateway.namespace)
             producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
             await producer.start()
@@ -98,10 +100,12 @@ async def run_services(
             )
             running.directory = directory
         if "orchestrator" in services:
+            assert orchestrator is not None
             running.orchestrator = create_orchestrator_app(orchestrator, bootstrap)
             await running.orchestrator.start()
             stack.push_async_callback(running.orchestrator.stop)
         if "channels" in services:
+            assert channels is not None
             running.channels = create_channels_app(
                 channels, bootstrap, adapters(channels, clock), clock
             )

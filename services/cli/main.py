@@ -10,6 +10,7 @@ import asyncio
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -145,7 +146,7 @@ def run(
     from services.gateway.settings import GatewaySettings
     from services.orchestrator.settings import OrchestratorSettings
     from services.runtime.admin import ensure_topics
-    from services.runtime.clock import WallClock
+    from services.runtime.clock import SimClock, WallClock
     from services.simulation.driver import broker_for
     from services.stack import SERVICES, run_services
 
@@ -166,10 +167,10 @@ def run(
             async with run_services(
                 bootstrap,
                 chosen,
-                OrchestratorSettings(),
-                ChannelSettings(),
-                GatewaySettings(),
-                WallClock(),
+                WallClock() if base.clock == "wall" else SimClock(datetime.now(UTC)),
+                orchestrator=OrchestratorSettings() if "orchestrator" in chosen else None,
+                channels=ChannelSettings() if "channels" in chosen else None,
+                gateway=GatewaySettings() if "gateway" in chosen else None,
             ):
                 console.print(f"parley: running {', '.join(chosen)} on {bootstrap}; Ctrl-C to stop")
                 await stop.wait()
@@ -234,3 +235,7 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+import structlog
 from faststream.kafka import KafkaBroker
 
 from events.records import Out
@@ -19,7 +20,7 @@ def make_broker(settings: CommonSettings, bootstrap: str, client_id: str) -> Kaf
         acks="all",
         linger_ms=2,
         max_request_size=4 * settings.max_record_bytes,
-        logger=None,
+        logger=structlog.get_logger("faststream"),
         graceful_timeout=15.0,
     )
 

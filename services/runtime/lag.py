@@ -1,4 +1,9 @@
-"""Consumer lag, for the simulation's barrier ("wait until everything in flight is processed")."""
+"""Consumer lag, for the simulation's barrier ("wait until everything in flight is processed").
+
+The end of each partition is where a probe consumer that reads everything has got to, not the
+broker's reported end offset: tansu under-reports the latter for multi-record batches
+(docs/decisions/0005). The probe reads only what was written since its last call.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 class LagProbe:
     def __init__(self, bootstrap: str) -> None:
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5,
+            auto_offset_reset="earliest",
+        )
+        self._tracked: set[TopicPartition] = set()
 
     async def start(self) -> None:
         await self._admin.start()
@@ -19,9 +30,22 @@ class LagProbe:
         await self._consumer.stop()
         await self._admin.close()
 
+    async def _true_ends(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        new = set(tps) - self._tracked
+        if new:
+            self._tracked |= new
+            self._consumer.assign(sorted(self._tracked, key=lambda tp: (tp.topic, tp.partition)))
+            await self._consumer.seek_to_beginning(*new)
+        reported = await self._consumer.end_offsets(tps)
+        while True:
+            batch = await self._consumer.getmany(*tps, timeout_ms=30, max_records=10_000)
+            positions = {tp: await self._consumer.position(tp) for tp in tps}
+            if not batch and all(positions[tp] >= reported[tp] for tp in tps):
+                return positions
+
     async def lag(self, group: str, topics: list[str], partitions: int) -> int:
         tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
-        ends = await self._consumer.end_offsets(tps)
+        ends = await self._true_ends(tps)
         # Explicit partitions: tansu answers an all-partitions OffsetFetch malformed (broker.md).
         committed = await self._admin.list_consumer_group_offsets(group, partitions=tps)
         total = 0

@@ -47,18 +47,23 @@ class PartitionReader:
     async def catch_up(
         self, partitions: set[int] | None = None
     ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+        """Yield every record up to the end of the log as it is now.
+
+        The reported end offset is only a lower bound: tansu reports the last batch's *base*
+        offset + 1 (docs/decisions/0005), so we read on until a fetch comes back empty as well.
+        On Apache Kafka the extra empty fetch costs one round trip.
+        """
         wanted = [TopicPartition(self._topic, p) for p in sorted(partitions or self._assigned)]
         if not wanted:
             return
         ends = await self._consumer.end_offsets(wanted)
-        pending = {tp for tp in wanted if await self._consumer.position(tp) < ends[tp]}
-        while pending:
-            batch = await self._consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
-            for tp, records in batch.items():
+        while True:
+            batch = await self._consumer.getmany(*wanted, timeout_ms=60, max_records=5000)
+            for records in batch.values():
                 for record in records:
-                    if record.offset < ends[tp]:
-                        yield record
-            pending = {tp for tp in pending if await self._consumer.position(tp) < ends[tp]}
+                    yield record
+            if not batch and all([await self._consumer.position(tp) >= ends[tp] for tp in wanted]):
+                return
 
 
 async def read_all(

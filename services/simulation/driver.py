@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -134,10 +134,10 @@ async def run_demo(
             async with run_services(
                 bootstrap,
                 ("orchestrator", "channels", "gateway"),
-                orchestrator,
-                channels,
-                gateway,
                 clock,
+                orchestrator=orchestrator,
+                channels=channels,
+                gateway=gateway,
             ):
                 await _drive(
                     run,
@@ -166,6 +166,99 @@ async def run_demo(
     return run
 
 
+class Simulation:
+    """Publishes a portfolio's events and clock ticks step by step, and waits for the pipeline
+    to settle. Shared by ``parley demo`` and the fault-injection tests."""
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        topics: Topics,
+        partitions: int,
+        producer: AIOKafkaProducer,
+        probe: LagProbe,
+        sim: VendorSimulator,
+        clock: SimClock,
+        *,
+        groups: tuple[str, str] = ("parley-orchestrator", "parley-channels"),
+        sms_from: str = "+18005550111",
+    ) -> None:
+        self.portfolio, self.topics, self.partitions = portfolio, topics, partitions
+        self.producer, self.probe, self.sim, self.clock = producer, probe, sim, clock
+        self.groups, self.sms_from = groups, sms_from
+        self.keys = clock_keys(partitions)
+        self.stops = sorted((b.stop_at, b.mobile) for b in portfolio.borrowers if b.stop_at)
+        self.next_event = self.next_stop = 0
+        self.upstream_published = self.ticks_published = self.stops_sent = 0
+
+    async def publish_until(self, t: datetime) -> int:
+        """Publish every upstream event with occurred_at <= t; returns how many."""
+        events, futures = self.portfolio.events, []
+        while self.next_event < len(events) and events[self.next_event].at <= t:
+            ev = events[self.next_event]
+            envelope = wrap(
+                ev.message, borrower_id=ev.borrower_id, occurred_at=ev.at, producer="demo-upstream"
+            )
+            key = ev.borrower_id.encode()
+            futures.append(
+                await self.producer.send(
+                    self.topics.upstream,
+                    envelope.model_dump_json().encode(),
+                    key=key,
+                    partition=partition_for(key, self.partitions),
+                )
+            )
+            self.next_event += 1
+        for f in futures:
+            await f
+        self.upstream_published += len(futures)
+        return len(futures)
+
+    async def tick(self, t: datetime) -> None:
+        """Advance simulated time: STOP replies due by then, then a tick to every partition."""
+        self.clock.advance_to(t)
+        while self.next_stop < len(self.stops) and self.stops[self.next_stop][0] <= t:
+            await self.sim.send_inbound(self.stops[self.next_stop][1], self.sms_from, "STOP")
+            self.stops_sent += 1
+            self.next_stop += 1
+        for p, key in self.keys.items():
+            tick = wrap(
+                ClockTicked(now=t),
+                borrower_id=key.decode(),
+                occurred_at=t,
+                producer="demo-clock",
+                event_id=derive_id("tick", str(p), t.isoformat()),
+            )
+            await self.producer.send_and_wait(
+                self.topics.clock, tick.model_dump_json().encode(), key=key, partition=p
+            )
+        self.ticks_published += len(self.keys)
+
+    async def settle(self, timeout_s: float = 120.0) -> None:
+        """Wait until no consumer lags and no vendor callback is pending, twice in a row."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        orchestrator, channels = self.groups
+        quiet = 0
+        while quiet < 2:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("pipeline did not settle")
+            await self.sim.drain()
+            t = self.topics
+            lag = await self.probe.lag(
+                orchestrator, [t.upstream, t.outcomes, t.clock], self.partitions
+            )
+            lag += await self.probe.lag(channels, [*t.tasks, t.clock], self.partitions)
+            quiet = quiet + 1 if lag == 0 else 0
+            if quiet < 2:
+                await asyncio.sleep(0.005 if lag == 0 else 0.02)
+
+    async def step(self, t: datetime) -> None:
+        await self.publish_until(t)
+        await self.settle()
+        await self.tick(t)
+        await self.settle()
+
+
 async def _drive(
     run: DemoRun,
     topics: Topics,
@@ -178,74 +271,23 @@ async def _drive(
     step_minutes: int,
     progress: Progress,
 ) -> None:
-    portfolio, partitions = run.portfolio, run.partitions
-    keys = clock_keys(partitions)
-    events = portfolio.events
-    stops = sorted((b.stop_at, b.mobile) for b in portfolio.borrowers if b.stop_at)
+    simulation = Simulation(
+        run.portfolio,
+        topics,
+        run.partitions,
+        producer,
+        probe,
+        sim,
+        clock,
+        groups=(orchestrator.group_id, channels.group_id),
+        sms_from=channels.sms_from,
+    )
     step = timedelta(minutes=step_minutes)
-    end = portfolio.start + timedelta(days=portfolio.days)
-    total_steps = int((end - portfolio.start) / step)
-    i = s = 0
-    t = portfolio.start
-    for n in range(1, total_steps + 1):
-        t = portfolio.start + n * step
-        futures = []
-        while i < len(events) and events[i].at <= t:
-            ev = events[i]
-            envelope = wrap(
-                ev.message, borrower_id=ev.borrower_id, occurred_at=ev.at, producer="demo-upstream"
-            )
-            key = ev.borrower_id.encode()
-            futures.append(
-                await producer.send(
-                    topics.upstream,
-                    envelope.model_dump_json().encode(),
-                    key=key,
-                    partition=partition_for(key, partitions),
-                )
-            )
-            i += 1
-        for f in futures:
-            await f
-        run.upstream_published += len(futures)
-        await _settle(probe, sim, topics, channels, orchestrator, partitions)
-        clock.advance_to(t)
-        while s < len(stops) and stops[s][0] <= t:
-            await sim.send_inbound(stops[s][1], channels.sms_from, "STOP")  # a person replies STOP
-            run.stops_sent += 1
-            s += 1
-        for p, key in keys.items():
-            tick = wrap(
-                ClockTicked(now=t),
-                borrower_id=key.decode(),
-                occurred_at=t,
-                producer="demo-clock",
-                event_id=derive_id("tick", str(p), t.isoformat()),
-            )
-            await producer.send_and_wait(
-                topics.clock, tick.model_dump_json().encode(), key=key, partition=p
-            )
-        run.ticks_published += len(keys)
-        await _settle(probe, sim, topics, channels, orchestrator, partitions)
-        progress(n, total_steps, t.strftime("%Y-%m-%d %H:%M UTC"))
-
-
-async def _settle(
-    probe: LagProbe,
-    sim: VendorSimulator,
-    topics: Topics,
-    channels: ChannelSettings,
-    orchestrator: OrchestratorSettings,
-    partitions: int,
-) -> None:
-    """Wait until no consumer lags and no vendor callback is pending, twice in a row."""
-    quiet = 0
-    while quiet < 2:
-        await sim.drain()
-        lag = await probe.lag(
-            orchestrator.group_id, [topics.upstream, topics.outcomes, topics.clock], partitions
-        )
-        lag += await probe.lag(channels.group_id, [*topics.tasks, topics.clock], partitions)
-        quiet = quiet + 1 if lag == 0 else 0
-        if quiet < 2:
-            await asyncio.sleep(0.005 if lag == 0 else 0.02)
+    total = int(timedelta(days=run.portfolio.days) / step)
+    for n in range(1, total + 1):
+        t = run.portfolio.start + n * step
+        await simulation.step(t)
+        progress(n, total, t.strftime("%Y-%m-%d %H:%M UTC"))
+    run.upstream_published = simulation.upstream_published
+    run.ticks_published = simulation.ticks_published
+    run.stops_sent = simulation.stops_sent

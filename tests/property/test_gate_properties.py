@@ -11,13 +11,6 @@ from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from rule_checker import (
-    ADDRESS_PLACES,
-    PHONE_PLACES,
-    suppress_violations,
-    time_violations,
-    violations,
-)
 
 from contracts.decisions import Verdict
 from contracts.outcomes import OutcomeKind
@@ -42,6 +35,13 @@ from services.compliance.core import (
     PartyFacts,
     evaluate,
     load_policy,
+)
+from tests.property.rule_checker import (
+    ADDRESS_PLACES,
+    PHONE_PLACES,
+    suppress_violations,
+    time_violations,
+    violations,
 )
 
 POLICY = load_policy("default")

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from channels_support import (
+from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
+from services.channels.adapters import TwilioVoice
+from services.gateway import InMemoryDirectory, create_gateway_app
+from services.runtime.http import bind_socket, serve_asgi
+from tests.integration.channels.channels_support import (
     PHONE,
     SID,
     TOKEN,
@@ -18,11 +22,6 @@ from channels_support import (
     sms,
     twilio_sms,
 )
-
-from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
-from services.channels.adapters import TwilioVoice
-from services.gateway import InMemoryDirectory, create_gateway_app
-from services.runtime.http import bind_socket, serve_asgi
 
 
 @asynccontextmanager

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 import httpx
-from channels_support import NOW, PHONE, ListSink, clock
 from structlog.testing import capture_logs
 
 from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
 from contracts.values import Channel
 from services.gateway import InMemoryDirectory, create_gateway_app
 from services.gateway.signing import compute_signature
+from tests.integration.channels.channels_support import NOW, PHONE, ListSink, clock
 
 BASE = "http://gateway.test"
 TOKEN = "gw-token"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from channels_support import (
+from structlog.testing import capture_logs
+
+from services.channels.adapters import SmtpEmail
+from services.channels.simulator import Reply
+from services.channels.smtp_capture import SmtpCapture
+from tests.integration.channels.channels_support import (
     EMAIL,
     PHONE,
     RecordingSleep,
@@ -12,11 +17,6 @@ from channels_support import (
     sms,
     twilio_sms,
 )
-from structlog.testing import capture_logs
-
-from services.channels.adapters import SmtpEmail
-from services.channels.simulator import Reply
-from services.channels.smtp_capture import SmtpCapture
 
 
 async def test_logs_during_sends_and_failures_contain_no_phone_number_or_email() -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from channels_support import RecordingSleep, clock, email, fast_retry
-
 from contracts.outcomes import OutcomeKind
 from services.channels.adapters import SmtpEmail, is_unavailable
 from services.channels.adapters.smtp_email import message_id_for
 from services.channels.smtp_capture import SmtpCapture
+from tests.integration.channels.channels_support import RecordingSleep, clock, email, fast_retry
 
 
 def smtp_adapter(capture: SmtpCapture, sleep: RecordingSleep, **kwargs: object) -> SmtpEmail:

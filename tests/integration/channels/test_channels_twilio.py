@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import httpx
-from channels_support import (
+
+from contracts.outcomes import OutcomeKind
+from services.channels.adapters import FailoverAdapter, is_unavailable
+from services.channels.retry import CircuitBreaker
+from services.channels.simulator import Reply
+from tests.integration.channels.channels_support import (
     RecordingSleep,
     fast_retry,
     running_simulator,
     sms,
     twilio_sms,
 )
-
-from contracts.outcomes import OutcomeKind
-from services.channels.adapters import FailoverAdapter, is_unavailable
-from services.channels.retry import CircuitBreaker
-from services.channels.simulator import Reply
 
 
 async def test_retries_through_503s_and_reaches_the_vendor_once() -> None:

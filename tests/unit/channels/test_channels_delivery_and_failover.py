@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from channels_unit_support import NOW, RecordingSleep, sms
-
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel
 from services.channels.adapters import FailoverAdapter, FakeChannelAdapter, is_unavailable
 from services.channels.adapters._delivery import deliver
 from services.channels.ports import SendResult
 from services.channels.retry import RetryPolicy, TransientError
+from tests.unit.channels.channels_unit_support import NOW, RecordingSleep, sms
 
 
 def steps(*items: SendResult | Exception) -> Callable[[], Awaitable[SendResult]]:

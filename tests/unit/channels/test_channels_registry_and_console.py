@@ -7,7 +7,6 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
-from channels_unit_support import PHONE, sms
 
 from contracts.values import Channel
 from services.channels import registry
@@ -19,6 +18,7 @@ from services.channels.adapters import (
     TwilioSms,
 )
 from services.channels.registry import AdapterSettings, available_adapters, build_adapter
+from tests.unit.channels.channels_unit_support import PHONE, sms
 
 
 def plugin_factory(_settings: AdapterSettings) -> FakeChannelAdapter:

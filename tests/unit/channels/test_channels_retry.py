@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
-from channels_unit_support import RecordingSleep
 
 from services.channels.retry import (
     CircuitBreaker,
@@ -15,6 +14,7 @@ from services.channels.retry import (
     TransientError,
     parse_retry_after,
 )
+from tests.unit.channels.channels_unit_support import RecordingSleep
 
 
 def failing(

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from gate_builders import (
+
+from contracts.decisions import Verdict
+from contracts.outcomes import OutcomeKind
+from contracts.values import Channel, Phone, PhoneType, Purpose
+from services.compliance.core import is_opt_out, opt_out_keywords
+from tests.unit.compliance.gate_builders import (
     EMAIL,
     ET,
     MOBILE,
@@ -17,11 +22,6 @@ from gate_builders import (
     person,
     revoke,
 )
-
-from contracts.decisions import Verdict
-from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, Phone, PhoneType, Purpose
-from services.compliance.core import is_opt_out, opt_out_keywords
 
 AT = datetime(2026, 4, 14, 12, 0, tzinfo=ET)
 

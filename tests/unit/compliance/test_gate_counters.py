@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from gate_builders import (
+
+from contracts.decisions import Verdict
+from contracts.outcomes import OutcomeKind
+from contracts.values import Channel, PartyRole, Phone, PhoneType, Purpose
+from services.compliance.core import AttemptRecord, PartyFacts
+from tests.unit.compliance.gate_builders import (
     BOSTON,
     ET,
     NYC,
@@ -18,11 +23,6 @@ from gate_builders import (
     grant,
     person,
 )
-
-from contracts.decisions import Verdict
-from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, PartyRole, Phone, PhoneType, Purpose
-from services.compliance.core import AttemptRecord, PartyFacts
 
 BOSTON_MOBILE = "+16175550100"
 CN_MOBILE = "+8613800138000"

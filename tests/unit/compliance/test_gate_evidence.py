@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gate_builders import ET, POLICY, attempt, decide
-
 from contracts.decisions import Verdict
+from tests.unit.compliance.gate_builders import ET, POLICY, attempt, decide
 
 
 def test_same_input_gives_an_identical_result() -> None:

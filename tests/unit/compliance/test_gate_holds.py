@@ -5,17 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from gate_builders import (
-    EMAIL,
-    ET,
-    LONDON,
-    LONDON_ADDR,
-    SH,
-    SHANGHAI,
-    attempt,
-    decide,
-    person,
-)
 
 from contracts.decisions import Verdict
 from contracts.outcomes import OutcomeKind
@@ -30,6 +19,17 @@ from contracts.values import (
     Purpose,
 )
 from services.compliance.core import DebtFacts
+from tests.unit.compliance.gate_builders import (
+    EMAIL,
+    ET,
+    LONDON,
+    LONDON_ADDR,
+    SH,
+    SHANGHAI,
+    attempt,
+    decide,
+    person,
+)
 
 AT = datetime(2026, 4, 14, 12, 0, tzinfo=ET)
 

@@ -6,7 +6,11 @@ from datetime import datetime, time
 from pathlib import Path
 
 import pytest
-from gate_builders import (
+
+from contracts.decisions import Verdict
+from contracts.values import Address, Channel, LocalTimeRange, Phone, PhoneType
+from services.compliance.core import load_policy
+from tests.unit.compliance.gate_builders import (
     ET,
     LONDON,
     LONDON_ADDR,
@@ -19,10 +23,6 @@ from gate_builders import (
     effects,
     person,
 )
-
-from contracts.decisions import Verdict
-from contracts.values import Address, Channel, LocalTimeRange, Phone, PhoneType
-from services.compliance.core import load_policy
 
 CN_MOBILE = "+8613800138000"
 GB_MOBILE = "+447911123456"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from gate_builders import BOSTON, LONDON_ADDR, NYC, SEATTLE, SHANGHAI, person
-
 from contracts.values import Address, Phone
 from services.compliance.core import candidate_zones, jurisdictions
+from tests.unit.compliance.gate_builders import BOSTON, LONDON_ADDR, NYC, SEATTLE, SHANGHAI, person
 
 
 def test_state_spanning_two_zones_lists_both() -> None:
