@@ -10,7 +10,6 @@ import asyncio
 import signal
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -167,7 +166,7 @@ def run(
             async with run_services(
                 bootstrap,
                 chosen,
-                WallClock() if base.clock == "wall" else SimClock(datetime.now(UTC)),
+                WallClock() if base.clock == "wall" else SimClock(),
                 orchestrator=OrchestratorSettings() if "orchestrator" in chosen else None,
                 channels=ChannelSettings() if "channels" in chosen else None,
                 gateway=GatewaySettings() if "gateway" in chosen else None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from contracts import MESSAGE_TYPES, OUTCOME_TYPES, UPSTREAM_TYPES, ClockTicked, Message
 from contracts.ledger import InputRef, LedgerEntry
+from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted
 from contracts.tasks import PlaceCall, SendEmail, SendSms
 from events.deadletter import dead_letter
 from events.envelope import Envelope, derive_id, wrap
@@ -104,6 +105,7 @@ class Orchestrator:
                 evolve(
                     state, MESSAGE_TYPES[envelope.type].model_validate(envelope.payload), entry.now
                 )
+                self._forget_dispatched(ps, envelope)
         tasks = self._apply_derived(ps, state, entry.derived, entry.now)
         if entry.input is not None:
             ps.applied[entry.input.topic] = max(
@@ -231,9 +233,12 @@ class Orchestrator:
             )
             tasks.append(out)
             ps.undispatched[getattr(message, "attempt_id")] = out  # noqa: B009
-        attempt_id = getattr(message, "attempt_id", None)
-        if attempt_id and message.TYPE in ("dispatch.started", "contact.outcome"):
-            ps.undispatched.pop(attempt_id, None)
+
+    @staticmethod
+    def _forget_dispatched(ps: PartitionState, envelope: Envelope) -> None:
+        """A dispatch record or outcome came back: the task went out, never re-publish it."""
+        if envelope.type in (DispatchStarted.TYPE, ContactOutcomeRecorded.TYPE):
+            ps.undispatched.pop(str(envelope.payload.get("attempt_id")), None)
 
     def _entry(
         self,
@@ -269,8 +274,8 @@ class Orchestrator:
         for env, message in zip(envelopes, derived, strict=True):
             evolve(state, message, now)
             self._track_task(ps, state, env, message, tasks)
-        if envelope is not None and envelope.type in ("dispatch.started", "contact.outcome"):
-            ps.undispatched.pop(str(envelope.payload.get("attempt_id")), None)
+        if envelope is not None and not duplicate:
+            self._forget_dispatched(ps, envelope)
         entry = LedgerEntry(
             entry_id=entry_id,
             borrower_id=state.borrower_id,

@@ -18,8 +18,9 @@ class WallClock:
 class SimClock:
     """Simulated time, advanced by clock ticks (demo and tests); never goes backwards."""
 
-    def __init__(self, start: datetime) -> None:
-        self._now = start
+    def __init__(self, start: datetime | None = None) -> None:
+        # Without a start, the first tick sets the time (a service joining a running simulation).
+        self._now = start or datetime(1970, 1, 1, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self._now

@@ -12,8 +12,9 @@ from typing import Any
 import structlog
 
 _EMAIL = re.compile(r"[^@\s\"'<>]+@[^@\s\"'<>]+\.[A-Za-z]{2,}")
-# +E.164, or any run of 7+ digits with common separators: numbers are PII, ids are hex/alnum.
-_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# E.164, North-American formatting, or a bare run of 10+ digits (e.g. a Chinese mobile).
+# Over-redacting a long number in a log line is cheap; leaking a phone number is not (P7).
+_PHONE = re.compile(r"\+\d[\d\s-]{6,17}\d|\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b|\b\d{10,15}\b")
 
 
 def redact_text(text: str) -> str:

@@ -117,11 +117,22 @@ async def test_sigkill_of_orchestrator_and_worker_sends_nothing_twice_and_loses_
         dead = await read_topic(bootstrap, topics.deadletter)
         outcomes = [json.loads(r.value) for r in await read_topic(bootstrap, topics.outcomes)]
 
-        applied = {
+        refs = Counter(
             (e["input"]["topic"], e["input"]["partition"], e["input"]["offset"])
             for e in ledger
             if e["input"]
-        }
+        )
+        applied = set(refs)
+        republished = sum(
+            json.loads(line).get("tasks_republished", 0)
+            for line in (tmp_path / "orchestrator.log").read_text().splitlines()
+            if '"partitions_restored"' in line
+        )
+        unknown = sum(
+            1
+            for o in outcomes
+            if o["type"] == "contact.outcome" and o["payload"]["outcome"] == "outcome_unknown"
+        )
         upstream_refs = {(r.topic, r.partition, r.offset) for r in upstream}
         authorised = {
             d["payload"]["attempt_id"]
@@ -139,9 +150,11 @@ async def test_sigkill_of_orchestrator_and_worker_sends_nothing_twice_and_loses_
             f" dead={len(dead)} authorised={len(authorised)} dispatch_started={len(started)}"
             f" max_vendor_sends_per_attempt={vendor_max} emails={sum(emails.values())}"
             f" max_emails_per_attempt={max(emails.values(), default=0)}"
+            f" tasks_republished_on_restore={republished} outcome_unknown={unknown}"
         )
         assert orchestrator.starts == channels.starts == 1 + len(kills)
         assert upstream_refs <= applied  # P3: every upstream record processed (none were bad)
+        assert max(refs.values()) == 1  # each input applied exactly once, across both crashes
         assert not dead
         assert vendor_max == 1  # P2, by the vendor's own count
         assert max(emails.values(), default=0) == 1  # P2, by the SMTP server's own count

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts.ledger import ContactIntent, TimerScheduled
@@ -77,7 +77,9 @@ def on_instalment_due(
         return []
     r = playbook.reminder
     send_day = due_date - timedelta(days=r.days_before_due)
-    due_at = datetime.combine(send_day, r.local_time, tzinfo=zone)
+    due_at = datetime.combine(send_day, r.local_time, tzinfo=zone).astimezone(
+        UTC
+    )  # UTC in the ledger
     timers = []
     for channel in r.channels:
         intent = _intent(
@@ -88,7 +90,7 @@ def on_instalment_due(
             Purpose.REMINDER,
             "pre_due",
             f"due:{due_date.isoformat()}",
-            datetime.combine(due_date, r.local_time, tzinfo=zone),
+            datetime.combine(due_date, r.local_time, tzinfo=zone).astimezone(UTC),
         )
         if intent is not None:
             timers.append(

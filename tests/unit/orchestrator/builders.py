@@ -1,0 +1,119 @@
+"""Feeding contract messages to a broker-free orchestrator engine, as records with offsets."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from contracts import Message
+from contracts.values import Address, Channel, Email, Money, Phone, PhoneType
+from events.envelope import wrap
+from events.partitioning import partition_for
+from events.records import Out, Record
+from services.orchestrator.app import build_engine
+from services.orchestrator.engine import Emitted, Orchestrator
+from services.orchestrator.settings import OrchestratorSettings
+
+PARTITIONS = 4
+NS = "unit"
+UPSTREAM = f"{NS}.upstream"
+OUTCOMES = f"{NS}.outcomes"
+T0 = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 10:00 in New York
+MOBILE = "+12125550147"
+EMAIL = "ann@mail.example"
+
+
+def engine() -> Orchestrator:
+    e = build_engine(OrchestratorSettings(namespace=NS, partitions=PARTITIONS))
+    for p in range(PARTITIONS):
+        e.assign(p)
+    return e
+
+
+def usd(amount: int) -> Money:
+    return Money(amount=Decimal(amount), currency="USD")
+
+
+def ny_profile(party_id: str) -> dict[str, Any]:
+    return {
+        "party_id": party_id,
+        "name": "Ann",
+        "addresses": (Address(country="US", region="NY", city="Albany"),),
+        "phones": (Phone(number=MOBILE, type=PhoneType.MOBILE),),
+        "emails": (Email(address=EMAIL),),
+    }
+
+
+@dataclass
+class Feed:
+    """Turns messages into records on the right partition with increasing offsets."""
+
+    engine: Orchestrator = field(default_factory=engine)
+    offsets: Counter[tuple[str, int]] = field(default_factory=Counter)
+    ledger: list[Out] = field(default_factory=list)
+    tasks: list[Out] = field(default_factory=list)
+    dead: list[Out] = field(default_factory=list)
+
+    def record(
+        self,
+        borrower: str,
+        message: Message,
+        at: datetime,
+        topic: str = UPSTREAM,
+        event_id: str | None = None,
+    ) -> Record:
+        key = borrower.encode()
+        partition = partition_for(key, PARTITIONS)
+        envelope = wrap(
+            message, borrower_id=borrower, occurred_at=at, producer="test", event_id=event_id
+        )
+        offset = self.offsets[(topic, partition)]
+        self.offsets[(topic, partition)] += 1
+        return Record(topic, partition, offset, key, envelope.model_dump_json().encode())
+
+    def apply(self, record: Record) -> Emitted:
+        out = self.engine.process(record)
+        self._keep(out)
+        return out
+
+    def send(
+        self,
+        borrower: str,
+        message: Message,
+        at: datetime,
+        topic: str = UPSTREAM,
+        event_id: str | None = None,
+    ) -> Emitted:
+        return self.apply(self.record(borrower, message, at, topic, event_id))
+
+    def tick(self, at: datetime) -> Emitted:
+        out = Emitted()
+        for p in range(PARTITIONS):
+            out.extend(self.engine.tick(p, at))
+        self._keep(out)
+        return out
+
+    def _keep(self, out: Emitted) -> None:
+        self.ledger += out.ledger
+        self.tasks += out.tasks
+        self.dead += out.deadletters
+
+
+def derived(out: Emitted) -> list[dict[str, Any]]:
+    return [d for o in out.ledger for d in json.loads(o.value)["derived"]]
+
+
+def of_type(out: Emitted, type_: str) -> list[dict[str, Any]]:
+    return [d["payload"] for d in derived(out) if d["type"] == type_]
+
+
+def decisions(out: Emitted) -> list[dict[str, Any]]:
+    return of_type(out, "contact.decided")
+
+
+def channels(out: Emitted) -> list[Channel]:
+    return [Channel(json.loads(t.value)["type"].split(".")[1]) for t in out.tasks]

@@ -1,0 +1,226 @@
+"""The orchestrator's reactions, as a borrower in Albany NY (America/New_York) lives them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from contracts import (
+    BorrowerProfiled,
+    ConsentGranted,
+    ContactOutcomeRecorded,
+    DelinquencyUpdated,
+    DisputeOpened,
+    InboundMessageReceived,
+    InstalmentDue,
+    LoanOpened,
+    PaymentReceived,
+    PromiseToPayMade,
+    RequestContact,
+)
+from contracts.outcomes import OutcomeKind
+from contracts.values import Channel
+from tests.unit.orchestrator.builders import (
+    MOBILE,
+    OUTCOMES,
+    T0,
+    Feed,
+    channels,
+    decisions,
+    ny_profile,
+    of_type,
+    usd,
+)
+
+B = "b1"
+NOON_NY = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)  # 12:00 EST
+NIGHT_NY = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 02:00 EST
+
+
+def borrower(consent: bool = True) -> Feed:
+    feed = Feed()
+    feed.send(B, BorrowerProfiled(**ny_profile(B)), T0 - timedelta(days=1))
+    if consent:
+        for channel in (Channel.SMS, Channel.CALL):
+            feed.send(
+                B,
+                ConsentGranted(
+                    party_id=B, channel=channel, address=MOBILE, received_at=T0 - timedelta(days=1)
+                ),
+                T0 - timedelta(days=1),
+            )
+    feed.send(B, LoanOpened(loan_id="L1", product="p", principal=usd(500)), T0 - timedelta(days=1))
+    return feed
+
+
+def dpd(n: int, day: date) -> DelinquencyUpdated:
+    return DelinquencyUpdated(loan_id="L1", days_past_due=n, amount_overdue=usd(50), as_of=day)
+
+
+def test_an_instalment_due_schedules_reminders_for_the_afternoon_before() -> None:
+    """Pre-due: SMS and email timers at 14:00 local the day before the due date."""
+    feed = borrower()
+
+    out = feed.send(
+        B,
+        InstalmentDue(loan_id="L1", instalment_no=1, due_date=date(2026, 3, 10), amount=usd(50)),
+        NOON_NY,
+    )
+
+    timers = of_type(out, "timer.scheduled")
+    assert sorted(t["intent"]["channel"] for t in timers) == ["email", "sms"]
+    assert {t["due_at"] for t in timers} == {"2026-03-09T18:00:00Z"}  # 14:00 EDT (DST began 03-08)
+
+
+def test_a_day_one_delinquency_in_hours_asks_for_a_call_and_the_gate_grants_it() -> None:
+    """Days 1-3: a call; authorised at noon local, with the evidence recorded (P4)."""
+    feed = borrower()
+
+    out = feed.send(B, dpd(1, NOON_NY.date()), NOON_NY)
+
+    [decided] = decisions(out)
+    assert decided["verdict"] == "authorised"
+    assert decided["policy_version"] == feed.engine.ctx.policy.version
+    assert decided["evidence"]["candidate_zones"] == ["America/New_York"]
+    assert decided["decided_at"] == "2026-03-03T17:00:00Z"
+    assert channels(out) == [Channel.CALL]
+
+
+def test_a_contact_asked_for_at_night_is_deferred_to_a_durable_timer_and_fired_at_eight() -> None:
+    """Quiet hours defer, they do not drop; the timer is re-checked by the gate when it fires."""
+    feed = borrower()
+
+    night = feed.send(B, dpd(1, NIGHT_NY.date()), NIGHT_NY)
+    [deferred] = decisions(night)
+    [timer] = of_type(night, "timer.scheduled")
+    fired = feed.tick(datetime(2026, 3, 3, 13, 0, tzinfo=UTC))  # 08:00 EST
+
+    assert deferred["verdict"] == "deferred"
+    assert "RF-6" in deferred["reasons"]
+    assert timer["due_at"] == "2026-03-03T13:00:00Z"
+    assert night.tasks == []
+    assert [d["verdict"] for d in decisions(fired)] == ["authorised"]
+    assert channels(fired) == [Channel.CALL]
+
+
+def test_an_unanswered_call_is_followed_by_a_text() -> None:
+    """Days 1-3: a text when the call is not answered."""
+    feed = borrower()
+    call = feed.send(B, dpd(1, NOON_NY.date()), NOON_NY)
+    attempt = json.loads(call.tasks[0].value)["payload"]["attempt_id"]
+
+    out = feed.send(
+        B,
+        ContactOutcomeRecorded(
+            attempt_id=attempt,
+            channel=Channel.CALL,
+            outcome=OutcomeKind.NO_ANSWER,
+            reported_at=NOON_NY,
+        ),
+        NOON_NY + timedelta(minutes=2),
+        topic=OUTCOMES,
+    )
+
+    assert channels(out) == [Channel.SMS]
+
+
+def test_payment_in_full_withdraws_pending_contacts_and_confirms() -> None:
+    """A payment stops the strategy: deferred contacts are dropped, a confirmation is sent."""
+    feed = borrower()
+    feed.send(B, dpd(1, NIGHT_NY.date()), NIGHT_NY)  # deferred call, timer pending
+
+    out = feed.send(
+        B,
+        PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=True),
+        NIGHT_NY + timedelta(hours=7),
+    )
+    later = feed.tick(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))
+
+    assert [d["reason"] for d in of_type(out, "contact.intent_dropped")] == ["paid_in_full"]
+    assert channels(out) == [Channel.SMS]
+    assert later.ledger == []  # the dropped timer never fires
+
+
+def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once() -> None:
+    """TC-2 and TC-4: STOP revokes consent for that number; one confirmation; then no texts."""
+    feed = borrower()
+    stop = InboundMessageReceived(
+        from_number=MOBILE,
+        to_number="+18005550111",
+        body="STOP",
+        vendor="v",
+        external_id="SM1",
+        received_at=NOON_NY,
+    )
+
+    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+    call = feed.send(B, dpd(2, NOON_NY.date()), NOON_NY + timedelta(hours=1))
+    attempt = json.loads(call.tasks[0].value)["payload"]["attempt_id"]
+    unanswered = feed.send(
+        B,
+        ContactOutcomeRecorded(
+            attempt_id=attempt, channel=Channel.CALL, outcome=OutcomeKind.BUSY, reported_at=NOON_NY
+        ),
+        NOON_NY + timedelta(hours=1, minutes=1),
+        topic=OUTCOMES,
+    )
+
+    assert [r["address"] for r in of_type(out, "consent.revoked")] == [MOBILE]
+    assert [d["purpose"] for d in decisions(out) if d["verdict"] == "authorised"] == [
+        "opt_out_confirmation"
+    ]
+    assert channels(out) == [Channel.SMS]
+    assert channels(unanswered) == []  # the follow-up text is suppressed
+    assert decisions(unanswered)[0]["verdict"] == "suppressed"
+
+
+def test_a_dispute_suppresses_collection_but_not_the_dispute_response() -> None:
+    """No contact during a dispute, except answering the dispute."""
+    feed = borrower()
+
+    opened = feed.send(B, DisputeOpened(loan_id="L1"), NOON_NY)
+    next_day = feed.send(B, dpd(2, NOON_NY.date()), NOON_NY + timedelta(hours=1))
+
+    assert [(d["purpose"], d["verdict"]) for d in decisions(opened)] == [
+        ("dispute_response", "authorised")
+    ]
+    assert channels(opened) == [Channel.EMAIL]
+    assert next_day.tasks == []
+
+
+def test_a_promise_to_pay_pauses_collection_until_its_date_plus_grace() -> None:
+    """A promise pauses contacts; after the promised date and grace period they resume."""
+    feed = borrower()
+    feed.send(
+        B, PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=date(2026, 3, 4)), NOON_NY
+    )
+
+    paused = feed.send(B, dpd(2, date(2026, 3, 3)), NOON_NY + timedelta(hours=1))
+    resumed = feed.send(B, dpd(3, date(2026, 3, 7)), NOON_NY + timedelta(days=4))
+
+    assert paused.tasks == []
+    assert channels(resumed) == [Channel.CALL]
+
+
+def test_a_desk_request_outside_hours_is_answered_deferred_without_a_timer() -> None:
+    """A desk asks 'may I call now?': the answer says when, and Parley schedules nothing itself."""
+    feed = borrower()
+
+    out = feed.send(
+        B,
+        RequestContact(
+            request_id="desk-1",
+            party_id=B,
+            loan_id="L1",
+            channel=Channel.CALL,
+            to=MOBILE,
+            requested_by="agent-7",
+        ),
+        NIGHT_NY,
+    )
+
+    [decided] = decisions(out)
+    assert decided["verdict"] == "deferred"
+    assert decided["request_id"] == "desk-1"
+    assert decided["defer_until"] == "2026-03-03T13:00:00Z"
+    assert of_type(out, "timer.scheduled") == []
