@@ -21,7 +21,7 @@ class Envelope(BaseModel):
 
     event_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
     type: str = Field(max_length=64)
-    schema_version: int = Field(ge=1)
+    schema_version: int = Field(ge=0)
     occurred_at: AwareDatetime
     recorded_at: AwareDatetime
     borrower_id: BorrowerId

@@ -77,8 +77,9 @@ async def run_demo(
     out_dir: Path,
     progress: Progress,
     base: CommonSettings,
+    stop_rate: float = 0.04,
 ) -> DemoRun:
-    portfolio = generate(borrowers, days=days, seed=seed)
+    portfolio = generate(borrowers, days=days, seed=seed, stop_rate=stop_rate)
     namespace = f"demo{int(time.time())}"
     common: dict[str, object] = {
         "namespace": namespace,

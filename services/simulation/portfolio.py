@@ -72,7 +72,9 @@ def _cn_number(rng: random.Random) -> str:
     return f"+86{rng.choice(('138', '139', '150', '186'))}{rng.randint(0, 99999999):08d}"
 
 
-def generate(n: int, days: int = 30, seed: int = 7, start: datetime | None = None) -> Portfolio:
+def generate(
+    n: int, days: int = 30, seed: int = 7, start: datetime | None = None, stop_rate: float = 0.04
+) -> Portfolio:
     rng = random.Random(seed)
     start = start or datetime(2026, 3, 2, tzinfo=UTC)  # spans the US DST change on 2026-03-08
     portfolio = Portfolio(start=start, days=days)
@@ -210,7 +212,7 @@ def generate(n: int, days: int = 30, seed: int = 7, start: datetime | None = Non
             if paid_at < start + timedelta(days=days):
                 ev.append((paid_at, PaymentReceived(loan_id=lid, amount=amount, paid_in_full=True)))
         stop_at = None
-        if rng.random() < 0.04:
+        if rng.random() < stop_rate:
             stop_at = datetime.combine(
                 due + timedelta(days=2), time(19, 15), tzinfo=zone
             ).astimezone(UTC)
