@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -157,7 +156,7 @@ def run(
     configure_logging(base.log_level, base.log_format)
 
     async def go() -> None:
-        async with broker_for(base, Path(".")) as bootstrap:
+        async with broker_for(base) as bootstrap:
             await ensure_topics(bootstrap, Topics(base.namespace), base.partitions)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -213,11 +212,12 @@ def main() -> None:
     started = time.monotonic()
     try:
         app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
-    except click.ClickException as exc:
-        print(f"parley: error: {exc.format_message()}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # bad arguments: typer's (vendored) click usage errors
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        print(f"parley: error: {' '.join(message.split())}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
     except (UserError, PolicyError, PlaybookError) as exc:
         print(f"parley: error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -60,11 +60,12 @@ class DemoRun:
 
 
 @contextlib.asynccontextmanager
-async def broker_for(settings: CommonSettings, log_dir: Path) -> AsyncIterator[str]:
+async def broker_for(settings: CommonSettings, log_dir: Path | None = None) -> AsyncIterator[str]:
+    """KAFKA_BOOTSTRAP_SERVERS when set, else the embedded broker for as long as the block runs."""
     if settings.kafka_bootstrap_servers:
         yield settings.kafka_bootstrap_servers
         return
-    with EmbeddedBroker(log_path=log_dir / "tansu.log") as broker:
+    with EmbeddedBroker(log_path=log_dir / "tansu.log" if log_dir else None) as broker:
         yield broker.bootstrap_servers
 
 

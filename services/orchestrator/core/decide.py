@@ -8,6 +8,7 @@ timer. Pure: the same state, input, clock and policy always give the same events
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -28,11 +29,11 @@ from contracts import (
 from contracts.ledger import ContactIntent, IntentDropped, TimerFired, TimerScheduled
 from contracts.tasks import PlaceCall, SendEmail, SendSms
 from contracts.upstream import ConsentRevoked
-from contracts.values import Channel, Purpose
+from contracts.values import Address, Channel, PartyRole, Phone, Purpose
 from events.envelope import derive_id
 from services.compliance.core import Policy, candidate_zones, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
-from services.compliance.core.model import GateInput
+from services.compliance.core.model import GateInput, PartyFacts
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import Attempt, BorrowerState, Party
 from services.strategy.core import ask
@@ -52,11 +53,21 @@ class Context:
 
 
 def local_zone(party: Party | None) -> ZoneInfo:
+    """The zone the strategy schedules in (the gate still checks every candidate zone)."""
     if party is None:
         return ZoneInfo("UTC")
-    if party.declared_time_zone:
-        return ZoneInfo(party.declared_time_zone)
-    zones = candidate_zones(party.facts())
+    return _zone(party.declared_time_zone, party.addresses, party.phones)
+
+
+@functools.lru_cache(maxsize=65536)
+def _zone(
+    declared: str | None, addresses: tuple[Address, ...], phones: tuple[Phone, ...]
+) -> ZoneInfo:
+    if declared:
+        return ZoneInfo(declared)
+    zones = candidate_zones(
+        PartyFacts(party_id="", role=PartyRole.BORROWER, addresses=addresses, phones=phones)
+    )
     return ZoneInfo(zones[0]) if zones else ZoneInfo("UTC")
 
 

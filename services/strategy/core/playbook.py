@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from importlib import resources
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,23 +71,33 @@ SAMPLE = {
 
 @dataclass(frozen=True)
 class Templates:
-    """Sandboxed Jinja2 templates per language; a missing variable fails at load, not at send."""
+    """Sandboxed Jinja2 templates per language, compiled once at load; a missing variable fails
+    at load (rendered against sample values), not at send time."""
 
     by_language: dict[str, dict[str, dict[str, str]]]
     version: str
+    compiled: dict[tuple[str, str, str], Template] = field(default_factory=dict, compare=False)
 
     def render(
         self, language: str, name: str, channel: Channel, variables: dict[str, str]
     ) -> tuple[str, str]:
-        lang = self.by_language.get(language) or self.by_language["en"]
-        spec = lang.get(name) or self.by_language["en"][name]
-        env = _env()
-        subject = env.from_string(spec.get("subject", "")).render(**variables)
-        body = env.from_string(spec["body"]).render(**variables)
-        footer = lang.get("_footer", {}).get(channel.value, "")
+        lang = language if name in self.by_language.get(language, {}) else "en"
+        subject = self._template(lang, name, "subject").render(**variables)
+        body = self._template(lang, name, "body").render(**variables)
+        footer = self.by_language[lang].get("_footer", {}).get(channel.value, "")
         return subject, body + footer  # RF-16: every text and email carries the opt-out
 
+    def _template(self, language: str, name: str, part: str) -> Template:
+        key = (language, name, part)
+        template = self.compiled.get(key)
+        if template is None:
+            template = self.compiled[key] = _env().from_string(
+                self.by_language[language][name].get(part, "")
+            )
+        return template
 
+
+@functools.cache
 def _env() -> SandboxedEnvironment:
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 

@@ -1,0 +1,67 @@
+"""A bad argument, setting or policy file gets one clear line on stderr and a non-zero exit,
+never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "KAFKA_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args],
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (("demo", "--borrowers", "many"), {}, "Invalid value for '--borrowers'"),
+        (("demo", "--days", "0"), {}, "--days"),
+        (("nosuch",), {}, "No such command"),
+        (("run", "--service", "billing"), {}, "unknown service 'billing'"),
+        (("demo",), {"PARLEY_PARTITIONS": "0"}, "invalid setting partitions"),
+        (("demo",), {"PARLEY_CLOCK": "sundial"}, "invalid setting clock"),
+        (("topics", "create"), {}, "KAFKA_BOOTSTRAP_SERVERS is not set"),
+    ],
+)
+def test_user_errors_are_one_line(args: tuple[str, ...], env: dict[str, str], needle: str) -> None:
+    """Each mistake names itself in one line."""
+    result = parley(*args, env=env)
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("parley: error: ")
+    assert needle in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.broker
+def test_a_policy_file_with_a_typo_is_one_line_naming_file_line_and_field(tmp_path: Path) -> None:
+    """The services refuse to start on a bad policy, and say exactly where it is wrong."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("policy: mine\npacks: [us-federal]\nsomething_else: 1\n")
+
+    result = parley(
+        "run",
+        "--service",
+        "orchestrator",
+        env={"PARLEY_POLICY": str(policy), "PARLEY_LOG_LEVEL": "error"},
+    )
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2
+    assert len(lines) == 1, result.stderr
+    assert "policy.yaml:3" in lines[0]
+    assert "something_else" in lines[0]
