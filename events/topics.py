@@ -17,6 +17,7 @@ class Role(StrEnum):
     TASKS_EMAIL = "tasks.email"
     TASKS_CALL = "tasks.call"
     CLOCK = "clock"  # simulation ticks (demo and tests); absent in wall-clock deployments
+    POLICIES = "policies"  # every policy document in force, keyed by its version (for audits)
     DEADLETTER = "deadletter"
 
 
@@ -44,6 +45,9 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(Role.TASKS_EMAIL, "authorised email attempts", 7 * 24 * 3600 * 1000),
     TopicSpec(Role.TASKS_CALL, "authorised call attempts", 7 * 24 * 3600 * 1000),
     TopicSpec(Role.CLOCK, "simulation clock ticks, one per partition", 24 * 3600 * 1000),
+    TopicSpec(
+        Role.POLICIES, "policy documents keyed by content-hash version", -1, co_partitioned=False
+    ),
     TopicSpec(Role.DEADLETTER, "records that could not be processed, with a reason", 5 * _YEAR_MS),
 )
 
@@ -74,6 +78,10 @@ class Topics:
     @property
     def clock(self) -> str:
         return self.name(Role.CLOCK)
+
+    @property
+    def policies(self) -> str:
+        return self.name(Role.POLICIES)
 
     @property
     def deadletter(self) -> str:

@@ -156,6 +156,11 @@ class Dispatcher:
             return  # redelivered after it was done: recognised, never sent again (P2)
         channel = _CHANNEL[type(task)]
         adapter = self.adapters.get(channel)
+        advance = getattr(self.clock, "advance_to", None)
+        if (
+            advance is not None
+        ):  # simulated time is event time: a task is never seen before it exists
+            advance(task.authorised_at)
         now = self.clock.now()
         if attempt_id in ws.started and not getattr(adapter, "honours_idempotency", False):
             await self._outcome(

@@ -54,6 +54,8 @@ def demo(
     ),
 ) -> None:
     """Run a synthetic portfolio through the real broker, SMTP server and vendor simulator."""
+    from services.audit.render import render_html as audit_html
+    from services.audit.render import render_terminal as audit_terminal
     from services.simulation.driver import run_demo
     from services.simulation.report import render_html, render_terminal
 
@@ -114,7 +116,9 @@ def demo(
             render_terminal(console, stats, summary)
             html = out / "demo-report.html"
             render_html(html, stats, summary)
-            console.print(f"HTML report: {html}")
+            audit_terminal(console, run.audit)
+            audit_html(out / "audit-report.html", run.audit)
+            console.print(f"HTML reports: {html}, {out / 'audit-report.html'}")
 
         asyncio.run(go())
 
@@ -176,6 +180,45 @@ def run(
     asyncio.run(go())
 
 
+@app.command()
+def audit(
+    namespace: Annotated[
+        str | None, typer.Option(help="Topic namespace (default: PARLEY_NAMESPACE)")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="Shadow replay: also re-run every decision under this policy")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the report as JSON")
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write the report as HTML")
+    ] = None,
+) -> None:
+    """Replay the ledger read-only; re-derive every decision; check every dispatch. Exit 1 on findings."""
+    from services.audit.render import render_html as audit_html
+    from services.audit.render import render_terminal as audit_terminal
+    from services.audit.run import run_audit, write_json
+    from services.compliance.core import load_policy
+    from services.orchestrator.settings import OrchestratorSettings
+
+    settings = OrchestratorSettings()
+    if not settings.kafka_bootstrap_servers:
+        raise UserError("KAFKA_BOOTSTRAP_SERVERS is not set (the log to audit lives on a broker)")
+    shadow = load_policy(policy) if policy else None
+    topics = Topics(namespace or settings.namespace)
+    report = asyncio.run(
+        run_audit(settings.kafka_bootstrap_servers, topics, settings.partitions, settings, shadow)
+    )
+    audit_terminal(console, report)
+    if json_out:
+        write_json(report, json_out)
+    if html_out:
+        audit_html(html_out, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every topic of the topic table (idempotent); checks co-partitioning."""
@@ -211,7 +254,8 @@ def main() -> None:
 
     started = time.monotonic()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of typer.Exit.
+        code = app(standalone_mode=False)
     except typer.Abort:
         sys.exit(130)
     except typer.TyperException as exc:  # bad arguments: typer's (vendored) click usage errors
@@ -234,6 +278,7 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from datetime import UTC, datetime
 
 import structlog
@@ -12,9 +13,11 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from events.records import Record
+from events.partitioning import partition_for
+from events.records import Out, Record
 from events.topics import Topics
 from services.compliance.core import load_policy
+from services.compliance.core.registry import policy_document
 from services.orchestrator.core.decide import Context
 from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
@@ -148,6 +151,14 @@ def create_app(settings: OrchestratorSettings, bootstrap: str) -> FastStream:
             await runner.tick(datetime.now(UTC))
 
     app = FastStream(broker, logger=None)
+
+    @app.after_startup
+    async def record_policy() -> None:
+        # The audit re-runs decisions under the policy recorded here, keyed by its version.
+        version = engine.ctx.policy.version
+        document = json.dumps(policy_document(engine.ctx.policy), sort_keys=True).encode()
+        partition = partition_for(version.encode(), settings.partitions)
+        await publish_all(broker, [Out(topics.policies, partition, version.encode(), document)])
 
     @app.after_startup
     async def start_ticker() -> None:

@@ -22,6 +22,8 @@ from contracts import ClockTicked
 from events.envelope import derive_id, wrap
 from events.partitioning import partition_for
 from events.topics import Topics
+from services.audit.core.replay import AuditReport
+from services.audit.run import run_audit
 from services.channels.settings import ChannelSettings
 from services.channels.simulator.app import VendorSimulator
 from services.channels.simulator.config import SimConfig
@@ -57,6 +59,7 @@ class DemoRun:
     emails_captured: int = 0
     emails_per_attempt_max: int = 0
     stats: Stats = field(default_factory=Stats)
+    audit: AuditReport = field(default_factory=AuditReport)
 
 
 @contextlib.asynccontextmanager
@@ -165,6 +168,7 @@ async def run_demo(
         run.emails_per_attempt_max = max(per_attempt.values(), default=0)
         run.finished = time.perf_counter()
         run.stats = await collect(bootstrap, topics, base.partitions)  # before the broker stops
+        run.audit = await run_audit(bootstrap, topics, base.partitions, orchestrator)
     return run
 
 

@@ -3,23 +3,42 @@ checked against the promises it must keep."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiokafka import ConsumerRecord
 
+from contracts import DispatchStarted
+from contracts.values import Channel
+from events.envelope import wrap
+from events.partitioning import partition_for
 from events.topics import Role, Topics
+from services.audit.run import run_audit
+from services.compliance.core import load_policy
 from services.runtime.logs import configure_logging
 from services.runtime.settings import CommonSettings
 from services.simulation.driver import DemoRun, run_demo
-from tests.support.pipeline import read_topic
+from tests.support.pipeline import (
+    PARTITIONS,
+    orchestrator_settings,
+    producer,
+    read_topic,
+    send_envelope,
+)
 
 pytestmark = pytest.mark.broker
+NOW_FORGED = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -151,3 +170,90 @@ async def test_no_pii_in_keys_headers_or_logs(ran: Ran) -> None:
     assert ran.logs.count("\n") > 20
     leaked = sorted(x for x in pii if x in ran.logs or x.lstrip("+") in ran.logs)
     assert leaked == []
+
+
+async def test_the_audit_reproduces_every_decision_and_finds_no_violation(ran: Ran) -> None:
+    """P5: every ledger entry re-derived, every decision re-proved, every dispatch accounted for."""
+    report = ran.run.audit
+
+    assert report.ok, report.findings[:5]
+    assert report.entries_rederived == report.entries > 0
+    assert report.decisions_reproved > 0
+    assert report.dispatches_checked > 0
+
+
+async def test_a_shadow_policy_reports_what_would_have_changed(
+    ran: Ran, bootstrap: str, tmp_path: Path
+) -> None:
+    """Before rollout: the same history under stricter numbers, decision by decision."""
+    policy = tmp_path / "stricter.yaml"
+    policy.write_text(
+        "policy: stricter\npacks: [us-federal, cn]\noverrides:\n  - {rule: RF-1, max: 1}\n"
+    )
+    settings = orchestrator_settings(Topics(ran.run.namespace))
+
+    report = await run_audit(
+        bootstrap, Topics(ran.run.namespace), PARTITIONS, settings, load_policy(str(policy))
+    )
+
+    assert report.ok  # the shadow never turns history into findings
+    assert sum(report.shadow_changes.values()) > 0
+    assert report.shadow_changes[("authorised", "deferred")] > 0
+
+
+async def test_a_tampered_log_fails_the_audit(ran: Ran, bootstrap: str) -> None:
+    """A send with no authorisation, and a forged verdict, are found; `parley audit` exits 1."""
+    topics = Topics(ran.run.namespace)
+    ledger = ran.values("ledger")
+    suppressed = next(
+        e
+        for e in ledger
+        if any(
+            d["type"] == "contact.decided" and d["payload"]["verdict"] == "suppressed"
+            for d in e["derived"]
+        )
+    )
+    for d in suppressed["derived"]:
+        if d["type"] == "contact.decided":
+            d["payload"]["verdict"] = "authorised"
+            d["payload"]["reasons"] = []
+    forged_send = wrap(
+        DispatchStarted(
+            attempt_id="forged-attempt-1",
+            channel=Channel.SMS,
+            vendor="twilio",
+            started_at=NOW_FORGED,
+        ),
+        borrower_id=suppressed["borrower_id"],
+        occurred_at=NOW_FORGED,
+        producer="channel-worker",
+    )
+    async with producer(bootstrap) as p:
+        key = suppressed["borrower_id"].encode()
+        await p.send_and_wait(
+            topics.ledger,
+            json.dumps(suppressed).encode(),
+            key=key,
+            partition=partition_for(key, PARTITIONS),
+        )
+        await send_envelope(p, topics.outcomes, forged_send)
+
+    report = await run_audit(bootstrap, topics, PARTITIONS, orchestrator_settings(topics))
+    cli = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "services.cli.main", "audit", "--namespace", ran.run.namespace],
+        env={
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "PARLEY_PARTITIONS": str(PARTITIONS),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    codes = {f.code for f in report.findings}
+    assert "dispatch_without_authorisation" in codes
+    assert {"rederived_events_differ", "decision_not_reproduced"} <= codes
+    assert cli.returncode == 1, cli.stderr[-2000:]

@@ -1,0 +1,72 @@
+"""The audit report for people: a terminal summary and an HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, select_autoescape
+from rich.console import Console
+from rich.table import Table
+
+from services.audit.core.replay import AuditReport
+
+
+def render_terminal(console: Console, report: AuditReport) -> None:
+    table = Table(title="Audit: the ledger replayed under the policy versions recorded in it")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    d = report.as_dict()
+    for key in (
+        "entries",
+        "entries_rederived",
+        "decisions_reproved",
+        "dispatches_checked",
+        "mismatches",
+        "violations",
+    ):
+        table.add_row(key.replace("_", " "), str(d[key]))
+    table.add_row("policy versions", ", ".join(d["policy_versions"]))
+    table.add_row("result", "[green]OK[/]" if report.ok else "[red]FINDINGS[/]")
+    console.print(table)
+    if report.findings:
+        findings = Table(title="Findings (first 20)")
+        for col in ("kind", "code", "borrower", "attempt", "detail"):
+            findings.add_column(col)
+        for f in report.findings[:20]:
+            findings.add_row(f.kind, f.code, f.borrower_id, f.attempt_id or "", f.detail)
+        console.print(findings)
+    if d["shadow"]:
+        shadow = Table(
+            title=f"Shadow replay under policy {d['shadow']['policy']}: decisions that would change"
+        )
+        shadow.add_column("change")
+        shadow.add_column("decisions", justify="right")
+        for change, n in d["shadow"]["changes"].items():
+            shadow.add_row(change, str(n))
+        for rule, n in d["shadow"]["rules"].items():
+            shadow.add_row(f"  by rule {rule}", str(n))
+        console.print(shadow)
+
+
+_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Parley audit</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px}
+.ok{color:#080}.bad{color:#b00}</style></head><body>
+<h1>Parley audit: <span class="{{ 'ok' if r.ok else 'bad' }}">{{ 'OK' if r.ok else 'FINDINGS' }}</span></h1>
+<table>{% for k in ['entries','entries_rederived','decisions_reproved','dispatches_checked','mismatches','violations'] %}
+<tr><th>{{ k.replace('_',' ') }}</th><td>{{ r[k] }}</td></tr>{% endfor %}
+<tr><th>policy versions</th><td>{{ r.policy_versions|join(', ') }}</td></tr></table>
+{% if r.findings %}<h2>Findings</h2><table><tr><th>kind</th><th>code</th><th>borrower</th><th>attempt</th><th>detail</th></tr>
+{% for f in r.findings %}<tr><td>{{ f.kind }}</td><td>{{ f.code }}</td><td>{{ f.borrower_id }}</td><td>{{ f.attempt_id or '' }}</td><td>{{ f.detail }}</td></tr>{% endfor %}</table>{% endif %}
+{% if r.shadow %}<h2>Shadow replay under {{ r.shadow.policy }}</h2><table>
+{% for k, n in r.shadow.changes.items() %}<tr><td>{{ k }}</td><td>{{ n }}</td></tr>{% endfor %}
+{% for k, n in r.shadow.rules.items() %}<tr><td>by rule {{ k }}</td><td>{{ n }}</td></tr>{% endfor %}</table>{% endif %}
+</body></html>"""
+
+
+def render_html(path: Path, report: AuditReport) -> None:
+    html = (
+        Environment(autoescape=select_autoescape(default=True))
+        .from_string(_HTML)
+        .render(r=report.as_dict())
+    )
+    path.write_text(html, encoding="utf-8")
