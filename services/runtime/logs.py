@@ -73,3 +73,11 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     root.handlers[:] = [handler]
     # Library chatter (rebalances, retries) at WARNING unless debugging.
     root.setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+
+
+def reset_logging() -> None:
+    """Back to structlog's and the stdlib's defaults (tests that configured logging clean up)."""
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    root.handlers[:] = []
+    root.setLevel(logging.WARNING)

@@ -26,7 +26,7 @@ from events.partitioning import partition_for
 from events.topics import Role, Topics
 from services.audit.run import run_audit
 from services.compliance.core import load_policy
-from services.runtime.logs import configure_logging
+from services.runtime.logs import configure_logging, reset_logging
 from services.runtime.settings import CommonSettings
 from services.simulation.driver import DemoRun, run_demo
 from tests.support.pipeline import (
@@ -60,17 +60,19 @@ async def ran(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ran:
     )
     with log_file.open("w") as sink:
         configure_logging("info", "json", stream=sink)
-        run = await run_demo(
-            stop_rate=0.3,
-            borrowers=60,
-            days=5,
-            seed=5,
-            step_minutes=60,
-            out_dir=out,
-            progress=lambda *_: None,
-            base=base,
-        )
-    configure_logging("warning", "json")
+        try:
+            run = await run_demo(
+                stop_rate=0.3,
+                borrowers=60,
+                days=5,
+                seed=5,
+                step_minutes=60,
+                out_dir=out,
+                progress=lambda *_: None,
+                base=base,
+            )
+        finally:
+            reset_logging()  # later tests expect structlog's defaults, and the file closes here
     topics = Topics(run.namespace)
     records = {role.value: await read_topic(bootstrap, topics.name(role)) for role in Role}
     return Ran(run, log_file.read_text(), records)

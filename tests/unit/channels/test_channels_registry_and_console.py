@@ -43,7 +43,7 @@ def test_discovers_adapters_through_entry_points(monkeypatch: pytest.MonkeyPatch
     """Installed plugins under ``parley.channel_adapters`` are listed and built."""
     plugin = EntryPoint(
         name="acme-sms",
-        value="test_channels_registry_and_console:plugin_factory",
+        value="tests.unit.channels.test_channels_registry_and_console:plugin_factory",
         group=registry.ENTRY_POINT_GROUP,
     )
 
