@@ -7,6 +7,7 @@ broker) ends in one line on stderr and a non-zero exit status, never a traceback
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -217,6 +218,46 @@ def audit(
         audit_html(html_out, report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def evaluate(
+    events: Annotated[
+        Path,
+        typer.Argument(help="JSON lines: upstream events and contact requests (docs/evaluate.md)"),
+    ],
+    policy: Annotated[str, typer.Option(help="Built-in policy name or policy file")] = "default",
+    out: Annotated[Path | None, typer.Option(help="Write decisions here (default: stdout)")] = None,
+    all_decisions: Annotated[
+        bool, typer.Option("--all", help="Also the strategy's own decisions")
+    ] = False,
+) -> None:
+    """Offline and deterministic: one decision per contact request, as JSON lines. No broker."""
+    from services.audit.run import context_factory
+    from services.compliance.core import load_policy
+    from services.evaluate.offline import EventsFileError, evaluate_file
+    from services.orchestrator.settings import OrchestratorSettings
+
+    if not events.is_file():
+        raise UserError(f"{events}: no such file")
+    context_for, strategy_version = context_factory(OrchestratorSettings())
+    ctx = context_for(load_policy(policy))
+    try:
+        result = evaluate_file(events, ctx, strategy_version, all_decisions=all_decisions)
+    except EventsFileError as exc:
+        raise UserError(str(exc)) from None
+    lines = "".join(
+        json.dumps(d, sort_keys=True, ensure_ascii=False) + "\n" for d in result.decisions
+    )
+    if out:
+        out.write_text(lines, encoding="utf-8")
+    else:
+        sys.stdout.write(lines)
+    print(
+        f"parley: {result.lines} lines, {result.requests} requests, {len(result.decisions)} decisions, "
+        f"policy {ctx.policy.version}",
+        file=sys.stderr,
+    )
 
 
 @topics_app.command("create")
