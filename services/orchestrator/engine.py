@@ -9,13 +9,14 @@ channel worker deduplicates by attempt id, so a re-published task is never sent 
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from contracts import MESSAGE_TYPES, OUTCOME_TYPES, UPSTREAM_TYPES, ClockTicked, Message
-from contracts.ledger import InputRef, LedgerEntry
+from contracts.ledger import InputRef, LedgerEntry, TimerScheduled
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted
 from contracts.tasks import PlaceCall, SendEmail, SendSms
 from events.deadletter import dead_letter
@@ -54,6 +55,9 @@ class PartitionState:
     undispatched: dict[str, Out] = field(default_factory=dict)  # attempt id -> its task record
     clock: datetime | None = None
     dirty: bool = False
+    # (due_at, borrower id) of every timer scheduled, so a tick touches only due borrowers;
+    # items go stale when a timer is fired or withdrawn, and are skipped when popped.
+    due: list[tuple[datetime, str]] = field(default_factory=list)
 
     def advance(self, instant: datetime) -> datetime:
         self.clock = instant if self.clock is None else max(self.clock, instant)
@@ -167,10 +171,13 @@ class Orchestrator:
         if ps is None:
             return out
         now = ps.advance(now)
-        for borrower_id in sorted(ps.borrowers):
+        due: set[str] = set()
+        while ps.due and ps.due[0][0] <= now:
+            due.add(heapq.heappop(ps.due)[1])
+        for borrower_id in sorted(due):  # sorted: the same inputs give the same ledger (P5)
             state = ps.borrowers[borrower_id]
-            if not state.timers or min(t.due_at for t in state.timers.values()) > now:
-                continue
+            if not any(t.due_at <= now for t in state.timers.values()):
+                continue  # a stale heap item: that timer was fired or withdrawn meanwhile
             out.extend(self._entry(ps, state, None, None, fire_timers(state, now, self.ctx), now))
         return out
 
@@ -215,6 +222,7 @@ class Orchestrator:
             envelope = Envelope.model_validate(raw)
             message = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
             evolve(state, message, now)
+            self._track_timer(ps, state, message)
             self._track_task(ps, state, envelope, message, tasks)
         return tasks
 
@@ -233,6 +241,11 @@ class Orchestrator:
             )
             tasks.append(out)
             ps.undispatched[getattr(message, "attempt_id")] = out  # noqa: B009
+
+    @staticmethod
+    def _track_timer(ps: PartitionState, state: BorrowerState, message: Message) -> None:
+        if isinstance(message, TimerScheduled):
+            heapq.heappush(ps.due, (message.due_at, state.borrower_id))
 
     @staticmethod
     def _forget_dispatched(ps: PartitionState, envelope: Envelope) -> None:
@@ -273,6 +286,7 @@ class Orchestrator:
         tasks: list[Out] = []
         for env, message in zip(envelopes, derived, strict=True):
             evolve(state, message, now)
+            self._track_timer(ps, state, message)
             self._track_task(ps, state, env, message, tasks)
         if envelope is not None and not duplicate:
             self._forget_dispatched(ps, envelope)

@@ -148,6 +148,7 @@ class Auditor:
         if message is not None and not entry.duplicate:
             evolve(state, message, entry.now)
         ctx = self._ctx(entry.policy_version)
+        exact = False
         if ctx is None:
             self._find(
                 "unverifiable",
@@ -156,10 +157,12 @@ class Auditor:
                 f"policy {entry.policy_version} not recorded",
             )
         elif entry.strategy_version == self.strategy_version:
-            self._rederive(state, entry, message, derived, ctx)
+            exact = self._rederive(state, entry, message, derived, ctx)
         for m in derived:
             if isinstance(m, ContactDecided) and ctx is not None:
-                self._reprove(state, entry, m, ctx)
+                # An exact re-derivation already re-ran the gate on this very input; re-prove
+                # each decision separately only when it could not (other strategy) or differed.
+                self._reprove(state, entry, m, gate_again=not exact)
             self._note(entry, m)
             evolve(state, m, entry.now)
 
@@ -170,7 +173,7 @@ class Auditor:
         message: Message | None,
         derived: list[Message],
         ctx: Context,
-    ) -> None:
+    ) -> bool:
         if entry.duplicate:
             expected: list[Message] = []
         elif message is None:
@@ -178,15 +181,17 @@ class Auditor:
         else:
             expected = decide(copy.deepcopy(state), message, entry.now, ctx)
         self.report.entries_rederived += 1
-        if [_comparable(m) for m in expected] != [_comparable(m) for m in derived]:
-            recorded = ", ".join(m.TYPE for m in derived) or "nothing"
-            again = ", ".join(m.TYPE for m in expected) or "nothing"
-            self._find(
-                "mismatch",
-                "rederived_events_differ",
-                entry,
-                f"recorded [{recorded}], re-derived [{again}]",
-            )
+        if [_comparable(m) for m in expected] == [_comparable(m) for m in derived]:
+            return True
+        recorded = ", ".join(m.TYPE for m in derived) or "nothing"
+        again = ", ".join(m.TYPE for m in expected) or "nothing"
+        self._find(
+            "mismatch",
+            "rederived_events_differ",
+            entry,
+            f"recorded [{recorded}], re-derived [{again}]",
+        )
+        return False
 
     def _gate_input(self, state: BorrowerState, d: ContactDecided) -> GateInput | None:
         party, loan = state.parties.get(d.party_id), state.loans.get(d.loan_id)
@@ -207,8 +212,11 @@ class Auditor:
         )
 
     def _reprove(
-        self, state: BorrowerState, entry: LedgerEntry, d: ContactDecided, ctx: Context
+        self, state: BorrowerState, entry: LedgerEntry, d: ContactDecided, *, gate_again: bool
     ) -> None:
+        self.report.decisions_reproved += 1
+        if not gate_again and self.shadow is None:
+            return
         inp = self._gate_input(state, d)
         if inp is None:
             self._find(
@@ -229,8 +237,11 @@ class Auditor:
                 d.attempt_id,
             )
             return
+        if self.shadow is not None:
+            self._shadow(inp, d)
+        if not gate_again:
+            return
         again = evaluate(inp, policy)
-        self.report.decisions_reproved += 1
         if (
             again.verdict,
             again.reasons,
@@ -238,13 +249,8 @@ class Auditor:
             again.evidence,
             again.defer_until,
         ) != _verdict(d):
-            self._find(
-                "mismatch",
-                "decision_not_reproduced",
-                entry,
-                f"recorded {d.verdict.value}, gate says {again.verdict.value}",
-                d.attempt_id,
-            )
+            detail = f"recorded {d.verdict.value}, gate says {again.verdict.value}"
+            self._find("mismatch", "decision_not_reproduced", entry, detail, d.attempt_id)
             if d.verdict is Verdict.AUTHORISED and again.verdict is not Verdict.AUTHORISED:
                 self._find(
                     "violation",
@@ -253,12 +259,14 @@ class Auditor:
                     ",".join(again.reasons),
                     d.attempt_id,
                 )
-        if self.shadow is not None:
-            shadow = evaluate(inp, self.shadow)
-            if shadow.verdict is not d.verdict:
-                self.report.shadow_changes[(d.verdict.value, shadow.verdict.value)] += 1
-                for rule in shadow.reasons:
-                    self.report.shadow_rules[rule] += 1
+
+    def _shadow(self, inp: GateInput, d: ContactDecided) -> None:
+        assert self.shadow is not None
+        shadow = evaluate(inp, self.shadow)
+        if shadow.verdict is not d.verdict:
+            self.report.shadow_changes[(d.verdict.value, shadow.verdict.value)] += 1
+            for rule in shadow.reasons:
+                self.report.shadow_rules[rule] += 1
 
     def _note(self, entry: LedgerEntry, m: Message) -> None:
         if isinstance(m, ContactDecided) and m.verdict is Verdict.AUTHORISED:

@@ -8,12 +8,15 @@ the person's zone is uncertain). Reserved attempts count from reservation (P2) p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, PhoneType
 from services.compliance.core import schema
 from services.compliance.core.model import AttemptRecord, ContactIntent
@@ -38,27 +41,17 @@ class Scope:
 
 
 @lru_cache(maxsize=256)
-def _kind_sets(
-    kind: schema.Kind,
-) -> tuple[frozenset[Channel], frozenset[str] | None, frozenset[str]]:
+def _kind_sets(kind: schema.Kind) -> tuple[frozenset[Channel], frozenset[OutcomeKind | None]]:
+    """(channels, outcomes counted); ``None`` stands for a pending attempt (no outcome yet)."""
     outcomes = None if kind.outcomes is None else frozenset(kind.outcomes)
-    return frozenset(kind.channels), outcomes, frozenset(kind.exclude_outcomes)
-
-
-def counted(kind: schema.Kind, attempt: AttemptRecord) -> bool:
-    channels, outcomes, excluded = _kind_sets(kind)
-    if attempt.channel not in channels:
-        return False
-    token = "pending" if attempt.outcome is None else attempt.outcome.value
-    return (outcomes is None or token in outcomes) and token not in excluded
-
-
-def _in_scope(per: schema.Per, attempt: AttemptRecord, scope: Scope) -> bool:
-    if per == "person_debt":
-        return attempt.loan_id == scope.intent.loan_id
-    if per == "number":
-        return attempt.to == scope.intent.to
-    return True
+    excluded = frozenset(kind.exclude_outcomes)
+    allowed = frozenset(
+        outcome
+        for outcome in (None, *OutcomeKind)
+        for token in ("pending" if outcome is None else outcome.value,)
+        if (outcomes is None or token in outcomes) and token not in excluded
+    )
+    return frozenset(kind.channels), allowed
 
 
 def _type_matches(types: tuple[PhoneType, ...] | None, dest: PhoneType | str | None) -> bool:
@@ -74,16 +67,47 @@ def gates(rule: schema.CounterRule, scope: Scope) -> bool:
     )
 
 
+def _counted(
+    kind: schema.Kind, per: schema.Per, attempts: Iterable[AttemptRecord], scope: Scope
+) -> list[AttemptRecord]:
+    """The attempts of ``kind`` in the rule's scope (per debt, number or person), in order."""
+    channels, allowed = _kind_sets(kind)
+    if per == "person_debt":
+        loan = scope.intent.loan_id
+        return [
+            a
+            for a in attempts
+            if a.channel in channels and a.outcome in allowed and a.loan_id == loan
+        ]
+    if per == "number":
+        to = scope.intent.to
+        return [
+            a for a in attempts if a.channel in channels and a.outcome in allowed and a.to == to
+        ]
+    return [a for a in attempts if a.channel in channels and a.outcome in allowed]
+
+
 def relevant(
     rule: schema.CounterRule, kind: schema.Kind, attempts: Iterable[AttemptRecord], scope: Scope
 ) -> list[datetime]:
-    return sorted(
-        a.at
-        for a in attempts
-        if counted(kind, a)
-        and _in_scope(rule.per, a, scope)
-        and _type_matches(rule.phone_types, scope.dest_type(a.to))
-    )
+    found = _counted(kind, rule.per, attempts, scope)
+    types = rule.phone_types
+    if types is None:
+        return sorted(a.at for a in found)
+    return sorted(a.at for a in found if _type_matches(types, scope.dest_type(a.to)))
+
+
+def _fixed_offsets(times: list[datetime]) -> bool:
+    """Every time has a fixed-offset tzinfo (e.g. UTC): comparisons are then plain instant order,
+    so a sorted list can be bisected with exactly the results of comparing one by one."""
+    return all(type(at.tzinfo) is timezone for at in times)
+
+
+def _rolling(times: list[datetime], t: datetime, span: timedelta, fixed: bool) -> int:
+    start = t - span
+    if fixed:
+        return bisect_right(times, t) - bisect_right(times, start)
+    return sum(1 for at in times if start < at <= t)
 
 
 def count_at(
@@ -105,15 +129,59 @@ def clears_at(
 ) -> datetime:
     """Earliest instant >= t at which the count is below ``max`` (exact: counts only fall at the
     instants an attempt leaves the window, so those are the only candidates)."""
+    return clearing(rule, times, zones)(t)
+
+
+def clearing(
+    rule: schema.CounterRule, times: list[datetime], zones: tuple[str, ...]
+) -> Callable[[datetime], datetime]:
+    """``clears_at`` for one rule and its (sorted) times, with the per-times work done once."""
+    cap = rule.max
     if rule.rolling_days is not None:
         span = timedelta(days=rule.rolling_days)
-        candidates = sorted({t, *(at + span for at in times if at + span > t)})
-    else:
+        ends = [at + span for at in times]  # when each attempt leaves the window
+        if not _fixed_offsets(times):
+
+            def rolling(t: datetime) -> datetime:
+                candidates = sorted({t, *(end for end in ends if end > t)})
+                for candidate in candidates:
+                    if _rolling(times, candidate, span, False) < cap:
+                        return candidate
+                return candidates[-1]  # unreachable with max >= 1
+
+            return rolling
+
+        def rolling_fixed(t: datetime) -> datetime:
+            # Instant order throughout: ``ends`` is sorted like ``times``, so the ends after t
+            # are a suffix; the first of several equal ends is the one a set would keep.
+            if _rolling(times, t, span, True) < cap:
+                return t
+            later = ends[bisect_right(ends, t) :]
+            previous = t
+            for candidate in later:
+                if candidate == previous:
+                    continue
+                if _rolling(times, candidate, span, True) < cap:
+                    return candidate
+                previous = candidate
+            return sorted({t, *later})[-1]  # unreachable with max >= 1
+
+        return rolling_fixed
+    # Per zone, how many attempts fall on each local date (the count _same_day makes).
+    per_zone = [
+        (zone, Counter(at.astimezone(zone).date() for at in times))
+        for zone in (ZoneInfo(z) for z in zones or _UTC_ONLY)
+    ]
+
+    def calendar(t: datetime) -> datetime:
         candidates = [t, *_midnights_after(t, times, zones)]
-    for candidate in candidates:
-        if count_at(rule, times, candidate, zones) < rule.max:
-            return candidate
-    return candidates[-1]  # unreachable with max >= 1: after the last attempt's day all clear
+        for candidate in candidates:
+            value = max(days[candidate.astimezone(zone).date()] for zone, days in per_zone)
+            if value < cap:
+                return candidate
+        return candidates[-1]  # unreachable with max >= 1: after the last attempt's day all clear
+
+    return calendar
 
 
 def _midnights_after(t: datetime, times: list[datetime], zones: tuple[str, ...]) -> list[datetime]:
@@ -140,15 +208,9 @@ def cooldown_ends(
 
     One end per counted event; with several candidate zones the latest such midnight binds.
     """
-    ends: list[datetime] = []
-    for attempt in attempts:
-        if counted(kind, attempt) and _in_scope(rule.per, attempt, scope):
-            ends.append(
-                max(
-                    _local_midnight(
-                        attempt.at.astimezone(zone).date() + timedelta(days=rule.block_days), zone
-                    )
-                    for zone in (ZoneInfo(name) for name in scope.zones or _UTC_ONLY)
-                )
-            )
-    return ends
+    block = timedelta(days=rule.block_days)
+    zones = [ZoneInfo(name) for name in scope.zones or _UTC_ONLY]
+    return [
+        max(_local_midnight(a.at.astimezone(zone).date() + block, zone) for zone in zones)
+        for a in _counted(kind, rule.per, attempts, scope)
+    ]

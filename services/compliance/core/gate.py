@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 from contracts.decisions import Evidence, RuleOutcome, Verdict, Window
@@ -30,21 +31,52 @@ Effect = Literal["pass", "suppress", "defer"]
 
 def _time_constraints(pack: schema.Pack, inp: GateInput) -> list[localtime.Constraint]:
     channel = inp.intent.channel
-    found: list[localtime.Constraint] = [
+    windows, holiday = _pack_time_rules(pack, channel)
+    found: list[localtime.Constraint] = list(windows)
+    stated = pack.stated_times
+    ranges = tuple((r.start, r.end) for r in inp.party.inconvenient_times if r.start != r.end)
+    if stated is not None and ranges and channel in stated.channels:
+        found.append(localtime.Daily(stated.id, ranges, inside=False))
+    if holiday is not None:
+        found.append(holiday)
+    return found
+
+
+_PackTimeRules = tuple[tuple[localtime.Daily, ...], localtime.Holidays | None]
+# (id(pack), channel) -> (pack, its window and holiday constraints): pack data only. The pack is
+# kept in the entry so its id cannot be reused while the entry lives; bounded by clearing.
+_PACK_TIME_RULES: dict[tuple[int, Channel], tuple[schema.Pack, _PackTimeRules]] = {}
+_PACK_TIME_RULES_SIZE = 1024
+
+
+def _pack_time_rules(pack: schema.Pack, channel: Channel) -> _PackTimeRules:
+    key = (id(pack), channel)
+    entry = _PACK_TIME_RULES.get(key)
+    if entry is not None and entry[0] is pack:
+        return entry[1]
+    windows = tuple(
         localtime.Daily(
             w.id, ((schema.parse_hhmm(w.start), schema.parse_hhmm(w.end)),), inside=True
         )
         for w in pack.windows
         if channel in w.channels
-    ]
-    stated = pack.stated_times
-    ranges = tuple((r.start, r.end) for r in inp.party.inconvenient_times if r.start != r.end)
-    if stated is not None and ranges and channel in stated.channels:
-        found.append(localtime.Daily(stated.id, ranges, inside=False))
+    )
     hol = pack.holidays
-    if hol is not None and hol.no_contact_on_public_holidays and channel in hol.channels:
-        found.append(localtime.Holidays(hol.id, hol.country, hol.subdiv))
-    return found
+    holiday = (
+        localtime.Holidays(hol.id, hol.country, hol.subdiv)
+        if hol is not None and hol.no_contact_on_public_holidays and channel in hol.channels
+        else None
+    )
+    if len(_PACK_TIME_RULES) >= _PACK_TIME_RULES_SIZE:
+        _PACK_TIME_RULES.clear()
+    _PACK_TIME_RULES[key] = (pack, (windows, holiday))
+    return windows, holiday
+
+
+@lru_cache(maxsize=8192)
+def _shared_outcome(rule_id: str, effect: Effect, detail: str) -> RuleOutcome:
+    """Outcomes without an instant repeat across decisions; they are frozen, so one is shared."""
+    return RuleOutcome(rule_id=rule_id, effect=effect, detail=detail, until=None)
 
 
 @dataclass
@@ -68,7 +100,9 @@ class _Run:
         self, rule_id: str, effect: Effect, detail: str = "", until: datetime | None = None
     ) -> None:
         self.outcomes.append(
-            RuleOutcome(rule_id=rule_id, effect=effect, detail=detail, until=until)
+            _shared_outcome(rule_id, effect, detail)
+            if until is None
+            else RuleOutcome(rule_id=rule_id, effect=effect, detail=detail, until=until)
         )
 
 
@@ -209,12 +243,12 @@ def _counter(run: _Run, rule: schema.CounterRule) -> None:
     value = counters.count_at(rule, times, at, zones)
     run.counts[rule.key] = value
     detail = f"{rule.key}: {value} {rule.counts} of max {rule.max}"
+    clear = counters.clearing(rule, times, zones)
     if value < rule.max:
         run.add(rule.id, "pass", detail)
     else:
-        until = counters.clears_at(rule, times, at, zones).astimezone(at.tzinfo)
-        run.add(rule.id, "defer", detail, until)
-    run.clears.append(lambda t: counters.clears_at(rule, times, t, zones))
+        run.add(rule.id, "defer", detail, clear(at).astimezone(at.tzinfo))
+    run.clears.append(clear)
 
 
 def _cooldown(run: _Run, rule: schema.CooldownRule) -> None:

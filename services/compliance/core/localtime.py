@@ -8,9 +8,10 @@ change point after it at which everything holds: exact, with no stepping through
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -35,8 +36,10 @@ class Daily:
 
     def ok(self, local: datetime) -> bool:
         tod = local.time()
-        hit = any(_in_range(tod, start, end) for start, end in self.ranges)
-        return hit if self.inside else not hit
+        for start, end in self.ranges:
+            if (start <= tod < end) if start < end else (tod >= start or tod < end):
+                return self.inside  # inside a range
+        return not self.inside
 
     @property
     def boundaries(self) -> tuple[time, ...]:
@@ -60,12 +63,6 @@ class Holidays:
 
 
 Constraint = Daily | Holidays
-
-
-def _in_range(tod: time, start: time, end: time) -> bool:
-    if start < end:
-        return start <= tod < end
-    return tod >= start or tod < end
 
 
 @cache
@@ -115,44 +112,154 @@ def holds(t: datetime, zones: tuple[str, ...], constraints: tuple[Constraint, ..
     return all(c.ok(t.astimezone(_zone(z))) for z in zones for c in constraints)
 
 
-def _change_points(
-    zones: tuple[str, ...], constraints: tuple[Constraint, ...], lo: datetime, hi: datetime
-) -> list[datetime]:
-    """Sorted instants p with lo < p <= hi where some constraint may change status."""
-    bounds = sorted({b for c in constraints for b in c.boundaries})
+class _Schedule:
+    """Memo for one (zones, constraints): boundary times, candidate change points, and status.
+
+    Change points are UTC instants; whether everything holds at one is a pure function of the
+    instant, and the candidate set of a search depends only on local dates and years (see
+    ``_change_points``), so remembering both changes nothing but speed. The memos are bounded.
+    """
+
+    __slots__ = ("bounds", "constraints", "found", "memo", "soonest", "tzs", "zones")
+
+    def __init__(self, zones: tuple[str, ...], constraints: tuple[Constraint, ...]) -> None:
+        self.zones = zones
+        self.constraints = constraints
+        self.tzs = tuple(_zone(name) for name in zones)
+        self.bounds = tuple(sorted({b for c in constraints for b in c.boundaries}))
+        self.memo: dict[datetime, bool] = {}
+        self.found: dict[_SpanKey, tuple[tuple[datetime, ...], tuple[bool, ...]]] = {}
+        self.soonest: dict[tuple[datetime, int, int], datetime | None] = {}
+
+    def holds(self, t: datetime) -> bool:
+        """``holds(t, zones, constraints)``."""
+        for zone in self.tzs:
+            local = t.astimezone(zone)
+            for c in self.constraints:
+                if not c.ok(local):
+                    return False
+        return True
+
+    def holds_at(self, point: datetime) -> bool:
+        """``holds`` at a change point (a UTC instant)."""
+        memo = self.memo
+        found = memo.get(point)
+        if found is None:
+            found = self.holds(point)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[point] = found
+        return found
+
+    def window(
+        self, lo: datetime, hi: datetime
+    ) -> tuple[tuple[datetime, ...], tuple[bool, ...], int, int]:
+        """Change points with lo < p <= hi as ``points[i:j]``, and whether each holds."""
+        key = (
+            tuple((lo.astimezone(zone).date(), hi.astimezone(zone).date()) for zone in self.tzs),
+            lo.year,
+            hi.year,
+        )
+        entry = self.found.get(key)
+        if entry is None:
+            points = _candidates(self.zones, self.bounds, *key)
+            entry = (points, tuple(self.holds_at(p) for p in points))
+            if len(self.found) >= _SPANS_SIZE:
+                self.found.clear()
+            self.found[key] = entry
+        points, oks = entry
+        return points, oks, bisect_right(points, lo), bisect_right(points, hi)
+
+
+_SpanKey = tuple[tuple[tuple[date, date], ...], int, int]
+# Bounds: per schedule, instants remembered and candidate sets kept; schedules kept overall.
+_MEMO_SIZE = 4096
+_SPANS_SIZE = 256
+
+
+@lru_cache(maxsize=128)
+def _schedule(zones: tuple[str, ...], constraints: tuple[Constraint, ...]) -> _Schedule:
+    return _Schedule(zones, constraints)
+
+
+@lru_cache(maxsize=65536)
+def _day_points(name: str, day: date, bounds: tuple[time, ...]) -> tuple[datetime, ...]:
+    """UTC instants of every boundary local time on one local date in one zone."""
+    zone = _zone(name)
+    # Both folds near a DST change: a boundary in the repeated hour happens twice.
+    folds = (0, 1) if day in _transition_days(name, day.year) else (0,)
+    return tuple(
+        datetime.combine(day, b, tzinfo=zone).replace(fold=fold).astimezone(UTC)
+        for b in bounds
+        for fold in folds
+    )
+
+
+def _change_points(plan: _Schedule, lo: datetime, hi: datetime) -> list[datetime]:
+    """Sorted instants p with lo < p <= hi where some constraint may change status.
+
+    They are the boundary local times on every local date from the day before ``lo`` to the day
+    after ``hi`` in each zone, and the zone's offset changes in the years ``lo.year`` to
+    ``hi.year``; that candidate set depends only on those dates and years, so it is built once
+    (sorted, as UTC instants) and cut to (lo, hi] by bisection.
+    """
+    points, _, i, j = plan.window(lo, hi)
+    return list(points[i:j])
+
+
+@lru_cache(maxsize=4096)
+def _candidates(
+    zones: tuple[str, ...],
+    bounds: tuple[time, ...],
+    spans: tuple[tuple[date, date], ...],
+    first_year: int,
+    last_year: int,
+) -> tuple[datetime, ...]:
     points: set[datetime] = set()
-    for name in zones:
-        zone = _zone(name)
-        day = lo.astimezone(zone).date() - _DAY
-        last = hi.astimezone(zone).date() + _DAY
-        while day <= last:
-            # Both folds near a DST change: a boundary in the repeated hour happens twice.
-            folds = (0, 1) if day in _transition_days(name, day.year) else (0,)
-            for b in bounds:
-                for fold in folds:
-                    inst = datetime.combine(day, b, tzinfo=zone).replace(fold=fold).astimezone(UTC)
-                    if lo < inst <= hi:
-                        points.add(inst)
+    for name, (first, last) in zip(zones, spans, strict=True):
+        day = first - _DAY
+        while day <= last + _DAY:
+            points.update(_day_points(name, day, bounds))
             day += _DAY
         # A boundary that falls in a spring-forward gap takes effect at the transition itself.
-        for year in range(lo.year, hi.year + 1):
-            points.update(p for p in _transitions(name, year) if lo < p <= hi)
-    return sorted(points)
+        for year in range(first_year, last_year + 1):
+            points.update(_transitions(name, year))
+    return tuple(sorted(points))
 
 
 def earliest(
     t: datetime, zones: tuple[str, ...], constraints: tuple[Constraint, ...]
 ) -> datetime | None:
     """The earliest instant >= t at which every constraint holds in every zone; None if > HORIZON."""
-    if holds(t, zones, constraints):
+    return _earliest(t, _schedule(zones, constraints))
+
+
+def _earliest(t: datetime, plan: _Schedule) -> datetime | None:
+    # The answer depends on t's value and its tzinfo (the result is expressed in it): the key holds
+    # t, which keeps its tzinfo alive, so an equal id is the same tzinfo object; same-tzinfo
+    # equality compares wall time, so with the fold too the key pins t exactly.
+    key = (t, id(t.tzinfo), t.fold)
+    memo = plan.soonest
+    if key in memo:
+        return memo[key]
+    found = _search(t, plan)
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = found
+    return found
+
+
+def _search(t: datetime, plan: _Schedule) -> datetime | None:
+    if plan.holds(t):
         return t
     lo = t
     step = timedelta(days=2)
     while lo < t + HORIZON:
         hi = min(lo + step, t + HORIZON)
-        for point in _change_points(zones, constraints, lo, hi):
-            if holds(point, zones, constraints):
-                return point.astimezone(t.tzinfo)
+        points, oks, i, j = plan.window(lo, hi)
+        for k in range(i, j):
+            if oks[k]:
+                return points[k].astimezone(t.tzinfo)
         lo = hi
         step = timedelta(days=7)
     return None
@@ -167,7 +274,8 @@ def interval(
     """
     if not constraints or not zones:
         return None, None
-    start = earliest(t, zones, constraints)
+    plan = _schedule(zones, constraints)
+    start = _earliest(t, plan)
     if start is None:
         return None, None
     opens: datetime | None = start
@@ -175,18 +283,14 @@ def interval(
         # Status is constant between change points, so the run holding t began at the earliest
         # of the trailing points that all hold.
         opens = None
-        for point in reversed(_change_points(zones, constraints, t - 2 * _DAY, t)):
-            if not holds(point, zones, constraints):
+        for point in reversed(_change_points(plan, t - 2 * _DAY, t)):
+            if not plan.holds_at(point):
                 break
             opens = point
         else:
             opens = None
     closes = next(
-        (
-            p
-            for p in _change_points(zones, constraints, start, start + 2 * _DAY)
-            if not holds(p, zones, constraints)
-        ),
+        (p for p in _change_points(plan, start, start + 2 * _DAY) if not plan.holds_at(p)),
         None,
     )
     tz = t.tzinfo

@@ -70,27 +70,41 @@ def _valid_zone(name: str) -> bool:
 
 
 def zones_of(party: PartyFacts) -> tuple[str, ...]:
+    numbers = tuple(phone.number for phone in party.phones)
+    return _zones_of(party.addresses, numbers, party.declared_time_zone)
+
+
+@lru_cache(maxsize=16384)
+def _zones_of(
+    addresses: tuple[Address, ...], numbers: tuple[str, ...], declared: str | None
+) -> tuple[str, ...]:
     found: set[str] = set()
-    for address in party.addresses:
+    for address in addresses:
         found.update(_address_zones(address))
-    for phone in party.phones:
-        found.update(_phone(phone.number)[1])
-    if party.declared_time_zone and _valid_zone(party.declared_time_zone):
-        found.add(party.declared_time_zone)
+    for number in numbers:
+        found.update(_phone(number)[1])
+    if declared and _valid_zone(declared):
+        found.add(declared)
     return tuple(sorted(found))
 
 
 def jurisdictions_of(party: PartyFacts, borrower_addresses: tuple[Address, ...]) -> tuple[str, ...]:
+    numbers = tuple(phone.number for phone in party.phones)
+    return _jurisdictions_of((*party.addresses, *borrower_addresses), numbers)
+
+
+@lru_cache(maxsize=16384)
+def _jurisdictions_of(addresses: tuple[Address, ...], numbers: tuple[str, ...]) -> tuple[str, ...]:
     data = builtin_zones()
     found: set[str] = set()
-    for address in (*party.addresses, *borrower_addresses):
+    for address in addresses:
         found.add(address.country)
         if address.country == "US" and address.region:
             found.add(f"US-{address.region}")
             if _is_nyc(address, data):
                 found.add("US-NY-NYC")
-    for phone in party.phones:
-        country, _, area = _phone(phone.number)
+    for number in numbers:
+        country, _, area = _phone(number)
         if country:
             found.add(country)
         for code, areas in data.us_area_codes.items():
