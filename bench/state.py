@@ -69,7 +69,7 @@ def feed(e: Orchestrator, n: int) -> list[Out]:
                 wrap(message, borrower_id=bid, occurred_at=T0, producer="b")
                 .model_dump_json()
                 .encode()
-            )  # type: ignore[arg-type]
+            )
             ledger += e.process(Record("bench.upstream", p, offsets[p], key, value)).ledger
             offsets[p] += 1
     return ledger
