@@ -37,11 +37,13 @@ class LagProbe:
             self._consumer.assign(sorted(self._tracked, key=lambda tp: (tp.topic, tp.partition)))
             await self._consumer.seek_to_beginning(*new)
         reported = await self._consumer.end_offsets(tps)
+        # Whole batches come back from a fetch, so once the position passes the reported end
+        # (base offset + 1 of the last batch on tansu) it is the true end.
         while True:
-            batch = await self._consumer.getmany(*tps, timeout_ms=30, max_records=10_000)
-            positions = {tp: await self._consumer.position(tp) for tp in tps}
-            if not batch and all(positions[tp] >= reported[tp] for tp in tps):
-                return positions
+            behind = [tp for tp in tps if await self._consumer.position(tp) < reported[tp]]
+            if not behind:
+                return {tp: await self._consumer.position(tp) for tp in tps}
+            await self._consumer.getmany(*behind, timeout_ms=200, max_records=10_000)
 
     async def lag(self, group: str, topics: list[str], partitions: int) -> int:
         tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]

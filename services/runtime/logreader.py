@@ -49,21 +49,22 @@ class PartitionReader:
     ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
         """Yield every record up to the end of the log as it is now.
 
-        The reported end offset is only a lower bound: tansu reports the last batch's *base*
-        offset + 1 (docs/decisions/0005), so we read on until a fetch comes back empty as well.
-        On Apache Kafka the extra empty fetch costs one round trip.
+        tansu reports the last batch's *base* offset + 1 as the end (docs/decisions/0005); a
+        fetch always returns whole batches, so reading until the position reaches the reported
+        end lands on the true end. Never filter records by the reported end: that loses the
+        tail of the last batch.
         """
         wanted = [TopicPartition(self._topic, p) for p in sorted(partitions or self._assigned)]
         if not wanted:
             return
         ends = await self._consumer.end_offsets(wanted)
-        while True:
-            batch = await self._consumer.getmany(*wanted, timeout_ms=60, max_records=5000)
+        pending = [tp for tp in wanted if await self._consumer.position(tp) < ends[tp]]
+        while pending:
+            batch = await self._consumer.getmany(*pending, timeout_ms=200, max_records=5000)
             for records in batch.values():
                 for record in records:
                     yield record
-            if not batch and all([await self._consumer.position(tp) >= ends[tp] for tp in wanted]):
-                return
+            pending = [tp for tp in pending if await self._consumer.position(tp) < ends[tp]]
 
 
 async def read_all(
