@@ -7,6 +7,8 @@ broker's reported end offset: tansu under-reports the latter for multi-record ba
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -46,13 +48,29 @@ class LagProbe:
             await self._consumer.getmany(*behind, timeout_ms=200, max_records=10_000)
 
     async def lag(self, group: str, topics: list[str], partitions: int) -> int:
-        tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
-        ends = await self._true_ends(tps)
+        return await self.total_lag({group: topics}, partitions)
+
+    async def total_lag(self, groups: dict[str, list[str]], partitions: int) -> int:
+        """Records not yet committed by each group on its topics, summed; one probe for all."""
+        wanted = {
+            g: [TopicPartition(t, p) for t in topics for p in range(partitions)]
+            for g, topics in groups.items()
+        }
+        union = sorted(
+            {tp for tps in wanted.values() for tp in tps}, key=lambda tp: (tp.topic, tp.partition)
+        )
+        ends = await self._true_ends(union)
         # Explicit partitions: tansu answers an all-partitions OffsetFetch malformed (broker.md).
-        committed = await self._admin.list_consumer_group_offsets(group, partitions=tps)
+        committed = await asyncio.gather(
+            *(
+                self._admin.list_consumer_group_offsets(g, partitions=tps)
+                for g, tps in wanted.items()
+            )
+        )
         total = 0
-        for tp in tps:
-            meta = committed.get(tp)
-            position = meta.offset if meta is not None and meta.offset >= 0 else 0
-            total += max(0, ends[tp] - position)
+        for tps, offsets in zip(wanted.values(), committed, strict=True):
+            for tp in tps:
+                meta = offsets.get(tp)
+                position = meta.offset if meta is not None and meta.offset >= 0 else 0
+                total += max(0, ends[tp] - position)
         return total
