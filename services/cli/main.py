@@ -48,8 +48,14 @@ def demo(
     days: Annotated[int, typer.Option(min=1, max=365, help="Days of event time to simulate")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed for the portfolio")] = 7,
     step_minutes: Annotated[
-        int, typer.Option(min=5, max=1440, help="Simulated minutes per step")
-    ] = 60,
+        int,
+        typer.Option(
+            min=5,
+            max=1440,
+            help="Simulated minutes per step; a timer fires at the first step at or after it is due "
+            "(60 for hour-exact timers)",
+        ),
+    ] = 120,
     out: Annotated[Path, typer.Option(help="Directory for the HTML report and logs")] = Path(
         "reports"
     ),
