@@ -19,6 +19,7 @@ from services.channels.adapters.twilio_sms import TwilioSms
 from services.channels.adapters.twilio_voice import TwilioVoice
 from services.channels.app import create_app as create_channels_app
 from services.channels.ports import ChannelAdapter
+from services.channels.ratelimit import RateLimited, TokenBucket
 from services.channels.retry import CircuitBreaker
 from services.channels.settings import ChannelSettings
 from services.gateway.app import create_gateway_app
@@ -44,7 +45,7 @@ def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, Cha
             clock=clock.now,
         )
 
-    return {
+    adapters: dict[Channel, ChannelAdapter] = {
         Channel.SMS: twilio(TwilioSms),
         Channel.CALL: twilio(TwilioVoice),
         Channel.EMAIL: SmtpEmail(
@@ -55,6 +56,12 @@ def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, Cha
             clock=clock.now,
         ),
     }
+    if settings.vendor_rate_per_s:
+        # One bucket per vendor account: SMS and calls share the Twilio-style account's cap.
+        twilio_bucket = TokenBucket(settings.vendor_rate_per_s, settings.vendor_burst)
+        for channel in (Channel.SMS, Channel.CALL):
+            adapters[channel] = RateLimited(adapters[channel], twilio_bucket)
+    return adapters
 
 
 @dataclass

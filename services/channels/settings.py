@@ -8,6 +8,10 @@ from services.runtime.settings import CommonSettings
 class ChannelSettings(CommonSettings):
     group_id: str = "parley-channels"
     max_in_flight: int = Field(default=32, ge=1, description="Concurrent vendor sends per worker")
+    vendor_rate_per_s: float | None = Field(
+        default=None, gt=0, description="Token bucket per vendor; unset: no limit"
+    )
+    vendor_burst: int = Field(default=10, ge=1)
     vendor_base_url: str = "http://127.0.0.1:8790"
     vendor_account_sid: str = "ACparley"
     vendor_auth_token: str = Field(default="parley-dev-token", repr=False)
