@@ -9,7 +9,8 @@ class OrchestratorSettings(CommonSettings):
     group_id: str = "parley-orchestrator"
     policy: str = Field(default="default", description="Built-in policy name or a policy file path")
     playbook: str = "default"
-    business_name: str = "Parley Recoveries"
+    # RF-18: a limited-content voicemail names a business that does not show debt collection.
+    business_name: str = "Parley Services"
     agent_name: str = "Alex Morgan"
     callback_number: str = "+18005550100"
     tick_interval_s: float = Field(default=1.0, gt=0, description="Wall-clock timer resolution")

@@ -45,7 +45,7 @@ class Context:
     policy: Policy
     playbook: Playbook
     templates: Templates
-    business: str = "Parley Recoveries"
+    business: str = "Parley Services"
     agent: str = "Alex Morgan"
     callback: str = "+18005550100"
     # A task not dispatched within this long after authorisation is not sent (re-asked instead).
