@@ -7,6 +7,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
+from events.records import Out, Record
 from events.serialization import Reason
 
 _OPAQUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -52,3 +53,20 @@ def dead_letter(
         value_b64=base64.b64encode(value).decode() if value is not None else None,
     )
     return safe_key, record.model_dump_json().encode()
+
+
+def dead_letter_out(
+    record: Record, deadletter_topic: str, reason: Reason, detail: str, consumer: str
+) -> Out:
+    """The dead letter for a consumed record, on the same partition (co-partitioning)."""
+    key, value = dead_letter(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        reason=reason,
+        detail=detail,
+        consumer=consumer,
+    )
+    return Out(deadletter_topic, record.partition, key, value)

@@ -21,7 +21,7 @@ from contracts.ledger import LedgerEntry
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted, OutcomeKind
 from contracts.tasks import PlaceCall, SendEmail, SendSms
 from contracts.values import Channel
-from events.deadletter import dead_letter
+from events.deadletter import dead_letter_out
 from events.envelope import Envelope, derive_id, wrap
 from events.records import Out, Record
 from events.serialization import Undecodable, decode
@@ -119,17 +119,11 @@ class Dispatcher:
                     record.value, record.key, accept=self._accept, max_bytes=self.max_record_bytes
                 )
             except Undecodable as exc:
-                key, value = dead_letter(
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    key=record.key,
-                    value=record.value,
-                    reason=exc.reason,
-                    detail=exc.detail,
-                    consumer=PRODUCER,
+                dead.append(
+                    dead_letter_out(
+                        record, self.topics.deadletter, exc.reason, exc.detail, PRODUCER
+                    )
                 )
-                dead.append(Out(self.topics.deadletter, record.partition, key, value))
                 continue
             message = decoded.message
             if isinstance(message, ClockTicked):

@@ -19,7 +19,7 @@ from contracts import MESSAGE_TYPES, OUTCOME_TYPES, UPSTREAM_TYPES, ClockTicked,
 from contracts.ledger import InputRef, LedgerEntry, TimerScheduled
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted
 from contracts.tasks import PlaceCall, SendEmail, SendSms
-from events.deadletter import dead_letter
+from events.deadletter import dead_letter_out
 from events.envelope import Envelope, derive_id, wrap
 from events.partitioning import partition_for
 from events.records import Out, Record
@@ -197,18 +197,10 @@ class Orchestrator:
         return state
 
     def _dead(self, ps: PartitionState, record: Record, reason: Reason, detail: str) -> Emitted:
-        key, value = dead_letter(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-            reason=reason,
-            detail=detail,
-            consumer=PRODUCER,
-        )
         ps.applied[record.topic] = record.offset
-        return Emitted(deadletters=[Out(self.topics.deadletter, record.partition, key, value)])
+        return Emitted(
+            deadletters=[dead_letter_out(record, self.topics.deadletter, reason, detail, PRODUCER)]
+        )
 
     def _apply_derived(
         self,

@@ -26,7 +26,7 @@ from services.simulation.driver import Simulation
 from services.simulation.portfolio import generate
 from services.stack import run_services
 from tests.support.pipeline import FAST, PARTITIONS, orchestrator_settings, read_topic
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, service_env
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -46,19 +46,16 @@ async def test_two_orchestrators_a_kill_and_a_join_lose_no_timer(
         )
     )
     async with serve_simulator(sim) as vendor_url, SmtpCapture() as smtp:
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "PARLEY_NAMESPACE": topics.namespace,
-            "PARLEY_CLOCK": "topic",
-            "PARLEY_LOG_FORMAT": "json",
-            **{f"PARLEY_{k.upper()}": str(v) for k, v in FAST.items()},
-            "PARLEY_VENDOR_BASE_URL": vendor_url,
-            "PARLEY_VENDOR_ACCOUNT_SID": sid,
-            "PARLEY_VENDOR_AUTH_TOKEN": token,
-            "PARLEY_CALLBACK_BASE_URL": gateway_url,
-            "PARLEY_SMTP_HOST": smtp.hostname,
-            "PARLEY_SMTP_PORT": str(smtp.port),
-        }
+        env = service_env(
+            bootstrap=bootstrap,
+            namespace=topics.namespace,
+            vendor_url=vendor_url,
+            sid=sid,
+            token=token,
+            gateway_url=gateway_url,
+            smtp_host=smtp.hostname,
+            smtp_port=smtp.port,
+        )
         first = ServiceProcess("orchestrator", env, tmp_path / "orchestrator-1.log")
         second = ServiceProcess("orchestrator", env, tmp_path / "orchestrator-2.log")
         third = ServiceProcess("orchestrator", env, tmp_path / "orchestrator-3.log")

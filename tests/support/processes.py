@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.pipeline import FAST
+
 
 class ServiceProcess:
     def __init__(self, service: str, env: dict[str, str], log: Path) -> None:
@@ -40,3 +42,31 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+def service_env(
+    *,
+    bootstrap: str,
+    namespace: str,
+    vendor_url: str,
+    sid: str,
+    token: str,
+    gateway_url: str,
+    smtp_host: str,
+    smtp_port: int,
+) -> dict[str, str]:
+    """Environment for `parley run` subprocesses in simulated time, wired to the test's simulator,
+    SMTP server and gateway."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "PARLEY_NAMESPACE": namespace,
+        "PARLEY_CLOCK": "topic",
+        "PARLEY_LOG_FORMAT": "json",
+        **{f"PARLEY_{k.upper()}": str(v) for k, v in FAST.items()},
+        "PARLEY_VENDOR_BASE_URL": vendor_url,
+        "PARLEY_VENDOR_ACCOUNT_SID": sid,
+        "PARLEY_VENDOR_AUTH_TOKEN": token,
+        "PARLEY_CALLBACK_BASE_URL": gateway_url,
+        "PARLEY_SMTP_HOST": smtp_host,
+        "PARLEY_SMTP_PORT": str(smtp_port),
+    }

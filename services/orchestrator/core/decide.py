@@ -11,7 +11,6 @@ import copy
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from contracts import (
@@ -103,44 +102,22 @@ def _task(
         language, intent.template, intent.channel, _variables(state, intent, party, ctx)
     )
     assert intent.to is not None  # the gate suppresses a contact with no destination (P1-DEST)
-    lang: Literal["en", "zh-CN"] = "zh-CN" if language == "zh-CN" else "en"
+    common = {
+        "attempt_id": intent.attempt_id,
+        "party_id": intent.party_id,
+        "loan_id": intent.loan_id,
+        "purpose": intent.purpose,
+        "language": language,
+        "authorised_at": decided.decided_at,
+        "not_after": not_after,
+        "to": intent.to,
+    }
     if intent.channel is Channel.SMS:
-        return SendSms(
-            attempt_id=intent.attempt_id,
-            party_id=intent.party_id,
-            loan_id=intent.loan_id,
-            purpose=intent.purpose,
-            language=lang,
-            authorised_at=decided.decided_at,
-            not_after=not_after,
-            to=intent.to,
-            body=body,
-        )
+        return SendSms.model_validate({**common, "body": body})
     if intent.channel is Channel.EMAIL:
-        return SendEmail(
-            attempt_id=intent.attempt_id,
-            party_id=intent.party_id,
-            loan_id=intent.loan_id,
-            purpose=intent.purpose,
-            language=lang,
-            authorised_at=decided.decided_at,
-            not_after=not_after,
-            to=intent.to,
-            subject=subject,
-            body=body,
-        )
+        return SendEmail.model_validate({**common, "subject": subject, "body": body})
     if intent.channel is Channel.CALL:
-        return PlaceCall(
-            attempt_id=intent.attempt_id,
-            party_id=intent.party_id,
-            loan_id=intent.loan_id,
-            purpose=intent.purpose,
-            language=lang,
-            authorised_at=decided.decided_at,
-            not_after=not_after,
-            to=intent.to,
-            voicemail=body,
-        )
+        return PlaceCall.model_validate({**common, "voicemail": body})
     return None  # letters: print-vendor sink arrives with the strategy issue
 
 
