@@ -97,7 +97,7 @@ def _rows(stats: Stats) -> list[tuple[str, str, int, int, int, int]]:
 
 def render_terminal(console: Console, stats: Stats, summary: dict[str, object]) -> None:
     table = Table(title="Contacts by stage and channel (final verdict per attempt)")
-    for col in ("stage", "channel", "asked", "granted", "still deferred", "suppressed"):
+    for col in ("stage", "channel", "asked", "granted", "deferred, never granted", "suppressed"):
         table.add_column(col, justify="right" if col not in ("stage", "channel") else "left")
     for row in _rows(stats):
         table.add_row(*(str(x) for x in row))
@@ -127,8 +127,8 @@ _HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Parley demo r
 td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f3f3f3}td:first-child,td:nth-child(2){text-align:left}</style>
 </head><body><h1>Parley demo report</h1>
 <h2>Run</h2><table>{% for k, v in summary.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
-<h2>Contacts by stage and channel</h2><p>Asked = distinct attempts the strategy asked for; the gate granted, deferred or suppressed them.</p>
-<table><tr><th>stage</th><th>channel</th><th>asked</th><th>granted</th><th>still deferred</th><th>suppressed</th></tr>
+<h2>Contacts by stage and channel</h2><p>Asked = distinct attempts the strategy asked for; the final verdict on each: granted, deferred and never granted (its intent expired, or the run ended first), or suppressed.</p>
+<table><tr><th>stage</th><th>channel</th><th>asked</th><th>granted</th><th>deferred, never granted</th><th>suppressed</th></tr>
 {% for r in rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
 <h2>Suppressed and deferred decisions by rule</h2><table><tr><th>verdict</th><th>rule</th><th>decisions</th></tr>
 {% for (v, r), n in rules %}<tr><td>{{ v }}</td><td>{{ r }}</td><td>{{ n }}</td></tr>{% endfor %}</table>
