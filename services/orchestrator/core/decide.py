@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts import (
@@ -34,7 +36,7 @@ from services.compliance.core import Policy, candidate_zones, evaluate, is_opt_o
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput, PartyFacts
 from services.orchestrator.core.evolve import evolve
-from services.orchestrator.core.state import Attempt, BorrowerState, Party
+from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
 from services.strategy.core.playbook import Playbook, Templates
 
@@ -236,84 +238,124 @@ def _gate_all(
     return out
 
 
+def _loan_for(state: BorrowerState, loan_id: str) -> Loan | None:
+    return state.loans.get(loan_id)
+
+
+def _on_due(
+    state: BorrowerState, m: InstalmentDue, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    loan = _loan_for(state, m.loan_id)
+    if loan is None:
+        return []
+    zone = local_zone(state.parties.get(state.borrower_id))
+    return list(ask.on_instalment_due(state, loan, m.due_date, ctx.playbook, zone))
+
+
+def _on_delinquency(
+    state: BorrowerState, m: DelinquencyUpdated, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    loan = _loan_for(state, m.loan_id)
+    if loan is None:
+        return []
+    return _gate_all(
+        state, ask.on_delinquency(state, loan, m.days_past_due, now, today, ctx.playbook), now, ctx
+    )
+
+
+def _on_payment(
+    state: BorrowerState, m: PaymentReceived, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    loan = _loan_for(state, m.loan_id)
+    if loan is None or not m.paid_in_full:
+        return []
+    # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
+    dropped: list[Message] = [
+        IntentDropped(attempt_id=t.intent.attempt_id, reason="paid_in_full")
+        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+        if t.intent is not None and t.intent.loan_id == loan.loan_id
+    ]
+    confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook)
+    return dropped + _gate_all(state, confirm, now, ctx)
+
+
+def _on_outcome(
+    state: BorrowerState, m: ContactOutcomeRecorded, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    attempt = state.attempts.get(m.attempt_id)
+    if attempt is None:
+        return []
+    return _gate_all(
+        state, ask.on_outcome(state, attempt, m.outcome, now, today, ctx.playbook), now, ctx
+    )
+
+
+def _on_request(
+    state: BorrowerState, m: RequestContact, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    """A desk's question gets a decision; a deferral is an answer (when), not a timer."""
+    intent = ContactIntent(
+        attempt_id=derive_id(state.borrower_id, "request", m.request_id),
+        party_id=m.party_id,
+        loan_id=m.loan_id,
+        channel=m.channel,
+        to=m.to,
+        purpose=m.purpose,
+        template="early_call" if m.channel is Channel.CALL else "firm_sms",
+        origin="request",
+        request_id=m.request_id,
+    )
+    return gate(state, intent, now, ctx, [])
+
+
+def _on_dispute(
+    state: BorrowerState, m: DisputeOpened, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    """Collection stops (the gate's hold); answering the dispute is still allowed."""
+    borrower = state.parties.get(state.borrower_id)
+    loan = _loan_for(state, m.loan_id)
+    to = ask.destination(borrower, Channel.EMAIL) if borrower else None
+    if borrower is None or loan is None or to is None:
+        return []
+    intent = ContactIntent(
+        attempt_id=derive_id(state.borrower_id, loan.loan_id, "dispute-response", now.isoformat()),
+        party_id=borrower.party_id,
+        loan_id=loan.loan_id,
+        channel=Channel.EMAIL,
+        to=to,
+        purpose=Purpose.DISPUTE_RESPONSE,
+        template="dispute_response",
+        expires_at=now + timedelta(days=5),
+    )
+    return _gate_all(state, [intent], now, ctx)
+
+
+def _on_inbound(
+    state: BorrowerState, m: InboundMessageReceived, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    return _inbound(state, m, now, ctx)
+
+
+_REACT: dict[
+    type[Message], Callable[[BorrowerState, Any, datetime, date, Context], list[Message]]
+] = {
+    InstalmentDue: _on_due,
+    DelinquencyUpdated: _on_delinquency,
+    PaymentReceived: _on_payment,
+    ContactOutcomeRecorded: _on_outcome,
+    InboundMessageReceived: _on_inbound,
+    RequestContact: _on_request,
+    DisputeOpened: _on_dispute,
+}
+
+
 def decide(state: BorrowerState, message: Message, now: datetime, ctx: Context) -> list[Message]:
     """Events that follow from one input. ``now`` is the clock value every decision uses."""
-    borrower = state.parties.get(state.borrower_id)
-    today = now.astimezone(local_zone(borrower)).date()
-    if isinstance(message, InstalmentDue):
-        loan = state.loans.get(message.loan_id)
-        if loan is None:
-            return []
-        return list(
-            ask.on_instalment_due(state, loan, message.due_date, ctx.playbook, local_zone(borrower))
-        )
-    if isinstance(message, DelinquencyUpdated):
-        loan = state.loans.get(message.loan_id)
-        if loan is None:
-            return []
-        return _gate_all(
-            state,
-            ask.on_delinquency(state, loan, message.days_past_due, now, today, ctx.playbook),
-            now,
-            ctx,
-        )
-    if isinstance(message, PaymentReceived):
-        loan = state.loans.get(message.loan_id)
-        if loan is None or not message.paid_in_full:
-            return []
-        # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
-        dropped: list[Message] = [
-            IntentDropped(attempt_id=t.intent.attempt_id, reason="paid_in_full")
-            for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
-            if t.intent is not None and t.intent.loan_id == loan.loan_id
-        ]
-        return dropped + _gate_all(
-            state, ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook), now, ctx
-        )
-    if isinstance(message, ContactOutcomeRecorded):
-        attempt = state.attempts.get(message.attempt_id)
-        if attempt is None:
-            return []
-        return _gate_all(
-            state,
-            ask.on_outcome(state, attempt, message.outcome, now, today, ctx.playbook),
-            now,
-            ctx,
-        )
-    if isinstance(message, InboundMessageReceived):
-        return _inbound(state, message, now, ctx)
-    if isinstance(message, RequestContact):
-        intent = ContactIntent(
-            attempt_id=derive_id(state.borrower_id, "request", message.request_id),
-            party_id=message.party_id,
-            loan_id=message.loan_id,
-            channel=message.channel,
-            to=message.to,
-            purpose=message.purpose,
-            template="early_call" if message.channel is Channel.CALL else "firm_sms",
-            origin="request",
-            request_id=message.request_id,
-        )
-        return gate(state, intent, now, ctx, [])
-    if isinstance(message, DisputeOpened) and borrower is not None:
-        loan = state.loans.get(message.loan_id)
-        to = ask.destination(borrower, Channel.EMAIL)
-        if loan is None or to is None:
-            return []
-        intent = ContactIntent(
-            attempt_id=derive_id(
-                state.borrower_id, loan.loan_id, "dispute-response", now.isoformat()
-            ),
-            party_id=borrower.party_id,
-            loan_id=loan.loan_id,
-            channel=Channel.EMAIL,
-            to=to,
-            purpose=Purpose.DISPUTE_RESPONSE,
-            template="dispute_response",
-            expires_at=now + timedelta(days=5),
-        )
-        return _gate_all(state, [intent], now, ctx)
-    return []
+    react = _REACT.get(type(message))
+    if react is None:
+        return []
+    today = now.astimezone(local_zone(state.parties.get(state.borrower_id))).date()
+    return react(state, message, now, today, ctx)
 
 
 def _inbound(
