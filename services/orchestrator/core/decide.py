@@ -24,6 +24,7 @@ from contracts import (
     InstalmentDue,
     Message,
     PaymentReceived,
+    PromiseToPayMade,
     RequestContact,
     Verdict,
 )
@@ -267,8 +268,19 @@ def _on_payment(
     state: BorrowerState, m: PaymentReceived, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
     loan = _loan_for(state, m.loan_id)
-    if loan is None or not m.paid_in_full:
+    if loan is None:
         return []
+    if not m.paid_in_full:
+        # A promise kept (paid at least what was promised) withdraws its broken-promise check.
+        kept = loan.promise is not None and m.amount.amount >= loan.promise.amount
+        return [
+            IntentDropped(attempt_id=t.intent.attempt_id, reason="promise_kept")
+            for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+            if kept
+            and t.intent is not None
+            and t.intent.loan_id == loan.loan_id
+            and t.intent.stage == "broken_promise"
+        ]
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
     dropped: list[Message] = [
         IntentDropped(attempt_id=t.intent.attempt_id, reason="paid_in_full")
@@ -277,6 +289,25 @@ def _on_payment(
     ]
     confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook)
     return dropped + _gate_all(state, confirm, now, ctx)
+
+
+def _on_promise(
+    state: BorrowerState, m: PromiseToPayMade, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    """Pause (the strategy's _collecting) and check back after the grace period; a newer
+    promise supersedes the check of an older one."""
+    loan = _loan_for(state, m.loan_id)
+    if loan is None:
+        return []
+    superseded: list[Message] = [
+        IntentDropped(attempt_id=t.intent.attempt_id, reason="promise_superseded")
+        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+        if t.intent is not None
+        and t.intent.loan_id == loan.loan_id
+        and t.intent.stage == "broken_promise"
+    ]
+    zone = local_zone(state.parties.get(state.borrower_id))
+    return superseded + list(ask.on_promise(state, loan, m.promised_date, ctx.playbook, zone))
 
 
 def _on_outcome(
@@ -342,6 +373,7 @@ _REACT: dict[
     InstalmentDue: _on_due,
     DelinquencyUpdated: _on_delinquency,
     PaymentReceived: _on_payment,
+    PromiseToPayMade: _on_promise,
     ContactOutcomeRecorded: _on_outcome,
     InboundMessageReceived: _on_inbound,
     RequestContact: _on_request,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts.ledger import ContactIntent, TimerScheduled
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, EmailKind, PhoneType, Purpose
+from contracts.values import Channel, EmailKind, PartyRole, PhoneType, Purpose
 from events.envelope import derive_id
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core.playbook import Action, Playbook
@@ -115,10 +115,10 @@ def on_delinquency(
         return []
     if (dpd - stage.from_dpd) % stage.every_days:
         return []
-    intents = (
+    intents = [
         _intent(
             state,
-            borrower,
+            party,
             loan,
             a,
             Purpose.COLLECTION,
@@ -127,8 +127,54 @@ def on_delinquency(
             now + timedelta(days=1),
         )
         for a in stage.actions
-    )
+        for party in _parties(state, borrower, loan, a)
+    ]
     return [i for i in intents if i is not None]
+
+
+def _parties(state: BorrowerState, borrower: Party, loan: Loan, action: Action) -> list[Party]:
+    if action.party == "borrower":
+        return [borrower]
+    if not loan.guarantor_contact_allowed:
+        return []
+    return [
+        p
+        for p in sorted(state.parties.values(), key=lambda p: p.party_id)
+        if p.role is PartyRole.GUARANTOR and loan.loan_id in p.loans
+    ]
+
+
+def on_promise(
+    state: BorrowerState, loan: Loan, promised: date, playbook: Playbook, zone: ZoneInfo
+) -> list[TimerScheduled]:
+    """A wake-up the day after the promise's grace: if it was not kept, collection resumes
+    with a broken-promise message (the strategy re-checks; the gate decides)."""
+    borrower = state.parties.get(state.borrower_id)
+    if borrower is None:
+        return []
+    day = promised + timedelta(days=playbook.promise_grace_days + 1)
+    due_at = datetime.combine(day, time(10, 0), tzinfo=zone).astimezone(UTC)
+    intent = _intent(
+        state,
+        borrower,
+        loan,
+        playbook.broken_promise,
+        Purpose.COLLECTION,
+        "broken_promise",
+        f"promise:{promised.isoformat()}",
+        due_at + timedelta(days=1),
+    )
+    if intent is None:
+        return []
+    return [
+        TimerScheduled(
+            timer_id=derive_id(intent.attempt_id, "wake"),
+            due_at=due_at,
+            kind="wake_up",
+            intent=intent,
+            reason="promise_check",
+        )
+    ]
 
 
 def on_outcome(

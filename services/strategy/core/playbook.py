@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import time
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from jinja2 import StrictUndefined, Template, TemplateError
@@ -24,6 +24,9 @@ class _Strict(BaseModel):
 class Action(_Strict):
     channel: Channel
     template: str
+    # Who is contacted: the borrower, or each guarantor linked to the debt when the loan's
+    # contract allows it (a party with its own consent and budget: the gate decides).
+    party: Literal["borrower", "guarantor"] = "borrower"
 
 
 class Stage(_Strict):
@@ -49,6 +52,7 @@ class Playbook(_Strict):
     stages: tuple[Stage, ...]
     payment_confirmation: Action
     opt_out_confirmation: Action
+    broken_promise: Action
 
     def stage_for(self, dpd: int) -> Stage | None:
         return next((s for s in self.stages if s.from_dpd <= dpd <= s.to_dpd), None)

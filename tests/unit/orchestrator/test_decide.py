@@ -14,12 +14,13 @@ from contracts import (
     InboundMessageReceived,
     InstalmentDue,
     LoanOpened,
+    PartyLinked,
     PaymentReceived,
     PromiseToPayMade,
     RequestContact,
 )
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel
+from contracts.values import Channel, PartyRole, Phone
 from tests.unit.orchestrator.builders import (
     MOBILE,
     OUTCOMES,
@@ -35,6 +36,7 @@ from tests.unit.orchestrator.builders import (
 B = "b1"
 NOON_NY = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)  # 12:00 EST
 NIGHT_NY = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 02:00 EST
+GUARANTOR = "+15185550199"
 
 
 def borrower(consent: bool = True) -> Feed:
@@ -224,3 +226,71 @@ def test_a_desk_request_outside_hours_is_answered_deferred_without_a_timer() -> 
     assert decided["request_id"] == "desk-1"
     assert decided["defer_until"] == "2026-03-03T13:00:00Z"
     assert of_type(out, "timer.scheduled") == []
+
+
+def test_day_four_asks_to_call_the_guarantor_when_the_contract_allows_it() -> None:
+    """Day 4: the guarantor, a party with their own consent and budget; only if allowed."""
+    allowed, not_allowed = Feed(), Feed()
+    for feed, ok in ((allowed, True), (not_allowed, False)):
+        feed.send(B, BorrowerProfiled(**ny_profile(B)), T0)
+        feed.send(
+            B,
+            LoanOpened(loan_id="L1", product="p", principal=usd(500), guarantor_contact_allowed=ok),
+            T0,
+        )
+        feed.send(
+            B,
+            PartyLinked(
+                loan_id="L1",
+                party_id="g1",
+                role=PartyRole.GUARANTOR,
+                name="Bo",
+                phones=(Phone(number=GUARANTOR),),
+            ),
+            T0,
+        )
+        feed.send(
+            B,
+            ConsentGranted(party_id="g1", channel=Channel.CALL, address=GUARANTOR, received_at=T0),
+            T0,
+        )
+
+    asked = allowed.send(B, dpd(4, NOON_NY.date()), NOON_NY)
+    refused = not_allowed.send(B, dpd(4, NOON_NY.date()), NOON_NY)
+
+    assert [(d["party_id"], d["verdict"]) for d in decisions(asked)] == [("g1", "authorised")]
+    assert json.loads(asked.tasks[0].value)["payload"]["to"] == GUARANTOR
+    assert decisions(refused) == []
+
+
+def test_a_broken_promise_resumes_with_a_broken_promise_message() -> None:
+    """Promise on the 4th, grace 2 days: on the 7th at 10:00 local, a text if nothing was paid."""
+    feed = borrower()
+    feed.send(
+        B, PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=date(2026, 3, 4)), NOON_NY
+    )
+
+    fired = feed.tick(datetime(2026, 3, 7, 15, 0, tzinfo=UTC))  # 10:00 EST on the 7th
+
+    [decided] = decisions(fired)
+    assert decided["stage"] == "broken_promise"
+    assert decided["verdict"] == "authorised"
+    assert channels(fired) == [Channel.SMS]
+
+
+def test_a_kept_promise_withdraws_the_broken_promise_check() -> None:
+    """Paying what was promised, even short of the whole debt, keeps the promise."""
+    feed = borrower()
+    feed.send(
+        B, PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=date(2026, 3, 4)), NOON_NY
+    )
+
+    paid = feed.send(
+        B,
+        PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False),
+        NOON_NY + timedelta(days=1),
+    )
+    fired = feed.tick(datetime(2026, 3, 7, 15, 0, tzinfo=UTC))
+
+    assert [d["reason"] for d in of_type(paid, "contact.intent_dropped")] == ["promise_kept"]
+    assert fired.ledger == []
