@@ -222,11 +222,14 @@ class Simulation:
 
     async def tick(self, t: datetime) -> None:
         """Advance simulated time: STOP replies due by then, then a tick to every partition."""
-        self.clock.advance_to(t)
         while self.next_stop < len(self.stops) and self.stops[self.next_stop][0] <= t:
+            # The reply arrives at its own time, not the step's: the gateway stamps it with the
+            # clock, and TC-4's 5-minute confirmation window runs from then.
+            self.clock.advance_to(self.stops[self.next_stop][0])
             await self.sim.send_inbound(self.stops[self.next_stop][1], self.sms_from, "STOP")
             self.stops_sent += 1
             self.next_stop += 1
+        self.clock.advance_to(t)
         futures = []
         for p, key in self.keys.items():
             tick = wrap(
