@@ -31,6 +31,7 @@ from services.orchestrator.core.state import BorrowerState
 
 PRODUCER = "orchestrator"
 _TASK_ROLE = {SendSms: Role.TASKS_SMS, SendEmail: Role.TASKS_EMAIL, PlaceCall: Role.TASKS_CALL}
+_CLOCK_ONLY = frozenset({ClockTicked.TYPE})
 _REDELIVERY_MEMORY = 20_000  # entries per partition whose tasks can be re-published on redelivery
 
 
@@ -87,6 +88,11 @@ class Orchestrator:
         self.states: dict[int, PartitionState] = {}
         self._inputs = {topics.upstream, topics.outcomes, topics.clock}
         self._task_topics = {cls: topics.name(role) for cls, role in _TASK_ROLE.items()}
+        # Which message types each input topic may carry (anything else is dead-lettered).
+        self._accept = {
+            topics.upstream: frozenset(m.TYPE for m in UPSTREAM_TYPES),
+            topics.outcomes: frozenset(m.TYPE for m in OUTCOME_TYPES),
+        }
 
     # -- partition ownership ------------------------------------------------------------------
 
@@ -184,11 +190,7 @@ class Orchestrator:
     # -- helpers ------------------------------------------------------------------------------
 
     def _accepted(self, topic: str) -> frozenset[str]:
-        if topic == self.topics.upstream:
-            return frozenset(m.TYPE for m in UPSTREAM_TYPES)
-        if topic == self.topics.outcomes:
-            return frozenset(m.TYPE for m in OUTCOME_TYPES)
-        return frozenset({ClockTicked.TYPE})
+        return self._accept.get(topic, _CLOCK_ONLY)
 
     def _state(self, ps: PartitionState, borrower_id: str) -> BorrowerState:
         state = ps.borrowers.get(borrower_id)

@@ -10,23 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from events.topics import Topics
 from services.audit.run import run_audit
-from services.channels.simulator.app import VendorSimulator
-from services.channels.simulator.config import SimConfig
-from services.channels.simulator.server import serve_simulator
-from services.channels.smtp_capture import SmtpCapture
-from services.gateway.settings import GatewaySettings
-from services.runtime.clock import SimClock
-from services.runtime.lag import LagProbe
-from services.runtime.tansu import free_port
-from services.simulation.driver import Simulation
 from services.simulation.portfolio import generate
-from services.stack import run_services
-from tests.support.pipeline import FAST, PARTITIONS, orchestrator_settings, read_topic
-from tests.support.processes import ServiceProcess, service_env
+from tests.support.pipeline import PARTITIONS, orchestrator_settings, read_topic
+from tests.support.rig import simulated_rig
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -36,63 +25,26 @@ async def test_two_orchestrators_a_kill_and_a_join_lose_no_timer(
 ) -> None:
     """Every scheduled timer is fired once, withdrawn, or still pending; nothing happens twice."""
     portfolio = generate(150, days=6, seed=21)
-    clock = SimClock(portfolio.start)
-    token, sid = "rebalance-token", "ACrebalance"
-    gateway_port = free_port()
-    gateway_url = f"http://127.0.0.1:{gateway_port}"
-    sim = VendorSimulator(
-        SimConfig(
-            account_sid=sid, auth_token=token, inbound_url=f"{gateway_url}/webhooks/twilio/inbound"
-        )
-    )
-    async with serve_simulator(sim) as vendor_url, SmtpCapture() as smtp:
-        env = service_env(
-            bootstrap=bootstrap,
-            namespace=topics.namespace,
-            vendor_url=vendor_url,
-            sid=sid,
-            token=token,
-            gateway_url=gateway_url,
-            smtp_host=smtp.hostname,
-            smtp_port=smtp.port,
-        )
-        first = ServiceProcess("orchestrator", env, tmp_path / "orchestrator-1.log")
-        second = ServiceProcess("orchestrator", env, tmp_path / "orchestrator-2.log")
-        third = ServiceProcess("orchestrator", env, tmp_path / "orchestrator-3.log")
-        channels = ServiceProcess("channels", env, tmp_path / "channels.log")
-        gateway = GatewaySettings.model_validate(
-            {
-                **FAST,
-                "namespace": topics.namespace,
-                "port": gateway_port,
-                "vendor_auth_token": token,
-            }
-        )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        probe = LagProbe(bootstrap)
-        await producer.start()
-        await probe.start()
+    async with simulated_rig(bootstrap, topics, portfolio, tmp_path) as rig:
+        sim, smtp, simulation = rig.sim, rig.smtp, rig.simulation
+        first = rig.process("orchestrator", "orchestrator-1.log")
+        second = rig.process("orchestrator", "orchestrator-2.log")
+        third = rig.process("orchestrator", "orchestrator-3.log")
+        channels = rig.process("channels", "channels.log")
         for p in (first, second, channels):
             p.start()
         steps = int(timedelta(days=portfolio.days) / timedelta(hours=1))
-        try:
-            async with run_services(bootstrap, ("gateway",), clock, gateway=gateway):
-                simulation = Simulation(portfolio, topics, PARTITIONS, producer, probe, sim, clock)
-                for n in range(1, steps + 1):
-                    t = portfolio.start + n * timedelta(hours=1)
-                    await simulation.publish_until(t)
-                    if n == steps // 3:
-                        first.kill()  # mid-flight: its partitions move to the second
-                    if n == (2 * steps) // 3:
-                        third.start()  # a rebalance while work is in flight
-                    await simulation.settle(timeout_s=180)
-                    await simulation.tick(t)
-                    await simulation.settle(timeout_s=180)
-        finally:
-            for p in (first, second, third, channels):
-                p.stop()
-            await producer.stop()
-            await probe.stop()
+        for n in range(1, steps + 1):
+            t = portfolio.start + n * timedelta(hours=1)
+            await simulation.publish_until(t)
+            if n == steps // 3:
+                first.kill()  # mid-flight: its partitions move to the second
+            if n == (2 * steps) // 3:
+                third.start()  # a rebalance while work is in flight
+            await simulation.settle(timeout_s=180)
+            await simulation.tick(t)
+            await simulation.settle(timeout_s=180)
+        rig.stop_processes()
         end = portfolio.start + timedelta(days=portfolio.days)
 
         ledger = [json.loads(r.value) for r in await read_topic(bootstrap, topics.ledger)]

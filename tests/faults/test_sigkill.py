@@ -11,22 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from events.topics import Topics
-from services.channels.simulator.app import VendorSimulator
-from services.channels.simulator.config import SimConfig
-from services.channels.simulator.server import serve_simulator
-from services.channels.smtp_capture import SmtpCapture
-from services.gateway.settings import GatewaySettings
-from services.runtime.clock import SimClock
-from services.runtime.lag import LagProbe
-from services.runtime.tansu import free_port
-from services.simulation.driver import Simulation
 from services.simulation.portfolio import generate
-from services.stack import run_services
-from tests.support.pipeline import FAST, PARTITIONS, read_topic
-from tests.support.processes import ServiceProcess, service_env
+from tests.support.pipeline import read_topic
+from tests.support.rig import simulated_rig
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -46,68 +35,28 @@ async def test_sigkill_of_orchestrator_and_worker_sends_nothing_twice_and_loses_
     """Two SIGKILLs mid-run; afterwards every attempt reached a vendor at most once and
     every upstream record is in the ledger (or dead-lettered)."""
     portfolio = generate(120, days=5, seed=11)
-    clock = SimClock(portfolio.start)
-    token, sid = "fault-token", "ACfault"
-    gateway_port = free_port()
-    gateway_url = f"http://127.0.0.1:{gateway_port}"
     # Vendor latency keeps sends in flight when the kill lands.
-    sim = VendorSimulator(
-        SimConfig(
-            account_sid=sid,
-            auth_token=token,
-            inbound_url=f"{gateway_url}/webhooks/twilio/inbound",
-            latency_ms=15,
-        )
-    )
-    async with serve_simulator(sim) as vendor_url, SmtpCapture() as smtp:
-        env = service_env(
-            bootstrap=bootstrap,
-            namespace=topics.namespace,
-            vendor_url=vendor_url,
-            sid=sid,
-            token=token,
-            gateway_url=gateway_url,
-            smtp_host=smtp.hostname,
-            smtp_port=smtp.port,
-        )
-        orchestrator = ServiceProcess("orchestrator", env, tmp_path / "orchestrator.log")
-        channels = ServiceProcess("channels", env, tmp_path / "channels.log")
-        gateway = GatewaySettings.model_validate(
-            {
-                **FAST,
-                "namespace": topics.namespace,
-                "port": gateway_port,
-                "vendor_auth_token": token,
-            }
-        )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        probe = LagProbe(bootstrap)
-        await producer.start()
-        await probe.start()
+    async with simulated_rig(bootstrap, topics, portfolio, tmp_path, latency_ms=15) as rig:
+        sim, smtp, simulation = rig.sim, rig.smtp, rig.simulation
+        orchestrator = rig.process("orchestrator", "orchestrator.log")
+        channels = rig.process("channels", "channels.log")
         orchestrator.start()
         channels.start()
-        try:
-            async with run_services(bootstrap, ("gateway",), clock, gateway=gateway):
-                simulation = Simulation(portfolio, topics, PARTITIONS, producer, probe, sim, clock)
-                steps = int(timedelta(days=portfolio.days) / timedelta(hours=1))
-                kills = {steps // 3, (2 * steps) // 3}
-                for n in range(1, steps + 1):
-                    t = portfolio.start + n * timedelta(hours=1)
-                    if n in kills and await simulation.publish_until(t) + 1:
-                        await simulation.tick(t)
-                        await asyncio.sleep(0.15)  # let them get busy, then kill mid-flight
-                        orchestrator.kill()
-                        channels.kill()
-                        orchestrator.start()
-                        channels.start()
-                        await simulation.settle(timeout_s=180)
-                    else:
-                        await simulation.step(t)
-        finally:
-            orchestrator.stop()
-            channels.stop()
-            await producer.stop()
-            await probe.stop()
+        steps = int(timedelta(days=portfolio.days) / timedelta(hours=1))
+        kills = {steps // 3, (2 * steps) // 3}
+        for n in range(1, steps + 1):
+            t = portfolio.start + n * timedelta(hours=1)
+            if n in kills and await simulation.publish_until(t) + 1:
+                await simulation.tick(t)
+                await asyncio.sleep(0.15)  # let them get busy, then kill mid-flight
+                orchestrator.kill()
+                channels.kill()
+                orchestrator.start()
+                channels.start()
+                await simulation.settle(timeout_s=180)
+            else:
+                await simulation.step(t)
+        rig.stop_processes()
 
         upstream = await read_topic(bootstrap, topics.upstream)
         ledger = [json.loads(r.value) for r in await read_topic(bootstrap, topics.ledger)]

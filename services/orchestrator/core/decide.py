@@ -264,6 +264,19 @@ def _on_delinquency(
     )
 
 
+def _withdraw(
+    state: BorrowerState, loan_id: str, reason: str, stage: str | None = None
+) -> list[Message]:
+    """Drop the pending timed intents for a debt (of one stage, if given), oldest id first."""
+    return [
+        IntentDropped(attempt_id=t.intent.attempt_id, reason=reason)
+        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+        if t.intent is not None
+        and t.intent.loan_id == loan_id
+        and (stage is None or t.intent.stage == stage)
+    ]
+
+
 def _on_payment(
     state: BorrowerState, m: PaymentReceived, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
@@ -273,20 +286,9 @@ def _on_payment(
     if not m.paid_in_full:
         # A promise kept (paid at least what was promised) withdraws its broken-promise check.
         kept = loan.promise is not None and m.amount.amount >= loan.promise.amount
-        return [
-            IntentDropped(attempt_id=t.intent.attempt_id, reason="promise_kept")
-            for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
-            if kept
-            and t.intent is not None
-            and t.intent.loan_id == loan.loan_id
-            and t.intent.stage == "broken_promise"
-        ]
+        return _withdraw(state, loan.loan_id, "promise_kept", "broken_promise") if kept else []
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
-    dropped: list[Message] = [
-        IntentDropped(attempt_id=t.intent.attempt_id, reason="paid_in_full")
-        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
-        if t.intent is not None and t.intent.loan_id == loan.loan_id
-    ]
+    dropped = _withdraw(state, loan.loan_id, "paid_in_full")
     confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook)
     return dropped + _gate_all(state, confirm, now, ctx)
 
@@ -299,13 +301,7 @@ def _on_promise(
     loan = _loan_for(state, m.loan_id)
     if loan is None:
         return []
-    superseded: list[Message] = [
-        IntentDropped(attempt_id=t.intent.attempt_id, reason="promise_superseded")
-        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
-        if t.intent is not None
-        and t.intent.loan_id == loan.loan_id
-        and t.intent.stage == "broken_promise"
-    ]
+    superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
     zone = local_zone(state.parties.get(state.borrower_id))
     return superseded + list(ask.on_promise(state, loan, m.promised_date, ctx.playbook, zone))
 
