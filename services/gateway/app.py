@@ -26,7 +26,7 @@ from starlette.routing import Route
 from contracts import Message
 from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived
 from services.channels.ports import OutcomeSink
-from services.gateway.dedupe import SeenKeys
+from services.gateway.dedupe import SeenKeys, report_key
 from services.gateway.directory import Directory
 from services.gateway.receipts import read_receipt
 from services.gateway.signing import verify_signature
@@ -138,9 +138,7 @@ class _Gateway:
             )
         except ValidationError:
             raise _Reject(400, "receipt does not fit ContactOutcomeRecorded") from None
-        fresh = await self._emit_once(
-            (vendor, receipt.external_id, receipt.outcome.value), [(message, borrower_id)]
-        )
+        fresh = await self._emit_once(report_key(message), [(message, borrower_id)])
         event = "gateway.receipt" if fresh else "gateway.duplicate_receipt"
         log.info(event, attempt_id=attempt_id, vendor=vendor, outcome=receipt.outcome.value)
         return Response(status_code=204)
@@ -169,7 +167,7 @@ class _Gateway:
             log.warning("gateway.unrouted_inbound", vendor=vendor, external_id=external_id)
         else:
             batch: list[tuple[Message, str]] = [(m, b) for b, m in routed.items()]
-            fresh = await self._emit_once((vendor, external_id, "inbound"), batch)
+            fresh = await self._emit_once(report_key(batch[0][0]), batch)
             event = "gateway.inbound" if fresh else "gateway.duplicate_inbound"
             log.info(event, vendor=vendor, external_id=external_id, borrowers=len(routed))
         return Response(_EMPTY_TWIML, media_type="text/xml")

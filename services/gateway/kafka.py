@@ -12,9 +12,10 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import BorrowerProfiled, Message, PartyLinked
-from events.envelope import Envelope, derive_id, wrap
+from events.envelope import Envelope, wrap
 from events.partitioning import partition_for
 from events.topics import Topics
+from services.gateway.dedupe import event_id
 from services.gateway.directory import InMemoryDirectory
 
 log = structlog.get_logger("gateway")
@@ -39,22 +40,14 @@ class KafkaOutcomeSink:
 
     async def emit(self, message: Message, *, borrower_id: str) -> None:
         now = self._clock()
-        payload = message.model_dump(mode="json")
-        # Same webhook content -> same event id, so a redelivered receipt is a no-op downstream.
-        event_id = derive_id(
-            "gateway",
-            message.TYPE,
-            borrower_id,
-            str(
-                sorted(
-                    (k, str(v))
-                    for k, v in payload.items()
-                    if k not in ("reported_at", "received_at")
-                )
-            ),
-        )
+        # One report, one event id, across retries and restarts: the orchestrator then applies a
+        # webhook the in-memory dedupe forgot exactly once (services/gateway/dedupe.py).
         envelope = wrap(
-            message, borrower_id=borrower_id, occurred_at=now, producer="gateway", event_id=event_id
+            message,
+            borrower_id=borrower_id,
+            occurred_at=now,
+            producer="gateway",
+            event_id=event_id(message, borrower_id),
         )
         key = borrower_id.encode()
         await self._producer.send_and_wait(
