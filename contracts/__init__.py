@@ -22,7 +22,14 @@ from contracts.outcomes import (
     InboundMessageReceived,
     OutcomeKind,
 )
-from contracts.tasks import PlaceCall, SendEmail, SendSms, Task
+from contracts.strategy import (
+    HandedOffToLegal,
+    RepaymentPlanBroken,
+    RepaymentPlanCompleted,
+    Segment,
+    SegmentAssigned,
+)
+from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms, Task
 from contracts.upstream import (
     AttorneyRepresented,
     BankruptcyFiled,
@@ -43,6 +50,7 @@ from contracts.upstream import (
     PromiseToPayMade,
     RepaymentPlanAgreed,
     RequestContact,
+    ThirdPartyRefused,
 )
 
 UPSTREAM_TYPES: tuple[type[Message], ...] = (
@@ -63,6 +71,7 @@ UPSTREAM_TYPES: tuple[type[Message], ...] = (
     BankruptcyFiled,
     DeceasedReported,
     PartyLinked,
+    ThirdPartyRefused,
     RequestContact,
 )
 OUTCOME_TYPES: tuple[type[Message], ...] = (
@@ -70,7 +79,7 @@ OUTCOME_TYPES: tuple[type[Message], ...] = (
     ContactOutcomeRecorded,
     InboundMessageReceived,
 )
-TASK_TYPES: tuple[type[Message], ...] = (SendSms, SendEmail, PlaceCall)
+TASK_TYPES: tuple[type[Message], ...] = (SendSms, SendEmail, PlaceCall, SendLetter)
 DECISION_TYPES: tuple[type[Message], ...] = (ContactDecided,)
 LEDGER_TYPES: tuple[type[Message], ...] = (
     ContactIntent,
@@ -79,6 +88,12 @@ LEDGER_TYPES: tuple[type[Message], ...] = (
     IntentDropped,
     LedgerEntry,
 )
+STRATEGY_TYPES: tuple[type[Message], ...] = (
+    SegmentAssigned,
+    HandedOffToLegal,
+    RepaymentPlanBroken,
+    RepaymentPlanCompleted,
+)
 
 _ALL: tuple[type[Message], ...] = (
     *UPSTREAM_TYPES,
@@ -86,6 +101,7 @@ _ALL: tuple[type[Message], ...] = (
     *TASK_TYPES,
     *DECISION_TYPES,
     *LEDGER_TYPES,
+    *STRATEGY_TYPES,
     ClockTicked,
 )
 MESSAGE_TYPES: dict[str, type[Message]] = {m.TYPE: m for m in _ALL}
@@ -95,6 +111,7 @@ __all__ = [
     "LEDGER_TYPES",
     "MESSAGE_TYPES",
     "OUTCOME_TYPES",
+    "STRATEGY_TYPES",
     "TASK_TYPES",
     "UPSTREAM_TYPES",
     "AttorneyRepresented",
@@ -114,6 +131,7 @@ __all__ = [
     "DisputeOpened",
     "DisputeResolved",
     "Evidence",
+    "HandedOffToLegal",
     "InboundMessageReceived",
     "InputRef",
     "InstalmentDue",
@@ -128,11 +146,17 @@ __all__ = [
     "PlannedInstalment",
     "PromiseToPayMade",
     "RepaymentPlanAgreed",
+    "RepaymentPlanBroken",
+    "RepaymentPlanCompleted",
     "RequestContact",
     "RuleOutcome",
+    "Segment",
+    "SegmentAssigned",
     "SendEmail",
+    "SendLetter",
     "SendSms",
     "Task",
+    "ThirdPartyRefused",
     "TimerFired",
     "TimerScheduled",
     "Verdict",

@@ -25,6 +25,7 @@ class ContactIntent(Message):
     to: str | None
     purpose: Purpose
     template: str
+    tone: str | None = Field(default=None, description="The segment's tone (template variant)")
     stage: str | None = None
     origin: Literal["strategy", "request", "timer"] = "strategy"
     request_id: str | None = None

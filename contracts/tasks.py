@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts._base import Message
 from contracts.values import (
+    Address,
     AttemptId,
     EmailAddress,
     LoanId,
@@ -48,4 +49,14 @@ class PlaceCall(_Task):
     voicemail: str = Field(max_length=600, description="Reg F limited-content message (RF-18)")
 
 
-Task = SendSms | SendEmail | PlaceCall
+class SendLetter(_Task):
+    """A letter for a print-and-mail vendor (the formal notice, the validation notice)."""
+
+    TYPE = "task.letter"
+    recipient: str = Field(max_length=128, description="The addressee's name as printed")
+    to: Address
+    subject: str = Field(max_length=200)
+    body: str = Field(max_length=20000)
+
+
+Task = SendSms | SendEmail | PlaceCall | SendLetter

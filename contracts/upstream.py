@@ -182,6 +182,16 @@ class PartyLinked(Message):
     emails: tuple[Email, ...] = ()
 
 
+class ThirdPartyRefused(Message):
+    """A contact person or guarantor declined and asked not to be contacted again (CN-3).
+
+    Reported by a desk or a dialer disposition; the person is never contacted again."""
+
+    TYPE = "third_party.refused"
+    party_id: PartyId
+    reported_at: AwareDatetime
+
+
 class RequestContact(Message):
     """Command from a desk or dialer: may I contact this person now, by this channel, for this debt?"""
 

@@ -87,6 +87,9 @@ class Money(_Value):
 
 class Address(_Value):
     country: CountryCode
+    lines: tuple[str, ...] = Field(
+        default=(), max_length=4, description="Street lines, for letters to a print vendor"
+    )
     region: str | None = Field(
         default=None, max_length=16, description="ISO 3166-2 subdivision suffix, e.g. MA, 44"
     )

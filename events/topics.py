@@ -16,6 +16,7 @@ class Role(StrEnum):
     TASKS_SMS = "tasks.sms"
     TASKS_EMAIL = "tasks.email"
     TASKS_CALL = "tasks.call"
+    TASKS_LETTER = "tasks.letter"  # for a print-and-mail vendor
     CLOCK = "clock"  # simulation ticks (demo and tests); absent in wall-clock deployments
     POLICIES = "policies"  # every policy document in force, keyed by its version (for audits)
     DEADLETTER = "deadletter"
@@ -44,6 +45,7 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(Role.TASKS_SMS, "authorised SMS attempts", 7 * 24 * 3600 * 1000),
     TopicSpec(Role.TASKS_EMAIL, "authorised email attempts", 7 * 24 * 3600 * 1000),
     TopicSpec(Role.TASKS_CALL, "authorised call attempts", 7 * 24 * 3600 * 1000),
+    TopicSpec(Role.TASKS_LETTER, "authorised letters for the print vendor", 7 * 24 * 3600 * 1000),
     TopicSpec(Role.CLOCK, "simulation clock ticks, one per partition", 24 * 3600 * 1000),
     TopicSpec(
         Role.POLICIES, "policy documents keyed by content-hash version", -1, co_partitioned=False
@@ -51,7 +53,7 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(Role.DEADLETTER, "records that could not be processed, with a reason", 5 * _YEAR_MS),
 )
 
-TASK_ROLES = (Role.TASKS_SMS, Role.TASKS_EMAIL, Role.TASKS_CALL)
+TASK_ROLES = (Role.TASKS_SMS, Role.TASKS_EMAIL, Role.TASKS_CALL, Role.TASKS_LETTER)
 
 
 @dataclass(frozen=True)

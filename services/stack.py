@@ -14,6 +14,7 @@ from faststream import FastStream
 
 from contracts.values import Channel
 from events.topics import Topics
+from services.channels.adapters.console import LetterSink
 from services.channels.adapters.smtp_email import SmtpEmail
 from services.channels.adapters.twilio_sms import TwilioSms
 from services.channels.adapters.twilio_voice import TwilioVoice
@@ -55,6 +56,7 @@ def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, Cha
             breaker=CircuitBreaker(),
             clock=clock.now,
         ),
+        Channel.LETTER: LetterSink(settings.letters_path),
     }
     if settings.vendor_rate_per_s:
         # One bucket per vendor account: SMS and calls share the Twilio-style account's cap.

@@ -19,7 +19,7 @@ import structlog
 from contracts import MESSAGE_TYPES, TASK_TYPES, ClockTicked, Message
 from contracts.ledger import LedgerEntry
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted, OutcomeKind
-from contracts.tasks import PlaceCall, SendEmail, SendSms
+from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms, Task
 from contracts.values import Channel
 from events.deadletter import dead_letter_out
 from events.envelope import Envelope, derive_id, wrap
@@ -35,7 +35,17 @@ from services.runtime.clock import Clock
 log = structlog.get_logger("channels")
 PRODUCER = "channel-worker"
 Publish = Callable[[Sequence[Out]], Awaitable[None]]
-_CHANNEL = {SendSms: Channel.SMS, SendEmail: Channel.EMAIL, PlaceCall: Channel.CALL}
+_CHANNEL = {
+    SendSms: Channel.SMS,
+    SendEmail: Channel.EMAIL,
+    PlaceCall: Channel.CALL,
+    SendLetter: Channel.LETTER,
+}
+
+
+def _address(task: Task) -> str | None:
+    """The phone or email a revocation could name; a letter's postal address is never one."""
+    return None if isinstance(task, SendLetter) else task.to
 
 
 @dataclass(slots=True)
@@ -49,7 +59,7 @@ class WorkerPartition:
 class _Job:
     record: Record
     envelope: Envelope
-    task: SendSms | SendEmail | PlaceCall
+    task: Task
 
 
 class Dispatcher:
@@ -131,7 +141,7 @@ class Dispatcher:
                 if advance is not None:
                     advance(message.now)
                 continue
-            assert isinstance(message, SendSms | SendEmail | PlaceCall)
+            assert isinstance(message, Task)
             by_borrower[record.key or b""].append(_Job(record, decoded.envelope, message))
         await publish(dead)
         gate = asyncio.Semaphore(self.max_in_flight)
@@ -163,7 +173,9 @@ class Dispatcher:
             return
         state = ws.borrowers.get(job.envelope.borrower_id)
         reason = (
-            revoked_since(state, task.party_id, task.loan_id, channel, task.to, task.purpose, now)
+            revoked_since(
+                state, task.party_id, task.loan_id, channel, _address(task), task.purpose, now
+            )
             if state
             else None
         )

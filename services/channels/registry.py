@@ -15,7 +15,7 @@ from pathlib import Path
 
 from contracts.values import Channel
 from services.channels.adapters._twilio import TwilioRestAdapter
-from services.channels.adapters.console import ConsoleAdapter
+from services.channels.adapters.console import ConsoleAdapter, LetterSink
 from services.channels.adapters.failover import FailoverAdapter
 from services.channels.adapters.smtp_email import SmtpEmail
 from services.channels.adapters.twilio_sms import TwilioSms
@@ -109,6 +109,11 @@ console_sms = _console(Channel.SMS)
 console_email = _console(Channel.EMAIL)
 console_call = _console(Channel.CALL)
 
+
+def letter_file(settings: AdapterSettings) -> ChannelAdapter:
+    return LetterSink(Path(settings.console_dir) / "letters.jsonl")
+
+
 BUILT_INS: dict[str, AdapterFactory] = {
     "twilio-sms": twilio_sms,
     "twilio-voice": twilio_voice,
@@ -116,6 +121,7 @@ BUILT_INS: dict[str, AdapterFactory] = {
     "console-sms": console_sms,
     "console-email": console_email,
     "console-call": console_call,
+    "letter-file": letter_file,
 }
 
 

@@ -20,3 +20,7 @@ class ChannelSettings(CommonSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     email_from: str = "collections@parley.invalid"
+    letters_path: str = Field(
+        default="out/letters.jsonl",
+        description="Letters for the print-and-mail vendor, one JSON line per attempt",
+    )

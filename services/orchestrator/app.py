@@ -23,7 +23,7 @@ from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.kafka import consumer_options, make_broker, publish_all
 from services.runtime.logreader import read_all
-from services.strategy.core.playbook import load_playbook, load_templates
+from services.strategy.core.playbook import check_playbook, load_playbook, load_templates
 
 log = structlog.get_logger("orchestrator")
 
@@ -31,6 +31,7 @@ log = structlog.get_logger("orchestrator")
 def build_engine(settings: OrchestratorSettings) -> Orchestrator:
     playbook, playbook_version = load_playbook(settings.playbook)
     templates = load_templates()
+    check_playbook(playbook, templates)  # a missing template fails at start-up, not at send
     ctx = Context(
         policy=load_policy(settings.policy),
         playbook=playbook,

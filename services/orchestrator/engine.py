@@ -18,7 +18,7 @@ from typing import Any
 from contracts import MESSAGE_TYPES, OUTCOME_TYPES, UPSTREAM_TYPES, ClockTicked, Message
 from contracts.ledger import InputRef, LedgerEntry, TimerScheduled
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted
-from contracts.tasks import PlaceCall, SendEmail, SendSms
+from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from events.deadletter import dead_letter_out
 from events.envelope import Envelope, derive_id, wrap
 from events.partitioning import partition_for
@@ -30,7 +30,12 @@ from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import BorrowerState
 
 PRODUCER = "orchestrator"
-_TASK_ROLE = {SendSms: Role.TASKS_SMS, SendEmail: Role.TASKS_EMAIL, PlaceCall: Role.TASKS_CALL}
+_TASK_ROLE = {
+    SendSms: Role.TASKS_SMS,
+    SendEmail: Role.TASKS_EMAIL,
+    PlaceCall: Role.TASKS_CALL,
+    SendLetter: Role.TASKS_LETTER,
+}
 _CLOCK_ONLY = frozenset({ClockTicked.TYPE})
 _REDELIVERY_MEMORY = 20_000  # entries per partition whose tasks can be re-published on redelivery
 

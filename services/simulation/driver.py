@@ -125,6 +125,7 @@ async def run_demo(
                 "callback_base_url": gateway_url,
                 "smtp_host": smtp.hostname,
                 "smtp_port": smtp.port,
+                "letters_path": str(out_dir / "letters.jsonl"),
             }
         )
         gateway = GatewaySettings.model_validate(

@@ -20,7 +20,9 @@ from contracts import (
     Message,
     PartyLinked,
     PaymentReceived,
+    PlannedInstalment,
     PromiseToPayMade,
+    RepaymentPlanAgreed,
 )
 from contracts.values import Address, Channel, Email, EmailKind, Money, PartyRole, Phone, PhoneType
 
@@ -86,7 +88,9 @@ def generate(
         if china:
             region, city = rng.choice(CN_PLACES)
             zone = ZoneInfo("Asia/Shanghai")
-            address = Address(country="CN", region=region, city=city)
+            address = Address(
+                country="CN", region=region, city=city, lines=(f"{rng.randint(1, 300)}号",)
+            )
             mobile = _cn_number(rng)
             phones: tuple[Phone, ...] = (Phone(number=mobile, type=PhoneType.MOBILE),)
             language, currency = "zh-CN", "CNY"
@@ -94,7 +98,11 @@ def generate(
             region, city, areas, zone_name, _ = rng.choices(US_PLACES, weights)[0]
             zone = ZoneInfo(zone_name)
             address = Address(
-                country="US", region=region, city=city, postal_code=f"{rng.randint(10000, 99999)}"
+                country="US",
+                region=region,
+                city=city,
+                postal_code=f"{rng.randint(10000, 99999)}",
+                lines=(f"{rng.randint(1, 999)} Main St",),
             )
             area = rng.choice(OTHER_AREA) if rng.random() < 0.15 else rng.choice(areas)
             mobile = _us_number(rng, area)
@@ -129,6 +137,9 @@ def generate(
                     product="instalment",
                     principal=Money(amount=Decimal(rng.randint(5, 50) * 100), currency=currency),
                     guarantor_contact_allowed=rng.random() < 0.1,
+                    # US agencies collecting for others (Reg F applies: RF-20's validation
+                    # notice) beside first-party lenders collecting their own loans.
+                    third_party_collector=not china and rng.random() < 0.6,
                 ),
             ),
         ]
@@ -170,12 +181,38 @@ def generate(
                     ),
                 )
             )
+        if rng.random() < 0.06:  # a pre-agreed contact person (预留联系人), home phone only
+            ev.append(
+                (
+                    t0,
+                    PartyLinked(
+                        loan_id=lid,
+                        party_id=f"c{i:06d}",
+                        role=PartyRole.CONTACT_PERSON,
+                        relationship="sibling",
+                        name=f"Contact {i}",
+                        phones=(
+                            Phone(
+                                number=_cn_number(rng)
+                                if china
+                                else _us_number(rng, rng.choice(OTHER_AREA)),
+                                type=PhoneType.HOME,
+                            ),
+                        ),
+                    ),
+                )
+            )
         due = (start + timedelta(days=rng.randint(2, max(3, days // 2)))).date()
         amount = Money(amount=Decimal(rng.randint(50, 900)), currency=currency)
         ev.append((t0, InstalmentDue(loan_id=lid, instalment_no=1, due_date=due, amount=amount)))
         behaviour = rng.random()
         pay_dpd = 0 if behaviour < 0.35 else rng.randint(2, 12) if behaviour < 0.6 else None
         promise_dpd = 3 if 0.6 <= behaviour < 0.72 else None
+        partial_dpd = 5 if 0.72 <= behaviour < 0.8 else None  # willing but unable
+        plan_dpd = 6 if 0.8 <= behaviour < 0.86 else None  # agrees a plan; some keep it
+        keeps_plan = rng.random() < 0.5
+        if plan_dpd is not None and keeps_plan:
+            pay_dpd = plan_dpd + 15  # the last instalment settles the debt
         nightly = time(6, 0)  # servicing's nightly batch, in the borrower's zone
         for dpd in range(1, days + 1):
             day = due + timedelta(days=dpd)
@@ -200,6 +237,36 @@ def generate(
                             loan_id=lid, amount=amount, promised_date=day + timedelta(days=4)
                         ),
                     )
+                )
+            if partial_dpd == dpd:
+                part = Money(amount=(amount.amount / 3).quantize(Decimal("1")), currency=currency)
+                ev.append(
+                    (
+                        at + timedelta(hours=7),
+                        PaymentReceived(loan_id=lid, amount=part, paid_in_full=False),
+                    )
+                )
+            if plan_dpd == dpd:
+                half = Money(amount=(amount.amount / 2).quantize(Decimal("1")), currency=currency)
+                dues = (day + timedelta(days=5), day + timedelta(days=15))
+                ev.append(
+                    (
+                        at + timedelta(hours=8),
+                        RepaymentPlanAgreed(
+                            loan_id=lid,
+                            instalments=tuple(
+                                PlannedInstalment(due_date=d, amount=half) for d in dues
+                            ),
+                        ),
+                    )
+                )
+                paid = dues[:1]  # a keeper's second instalment is the payment in full below
+                ev.extend(
+                    (
+                        datetime.combine(d, time(11, 0), tzinfo=zone).astimezone(UTC),
+                        PaymentReceived(loan_id=lid, amount=half, paid_in_full=False),
+                    )
+                    for d in paid
                 )
             if dpd == 5 and rng.random() < 0.03:
                 ev.append((at + timedelta(hours=5), DisputeOpened(loan_id=lid)))

@@ -11,6 +11,7 @@ from jinja2 import Environment, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
+from contracts import STRATEGY_TYPES, RepaymentPlanAgreed, SegmentAssigned
 from contracts.decisions import ContactDecided, Verdict
 from contracts.ledger import LedgerEntry
 from events.envelope import Envelope
@@ -35,11 +36,15 @@ class Stats:
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, outcome)
     dispatch_started: Counter[str] = field(default_factory=Counter)  # attempt id -> count
     policy_versions: set[str] = field(default_factory=set)
+    # The strategy's own events: hand-offs, plans broken/completed, segment moves.
+    strategy: Counter[str] = field(default_factory=Counter)
+    segments: Counter[str] = field(default_factory=Counter)  # each borrower's last segment
 
 
 async def collect(bootstrap: str, topics: Topics, partitions: int) -> Stats:
     stats = Stats()
     final: dict[str, ContactDecided] = {}
+    segment_of: dict[str, str] = {}
     everything = set(range(partitions))
     async for record in read_all(bootstrap, topics.ledger, everything):
         entry = LedgerEntry.model_validate_json(record.value)
@@ -53,6 +58,13 @@ async def collect(bootstrap: str, topics: Topics, partitions: int) -> Stats:
                 final[d.attempt_id] = d
                 for rule in d.reasons:
                     stats.by_rule[(d.verdict.value, rule)] += 1
+            elif raw["type"] in _STRATEGY_EVENTS:
+                stats.strategy[raw["type"]] += 1
+                if raw["type"] == SegmentAssigned.TYPE:
+                    segment_of[entry.borrower_id] = str(raw["payload"]["segment"])
+        if entry.event is not None and entry.event["type"] == RepaymentPlanAgreed.TYPE:
+            stats.strategy[RepaymentPlanAgreed.TYPE] += 1
+    stats.segments.update(segment_of.values())
     for d in final.values():
         key = (d.stage or d.purpose.value, d.channel.value)
         stats.asked[key] += 1
@@ -74,6 +86,9 @@ async def collect(bootstrap: str, topics: Topics, partitions: int) -> Stats:
             Envelope.__name__ if not record.value else _reason(record.value)
         ] += 1
     return stats
+
+
+_STRATEGY_EVENTS = frozenset(m.TYPE for m in STRATEGY_TYPES)
 
 
 def _reason(value: bytes) -> str:
@@ -114,12 +129,24 @@ def render_terminal(console: Console, stats: Stats, summary: dict[str, object]) 
     for (channel, outcome), n in sorted(stats.outcomes.items()):
         outcomes.add_row(channel, outcome, str(n))
     console.print(outcomes)
+    strategy = Table(title="Strategy: segments (each borrower's last) and events")
+    for col in ("what", "count"):
+        strategy.add_column(col)
+    for what, n in _strategy_rows(stats):
+        strategy.add_row(what, str(n))
+    console.print(strategy)
     facts = Table(title="Run")
     facts.add_column("measure")
     facts.add_column("value", justify="right")
     for k, v in summary.items():
         facts.add_row(k, str(v))
     console.print(facts)
+
+
+def _strategy_rows(stats: Stats) -> list[tuple[str, int]]:
+    return [(f"segment: {k}", n) for k, n in sorted(stats.segments.items())] + sorted(
+        stats.strategy.items()
+    )
 
 
 _HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Parley demo report</title>
@@ -134,6 +161,8 @@ td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f3f
 {% for (v, r), n in rules %}<tr><td>{{ v }}</td><td>{{ r }}</td><td>{{ n }}</td></tr>{% endfor %}</table>
 <h2>Outcomes</h2><table><tr><th>channel</th><th>outcome</th><th>count</th></tr>
 {% for (c, o), n in outcomes %}<tr><td>{{ c }}</td><td>{{ o }}</td><td>{{ n }}</td></tr>{% endfor %}</table>
+<h2>Strategy</h2><table><tr><th>what</th><th>count</th></tr>
+{% for w, n in strategy %}<tr><td>{{ w }}</td><td>{{ n }}</td></tr>{% endfor %}</table>
 </body></html>"""
 
 
@@ -144,5 +173,6 @@ def render_html(path: Path, stats: Stats, summary: dict[str, object]) -> None:
         rows=_rows(stats),
         rules=sorted(stats.by_rule.items(), key=lambda kv: (-kv[1], kv[0])),
         outcomes=sorted(stats.outcomes.items()),
+        strategy=_strategy_rows(stats),
     )
     path.write_text(html, encoding="utf-8")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.outcomes import OutcomeKind
-from contracts.tasks import PlaceCall, SendEmail, SendSms, Task
+from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms, Task
 from contracts.values import Channel
 from services.channels.ports import SendResult
 
@@ -43,6 +43,11 @@ class _JsonLines:
             file.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         self._seen.add(attempt_id)
         return True
+
+
+def _recipient(task: Task) -> str:
+    # A letter's address is structured; every other destination is a number or an email address.
+    return task.to if isinstance(task.to, str) else task.to.model_dump_json()
 
 
 def _recipient_hash(value: str) -> str:
@@ -82,10 +87,10 @@ class ConsoleAdapter:
             "loan_id": task.loan_id,
             "purpose": task.purpose.value,
             "written_at": datetime.now(UTC).isoformat(),
-            "to_hash": _recipient_hash(task.to),
+            "to_hash": _recipient_hash(_recipient(task)),
         }
         if self._include_recipient:
-            record["to"] = task.to
+            record["to"] = _recipient(task)
         if isinstance(task, SendSms):
             record["body"] = task.body
         elif isinstance(task, SendEmail):
@@ -103,17 +108,41 @@ class ConsoleAdapter:
 
 
 class LetterSink:
-    """Print-letter tasks as JSON lines for a print-and-mail house (the LETTER channel).
+    """The LETTER channel: one JSON line per letter for a print-and-mail house's batch intake.
 
-    There is no letter task contract yet, so it takes the attempt id and a document mapping.
+    Unlike the console files this one carries the name and postal address in full: printing
+    and mailing them is the vendor's job. A redelivered task is not written twice (P2).
     """
 
     def __init__(self, path: Path | str, *, vendor: str = "letter-file") -> None:
         self._vendor = vendor
         self._file = _JsonLines(path)
 
-    async def submit(self, attempt_id: str, document: Mapping[str, Any]) -> SendResult:
-        record = {**document, "attempt_id": attempt_id, "channel": Channel.LETTER.value}
+    @property
+    def channel(self) -> Channel:
+        return Channel.LETTER
+
+    @property
+    def vendor(self) -> str:
+        return self._vendor
+
+    async def send(self, task: Task) -> SendResult:
+        if not isinstance(task, SendLetter):
+            return SendResult(self._vendor, OutcomeKind.FAILED, detail=f"not a letter: {task.TYPE}")
+        record = {
+            "attempt_id": task.attempt_id,
+            "channel": Channel.LETTER.value,
+            "language": task.language,
+            "recipient": task.recipient,
+            "address": task.to.model_dump(mode="json"),
+            "subject": task.subject,
+            "body": task.body,
+        }
         written = self._file.append(record)
         detail = "" if written else "duplicate attempt ignored"
-        return SendResult(self._vendor, OutcomeKind.ACCEPTED, external_id=attempt_id, detail=detail)
+        return SendResult(
+            self._vendor, OutcomeKind.ACCEPTED, external_id=task.attempt_id, detail=detail
+        )
+
+    async def aclose(self) -> None:
+        """Nothing held open: every send opens and closes the file."""

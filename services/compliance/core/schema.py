@@ -143,6 +143,18 @@ class CooldownRule(_Rule):
     gates: tuple[Channel, ...]
 
 
+class ObligationRule(_Strict):
+    """Something that must happen by a deadline. The gate cannot force it; the strategy asks for
+    it and the audit proves it happened in time."""
+
+    id: RuleId
+    kind: Literal["validation_notice", "revocation_honoured"]
+    within_days: int = Field(ge=0)
+    business_days: bool = False  # excluding Saturdays, Sundays and the country's public holidays
+    src: Src
+    note: str = ""
+
+
 class Pack(_Strict):
     pack: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     title: str = ""
@@ -158,6 +170,7 @@ class Pack(_Strict):
     holidays: HolidayRule | None = None
     counters: tuple[CounterRule, ...] = ()
     cooldowns: tuple[CooldownRule, ...] = ()
+    obligations: tuple[ObligationRule, ...] = ()
 
 
 class Kind(_Strict):

@@ -8,6 +8,7 @@ timer. Pure: the same state, input, clock and policy always give the same events
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,13 +26,20 @@ from contracts import (
     Message,
     PaymentReceived,
     PromiseToPayMade,
+    RepaymentPlanAgreed,
     RequestContact,
     Verdict,
 )
 from contracts.ledger import ContactIntent, IntentDropped, TimerFired, TimerScheduled
-from contracts.tasks import PlaceCall, SendEmail, SendSms
+from contracts.strategy import (
+    HandedOffToLegal,
+    RepaymentPlanBroken,
+    RepaymentPlanCompleted,
+    SegmentAssigned,
+)
+from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.upstream import ConsentRevoked
-from contracts.values import Address, Channel, PartyRole, Phone, Purpose
+from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
 from services.compliance.core import Policy, candidate_zones, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
@@ -39,7 +47,8 @@ from services.compliance.core.model import GateInput, PartyFacts
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
-from services.strategy.core.playbook import Playbook, Templates
+from services.strategy.core.playbook import Playbook, Posture, Templates
+from services.strategy.core.segments import classify
 
 
 @dataclass(frozen=True)
@@ -102,9 +111,12 @@ def _task(
     )
     language = "zh-CN" if party.language == "zh-CN" else "en"
     subject, body = ctx.templates.render(
-        language, intent.template, intent.channel, _variables(state, intent, party, ctx)
+        language,
+        intent.template,
+        intent.channel,
+        _variables(state, intent, party, ctx),
+        intent.tone,
     )
-    assert intent.to is not None  # the gate suppresses a contact with no destination (P1-DEST)
     common = {
         "attempt_id": intent.attempt_id,
         "party_id": intent.party_id,
@@ -115,13 +127,19 @@ def _task(
         "not_after": not_after,
         "to": intent.to,
     }
+    if intent.channel is Channel.LETTER:
+        # The gate suppresses a letter to a party with no postal address (P1-DEST).
+        recipient = party.name or "The account holder"
+        letter = {"recipient": recipient, "to": party.addresses[0], "subject": subject}
+        return SendLetter.model_validate({**common, **letter, "body": body})
+    assert intent.to is not None  # the gate suppresses a contact with no destination (P1-DEST)
     if intent.channel is Channel.SMS:
         return SendSms.model_validate({**common, "body": body})
     if intent.channel is Channel.EMAIL:
         return SendEmail.model_validate({**common, "subject": subject, "body": body})
     if intent.channel is Channel.CALL:
         return PlaceCall.model_validate({**common, "voicemail": body})
-    return None  # letters: print-vendor sink arrives with the strategy issue
+    return None
 
 
 def _pending(state: BorrowerState, attempt_id: str) -> bool:
@@ -163,7 +181,7 @@ def gate(
                 purpose=intent.purpose,
                 at=now,
             ),
-            party=party.facts(),
+            party=state.party_facts(party),
             debt=loan.facts(),
             attempts=history,
             consents=tuple(party.consents),
@@ -206,6 +224,8 @@ def gate(
         task = _task(state, intent, decided, ctx)
         if task is not None:
             out.append(task)
+        if intent.purpose in _COMMUNICATIONS:
+            out.extend(_validation_notice(state, loan, now, ctx, reserved))
     elif (
         result.verdict is Verdict.DEFERRED
         and result.defer_until is not None
@@ -224,6 +244,22 @@ def gate(
             )
         else:
             out.append(IntentDropped(attempt_id=intent.attempt_id, reason="expires_before_allowed"))
+    return out
+
+
+# Contacts that communicate about the debt: the first one brings the validation notice (RF-20).
+_COMMUNICATIONS = frozenset({Purpose.REMINDER, Purpose.COLLECTION})
+
+
+def _validation_notice(
+    state: BorrowerState, loan: Loan, now: datetime, ctx: Context, reserved: list[Attempt]
+) -> list[Message]:
+    if any(a.loan_id == loan.loan_id and a.purpose is Purpose.VALIDATION_NOTICE for a in reserved):
+        return []
+    out: list[Message] = []
+    for intent in ask.validation_notice(state, loan, now, ctx.playbook):
+        if not _pending(state, intent.attempt_id):
+            out.extend(gate(state, intent, now, ctx, reserved))
     return out
 
 
@@ -259,9 +295,23 @@ def _on_delinquency(
     loan = _loan_for(state, m.loan_id)
     if loan is None:
         return []
-    return _gate_all(
-        state, ask.on_delinquency(state, loan, m.days_past_due, now, today, ctx.playbook), now, ctx
+    stage = ctx.playbook.stage_for(m.days_past_due)
+    if stage is not None and stage.hand_off and not loan.handed_off and not loan.paid_in_full:
+        # The legal hand-off: recorded once; every pending contact for the debt is withdrawn.
+        handed = HandedOffToLegal(
+            loan_id=loan.loan_id,
+            days_past_due=m.days_past_due,
+            amount_overdue=Money(amount=loan.amount_overdue, currency=loan.currency),
+        )
+        return [handed, *_withdraw(state, loan.loan_id, "handed_off_to_legal")]
+    intents = ask.on_delinquency(
+        state, loan, m.days_past_due, now, today, ctx.playbook, _posture(state, ctx)
     )
+    return _gate_all(state, intents, now, ctx)
+
+
+def _posture(state: BorrowerState, ctx: Context) -> Posture:
+    return ctx.playbook.posture(state.segment)
 
 
 def _withdraw(
@@ -283,14 +333,47 @@ def _on_payment(
     loan = _loan_for(state, m.loan_id)
     if loan is None:
         return []
+    if loan.plan is not None and not m.paid_in_full:
+        return _plan_paid(state, loan)
     if not m.paid_in_full:
         # A promise kept (paid at least what was promised) withdraws its broken-promise check.
         kept = loan.promise is not None and m.amount.amount >= loan.promise.amount
         return _withdraw(state, loan.loan_id, "promise_kept", "broken_promise") if kept else []
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
-    dropped = _withdraw(state, loan.loan_id, "paid_in_full")
+    ended = [RepaymentPlanCompleted(loan_id=loan.loan_id)] if loan.plan is not None else []
+    dropped = ended + _withdraw(state, loan.loan_id, "paid_in_full")
     confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook)
     return dropped + _gate_all(state, confirm, now, ctx)
+
+
+def _plan_paid(state: BorrowerState, loan: Loan) -> list[Message]:
+    """Instalments the payments now cover lose their reminder and check; all covered: done."""
+    assert loan.plan is not None
+    covered = {d.isoformat() for d, _ in loan.plan.instalments[: loan.plan.covered()]}
+    dropped: list[Message] = [
+        IntentDropped(attempt_id=t.intent.attempt_id, reason="instalment_paid")
+        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+        if t.intent is not None
+        and t.intent.loan_id == loan.loan_id
+        and t.intent.stage == "plan"
+        and t.intent.variables.get("due_date") in covered
+    ]
+    if len(covered) == len(loan.plan.instalments):
+        return [RepaymentPlanCompleted(loan_id=loan.loan_id), *dropped]
+    return dropped
+
+
+def _on_plan(
+    state: BorrowerState, m: RepaymentPlanAgreed, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    """An agreed plan replaces the strategy: pending contacts for the debt are withdrawn and
+    each instalment gets a reminder and a check."""
+    loan = _loan_for(state, m.loan_id)
+    if loan is None or loan.plan is None:
+        return []
+    dropped = _withdraw(state, loan.loan_id, "repayment_plan_agreed")
+    zone = local_zone(state.parties.get(state.borrower_id))
+    return [*dropped, *ask.on_plan(state, loan, ctx.playbook, zone)]
 
 
 def _on_promise(
@@ -303,7 +386,8 @@ def _on_promise(
         return []
     superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
     zone = local_zone(state.parties.get(state.borrower_id))
-    return superseded + list(ask.on_promise(state, loan, m.promised_date, ctx.playbook, zone))
+    timers = ask.on_promise(state, loan, m.promised_date, ctx.playbook, zone, _posture(state, ctx))
+    return superseded + list(timers)
 
 
 def _on_outcome(
@@ -312,9 +396,10 @@ def _on_outcome(
     attempt = state.attempts.get(m.attempt_id)
     if attempt is None:
         return []
-    return _gate_all(
-        state, ask.on_outcome(state, attempt, m.outcome, now, today, ctx.playbook), now, ctx
+    intents = ask.on_outcome(
+        state, attempt, m.outcome, now, today, ctx.playbook, _posture(state, ctx)
     )
+    return _gate_all(state, intents, now, ctx)
 
 
 def _on_request(
@@ -370,6 +455,7 @@ _REACT: dict[
     DelinquencyUpdated: _on_delinquency,
     PaymentReceived: _on_payment,
     PromiseToPayMade: _on_promise,
+    RepaymentPlanAgreed: _on_plan,
     ContactOutcomeRecorded: _on_outcome,
     InboundMessageReceived: _on_inbound,
     RequestContact: _on_request,
@@ -382,8 +468,22 @@ def decide(state: BorrowerState, message: Message, now: datetime, ctx: Context) 
     react = _REACT.get(type(message))
     if react is None:
         return []
+    state, segmented = _segment(state, ctx)
     today = now.astimezone(local_zone(state.parties.get(state.borrower_id))).date()
-    return react(state, message, now, today, ctx)
+    return segmented + react(state, message, now, today, ctx)
+
+
+def _segment(state: BorrowerState, ctx: Context) -> tuple[BorrowerState, list[Message]]:
+    """Re-place the borrower in a segment; a change is recorded first, and everything decided
+    after it (tone, cadence, the gate's view of reachability) sees the new segment. The
+    state is shallow-copied, not changed: decide stays pure."""
+    if not ctx.playbook.segments:
+        return state, []
+    segment, because = classify(state, ctx.playbook.segmentation)
+    if segment is state.segment:
+        return state, []
+    assigned = SegmentAssigned(segment=segment, previous=state.segment, because=because)
+    return dataclasses.replace(state, segment=segment), [assigned]
 
 
 def _inbound(
@@ -416,14 +516,36 @@ def _inbound(
 
 def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Message]:
     """Fire every due timer, oldest first; each fired intent is re-checked by the gate."""
-    out: list[Message] = []
+    state, out = _segment(state, ctx)
     reserved: list[Attempt] = []
-    for timer in sorted(state.timers.values(), key=lambda t: (t.due_at, t.timer_id)):
+    ordered = sorted(state.timers.values(), key=lambda t: (t.due_at, t.timer_id))
+    withdrawn: set[str] = set()
+    for i, timer in enumerate(ordered):
         if timer.due_at > now:
             break
+        if timer.timer_id in withdrawn:
+            continue  # part of a plan that broke earlier in this firing
         out.append(TimerFired(timer_id=timer.timer_id, fired_at=now))
-        if timer.intent is not None:
-            out.extend(gate(state, timer.intent, now, ctx, reserved))
+        if timer.intent is None:
+            continue
+        if timer.reason == "plan_check":
+            # Not withdrawn by a payment: the instalment was missed. The plan ends, collection
+            # resumes with the broken-plan message, and the plan's other timers go.
+            loan_id = timer.intent.loan_id
+            missed = date.fromisoformat(timer.intent.variables["due_date"])
+            out.append(RepaymentPlanBroken(loan_id=loan_id, missed_due_date=missed))
+            rest = [
+                t
+                for t in ordered[i + 1 :]
+                if t.intent is not None and t.intent.loan_id == loan_id and t.intent.stage == "plan"
+            ]
+            withdrawn.update(t.timer_id for t in rest)
+            out.extend(
+                IntentDropped(attempt_id=t.intent.attempt_id, reason="repayment_plan_broken")
+                for t in rest
+                if t.intent is not None
+            )
+        out.extend(gate(state, timer.intent, now, ctx, reserved))
     return out
 
 

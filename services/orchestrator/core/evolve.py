@@ -28,14 +28,30 @@ from contracts import (
     PartyLinked,
     PaymentReceived,
     PromiseToPayMade,
+    RepaymentPlanAgreed,
+    ThirdPartyRefused,
     TimerFired,
     TimerScheduled,
     Verdict,
 )
 from contracts.ledger import IntentDropped
-from contracts.values import PartyRole
+from contracts.strategy import (
+    HandedOffToLegal,
+    RepaymentPlanBroken,
+    RepaymentPlanCompleted,
+    SegmentAssigned,
+)
+from contracts.values import PartyRole, Purpose
 from services.compliance.core.model import ConsentRecord
-from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party, Promise, Timer
+from services.orchestrator.core.state import (
+    Attempt,
+    BorrowerState,
+    Loan,
+    Party,
+    Plan,
+    Promise,
+    Timer,
+)
 
 
 def _borrower(state: BorrowerState) -> Party:
@@ -103,6 +119,11 @@ def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> N
 
 def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
+    keeps_promise = loan.promise is not None and m.amount.amount >= loan.promise.amount
+    if loan.plan is not None:
+        loan.plan.paid += m.amount.amount
+    elif not m.paid_in_full and not keeps_promise:
+        loan.partial_payments += 1  # paying in part, unasked: willing but unable (segments)
     loan.amount_overdue = max(loan.amount_overdue - m.amount.amount, loan.amount_overdue * 0)
     if m.paid_in_full:
         loan.paid_in_full, loan.days_past_due, loan.amount_overdue = (
@@ -115,6 +136,35 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
 
 def _promised(state: BorrowerState, m: PromiseToPayMade, now: datetime) -> None:
     _loan(state, m.loan_id).promise = Promise(m.amount.amount, m.promised_date)
+
+
+def _plan_agreed(state: BorrowerState, m: RepaymentPlanAgreed, now: datetime) -> None:
+    loan = _loan(state, m.loan_id)
+    loan.plan = Plan(tuple((i.due_date, i.amount.amount) for i in m.instalments))
+    loan.promise = None  # the plan supersedes any promise
+
+
+def _plan_ended(
+    state: BorrowerState, m: RepaymentPlanBroken | RepaymentPlanCompleted, now: datetime
+) -> None:
+    loan = _loan(state, m.loan_id)
+    loan.plan = None
+    if isinstance(m, RepaymentPlanBroken):
+        loan.plans_broken += 1
+
+
+def _handed_off(state: BorrowerState, m: HandedOffToLegal, now: datetime) -> None:
+    _loan(state, m.loan_id).handed_off = True
+
+
+def _segmented(state: BorrowerState, m: SegmentAssigned, now: datetime) -> None:
+    state.segment = m.segment
+
+
+def _refused(state: BorrowerState, m: ThirdPartyRefused, now: datetime) -> None:
+    party = state.parties.get(m.party_id)
+    if party is not None and party.role is not PartyRole.BORROWER:
+        party.third_party_refused = True
 
 
 def _consent(state: BorrowerState, m: ConsentGranted | ConsentRevoked, now: datetime) -> None:
@@ -164,6 +214,8 @@ def _deceased(state: BorrowerState, m: DeceasedReported, now: datetime) -> None:
 
 def _decided(state: BorrowerState, m: ContactDecided, now: datetime) -> None:
     state.verdicts[m.attempt_id] = m.verdict
+    if m.purpose is Purpose.VALIDATION_NOTICE and m.loan_id in state.loans:
+        state.loans[m.loan_id].validation_notice_asked = True
     if m.verdict is Verdict.AUTHORISED:
         # P2: the attempt counts against every cap from the moment it is reserved.
         state.attempts[m.attempt_id] = Attempt(
@@ -179,11 +231,16 @@ def _decided(state: BorrowerState, m: ContactDecided, now: datetime) -> None:
 
 
 def _scheduled(state: BorrowerState, m: TimerScheduled, now: datetime) -> None:
-    state.timers[m.timer_id] = Timer(m.timer_id, m.due_at, m.kind, m.intent)
+    state.timers[m.timer_id] = Timer(m.timer_id, m.due_at, m.kind, m.intent, m.reason)
 
 
 def _fired(state: BorrowerState, m: TimerFired, now: datetime) -> None:
-    state.timers.pop(m.timer_id, None)
+    timer = state.timers.pop(m.timer_id, None)
+    if timer is not None and timer.reason == "promise_check" and timer.intent is not None:
+        # The check fires only if the promise was not kept (a kept one withdraws it).
+        loan = _loan(state, timer.intent.loan_id)
+        loan.promises_broken += 1
+        loan.promise = None
 
 
 def _dropped(state: BorrowerState, m: IntentDropped, now: datetime) -> None:
@@ -202,14 +259,20 @@ def _dispatch_started(state: BorrowerState, m: DispatchStarted, now: datetime) -
 
 
 # Outcomes that say nothing about the person's side; a later, more specific one replaces them.
-_PROVISIONAL = {"accepted", "delivered", "outcome_unknown"}
+# Vendors do not promise order, so among these only a step forward counts: a late "accepted"
+# never undoes "delivered" (ADR 0004).
+_PROVISIONAL = {"outcome_unknown": 0, "accepted": 1, "delivered": 2}
 
 
 def _outcome(state: BorrowerState, m: ContactOutcomeRecorded, now: datetime) -> None:
     attempt = state.attempts.get(m.attempt_id)
     if attempt is None:
         return
-    if attempt.outcome is None or attempt.outcome.value in _PROVISIONAL:
+    current = attempt.outcome
+    if current is not None and current.value not in _PROVISIONAL:
+        return  # a definite outcome stands
+    new_rank = _PROVISIONAL.get(m.outcome.value)
+    if current is None or new_rank is None or new_rank > _PROVISIONAL[current.value]:
         attempt.outcome, attempt.outcome_at = m.outcome, m.reported_at
 
 
@@ -221,6 +284,12 @@ _APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
     DelinquencyUpdated: _delinquent,
     PaymentReceived: _paid,
     PromiseToPayMade: _promised,
+    RepaymentPlanAgreed: _plan_agreed,
+    RepaymentPlanBroken: _plan_ended,
+    RepaymentPlanCompleted: _plan_ended,
+    HandedOffToLegal: _handed_off,
+    SegmentAssigned: _segmented,
+    ThirdPartyRefused: _refused,
     ConsentGranted: _consent,
     ConsentRevoked: _consent,
     ContactPreferenceStated: _preference,

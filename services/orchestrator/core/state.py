@@ -9,6 +9,7 @@ from decimal import Decimal
 from contracts.decisions import Verdict
 from contracts.ledger import ContactIntent
 from contracts.outcomes import OutcomeKind
+from contracts.strategy import Segment
 from contracts.values import (
     Address,
     Channel,
@@ -37,12 +38,13 @@ class Party:
     deceased: bool = False
     bankrupt: bool = False
     cease_all: bool = False
+    third_party_refused: bool = False  # CN-3: never contacted again
     cease_loans: set[str] = field(default_factory=set)
     attorney_loans: set[str] = field(default_factory=set)
     loans: set[str] = field(default_factory=set)
     consents: list[ConsentRecord] = field(default_factory=list)
 
-    def facts(self) -> PartyFacts:
+    def facts(self, *, debtor_unreachable: bool = False) -> PartyFacts:
         return PartyFacts(
             party_id=self.party_id,
             role=self.role,
@@ -58,6 +60,8 @@ class Party:
             cease_all=self.cease_all,
             cease_loans=frozenset(self.cease_loans),
             attorney_loans=frozenset(self.attorney_loans),
+            third_party_refused=self.third_party_refused,
+            debtor_unreachable=debtor_unreachable,
         )
 
 
@@ -65,6 +69,24 @@ class Party:
 class Promise:
     amount: Decimal
     promised_date: date
+
+
+@dataclass(slots=True)
+class Plan:
+    """An agreed repayment plan: instalments (due date, amount) and what has been paid since."""
+
+    instalments: tuple[tuple[date, Decimal], ...]
+    paid: Decimal = Decimal(0)
+
+    def covered(self) -> int:
+        """How many instalments, in order, the payments so far cover."""
+        total, n = Decimal(0), 0
+        for _, amount in self.instalments:
+            total += amount
+            if self.paid < total:
+                break
+            n += 1
+        return n
 
 
 @dataclass(slots=True)
@@ -82,6 +104,13 @@ class Loan:
     paid_in_full: bool = False
     promise: Promise | None = None
     stage: str | None = None
+    plan: Plan | None = None
+    # Signals the strategy segments on (seeds: the four kinds of borrower).
+    partial_payments: int = 0
+    promises_broken: int = 0
+    plans_broken: int = 0
+    handed_off: bool = False  # to legal: the strategy makes no further contact
+    validation_notice_asked: bool = False  # RF-20: asked once, with the first communication
 
     def facts(self) -> DebtFacts:
         return DebtFacts(
@@ -124,6 +153,7 @@ class Timer:
     due_at: datetime
     kind: str
     intent: ContactIntent | None = None
+    reason: str = ""
 
 
 @dataclass(slots=True)
@@ -138,6 +168,11 @@ class BorrowerState:
     seen_events: set[str] = field(default_factory=set)
     # who a phone number or email belongs to, for inbound replies and receipts
     addresses: dict[str, str] = field(default_factory=dict)
+    segment: Segment | None = None  # as last recorded (SegmentAssigned)
 
     def party(self, party_id: str) -> Party | None:
         return self.parties.get(party_id)
+
+    def party_facts(self, party: Party) -> PartyFacts:
+        """What the gate knows of a person, including the borrower's reachability (CN-3)."""
+        return party.facts(debtor_unreachable=self.segment is Segment.UNREACHABLE)

@@ -10,7 +10,7 @@ from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, EmailKind, PartyRole, PhoneType, Purpose
 from events.envelope import derive_id
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
-from services.strategy.core.playbook import Action, Playbook
+from services.strategy.core.playbook import Action, Playbook, Posture
 
 _UNANSWERED = {OutcomeKind.NO_ANSWER, OutcomeKind.BUSY, OutcomeKind.NOT_CONNECTED}
 
@@ -39,9 +39,11 @@ def _intent(
     stage: str | None,
     occasion: str,
     expires_at: datetime | None,
+    tone: str | None = None,
+    variables: dict[str, str] | None = None,
 ) -> ContactIntent | None:
     to = destination(party, action.channel)
-    if to is None and action.channel is not Channel.LETTER:
+    if to is None and (action.channel is not Channel.LETTER or not party.addresses):
         return None
     return ContactIntent(
         attempt_id=derive_id(
@@ -55,11 +57,14 @@ def _intent(
         template=action.template,
         stage=stage,
         expires_at=expires_at,
+        tone=tone,
+        variables=variables or {},
     )
 
 
 def _collecting(loan: Loan, today: date, playbook: Playbook) -> bool:
-    if loan.paid_in_full or loan.disputed:
+    # Paid, disputed, handed to legal, or on an agreed plan (which replaces the stages).
+    if loan.paid_in_full or loan.disputed or loan.handed_off or loan.plan is not None:
         return False
     promise = loan.promise
     # A promise to pay pauses collection contacts until its date plus a grace period.
@@ -93,43 +98,153 @@ def on_instalment_due(
             datetime.combine(due_date, r.local_time, tzinfo=zone).astimezone(UTC),
         )
         if intent is not None:
-            timers.append(
-                TimerScheduled(
-                    timer_id=derive_id(intent.attempt_id, "wake"),
-                    due_at=due_at,
-                    kind="wake_up",
-                    intent=intent,
-                    reason="pre_due_reminder",
-                )
-            )
+            timers.append(_wake(intent, due_at, "pre_due_reminder"))
     return timers
 
 
 def on_delinquency(
-    state: BorrowerState, loan: Loan, dpd: int, now: datetime, today: date, playbook: Playbook
+    state: BorrowerState,
+    loan: Loan,
+    dpd: int,
+    now: datetime,
+    today: date,
+    playbook: Playbook,
+    posture: Posture,
 ) -> list[ContactIntent]:
-    """The stage's actions for this day past due, if the cadence says today is a contact day."""
+    """The stage's actions for this day past due, if the segment's cadence says today is a
+    contact day, in the segment's tone."""
     borrower = state.parties.get(state.borrower_id)
     stage = playbook.stage_for(dpd)
-    if borrower is None or stage is None or not _collecting(loan, today, playbook):
+    if borrower is None or stage is None or stage.hand_off:
         return []
-    if (dpd - stage.from_dpd) % stage.every_days:
+    if not _collecting(loan, today, playbook):
+        return []
+    intents = _locate(state, loan, now, posture)
+    if (dpd - stage.from_dpd) % posture.every_days.get(stage.id, stage.every_days) == 0:
+        intents += [
+            _intent(
+                state,
+                party,
+                loan,
+                a,
+                Purpose.COLLECTION,
+                stage.id,
+                f"dpd:{dpd}",
+                now + timedelta(days=1),
+                posture.tone,
+            )
+            for a in stage.actions
+            for party in _parties(state, borrower, loan, a)
+        ]
+    return [i for i in intents if i is not None]
+
+
+def _locate(
+    state: BorrowerState, loan: Loan, now: datetime, posture: Posture
+) -> list[ContactIntent | None]:
+    """Each contact person linked to the debt, once: a location inquiry (RF-13) that never
+    mentions the debt. Asked only of a segment whose posture says so (the unreachable)."""
+    action = posture.locate_via_contacts
+    if action is None:
+        return []
+    contacts = sorted(
+        (
+            p
+            for p in state.parties.values()
+            if p.role is PartyRole.CONTACT_PERSON and loan.loan_id in p.loans
+        ),
+        key=lambda p: p.party_id,
+    )
+    intents = [
+        _intent(state, p, loan, action, Purpose.LOCATION_INQUIRY, None, "locate", None)
+        for p in contacts
+    ]
+    # Once per person: an inquiry already decided (whatever the verdict) is not asked again.
+    return [i for i in intents if i is not None and i.attempt_id not in state.verdicts]
+
+
+def validation_notice(
+    state: BorrowerState, loan: Loan, now: datetime, playbook: Playbook
+) -> list[ContactIntent]:
+    """RF-20: the validation notice, asked with the first communication about a debt a
+    third-party collector makes (the gate still decides; a letter has no quiet hours)."""
+    notice, borrower = playbook.validation_notice, state.parties.get(state.borrower_id)
+    if notice is None or borrower is None or loan.validation_notice_asked:
+        return []
+    if not loan.third_party_collector:
         return []
     intents = [
         _intent(
             state,
-            party,
+            borrower,
             loan,
-            a,
-            Purpose.COLLECTION,
-            stage.id,
-            f"dpd:{dpd}",
-            now + timedelta(days=1),
+            Action(channel=channel, template=notice.template),
+            Purpose.VALIDATION_NOTICE,
+            None,
+            "validation",
+            now + timedelta(days=5),
         )
-        for a in stage.actions
-        for party in _parties(state, borrower, loan, a)
+        for channel in notice.channels
     ]
     return [i for i in intents if i is not None]
+
+
+def on_plan(
+    state: BorrowerState, loan: Loan, playbook: Playbook, zone: ZoneInfo
+) -> list[TimerScheduled]:
+    """An agreed plan replaces the stages: a reminder before each instalment, and a check the
+    day after each instalment's grace (withdrawn when payments cover it)."""
+    borrower, plan, spec = state.parties.get(state.borrower_id), loan.plan, playbook.plan
+    if borrower is None or plan is None or spec is None:
+        return []
+    timers: list[TimerScheduled] = []
+    for due, amount in plan.instalments:
+        variables = {"due_date": due.isoformat(), "amount": f"{amount:.2f} {loan.currency}"}
+        occasion = f"plan:{due.isoformat()}"
+        remind_at = datetime.combine(
+            due - timedelta(days=spec.days_before_due), spec.local_time, tzinfo=zone
+        ).astimezone(UTC)
+        for channel in spec.channels:
+            intent = _intent(
+                state,
+                borrower,
+                loan,
+                Action(channel=channel, template=spec.template),
+                Purpose.REMINDER,
+                "plan",
+                occasion,
+                datetime.combine(due, spec.local_time, tzinfo=zone).astimezone(UTC),
+                variables=variables,
+            )
+            if intent is not None:
+                timers.append(_wake(intent, remind_at, "plan_reminder"))
+        check_at = datetime.combine(
+            due + timedelta(days=spec.grace_days + 1), time(10, 0), tzinfo=zone
+        ).astimezone(UTC)
+        broken = _intent(
+            state,
+            borrower,
+            loan,
+            spec.broken,
+            Purpose.COLLECTION,
+            "plan",
+            f"plan-broken:{due.isoformat()}",
+            check_at + timedelta(days=1),
+            variables=variables,
+        )
+        if broken is not None:
+            timers.append(_wake(broken, check_at, "plan_check"))
+    return timers
+
+
+def _wake(intent: ContactIntent, due_at: datetime, reason: str) -> TimerScheduled:
+    return TimerScheduled(
+        timer_id=derive_id(intent.attempt_id, "wake"),
+        due_at=due_at,
+        kind="wake_up",
+        intent=intent,
+        reason=reason,
+    )
 
 
 def _parties(state: BorrowerState, borrower: Party, loan: Loan, action: Action) -> list[Party]:
@@ -145,7 +260,12 @@ def _parties(state: BorrowerState, borrower: Party, loan: Loan, action: Action) 
 
 
 def on_promise(
-    state: BorrowerState, loan: Loan, promised: date, playbook: Playbook, zone: ZoneInfo
+    state: BorrowerState,
+    loan: Loan,
+    promised: date,
+    playbook: Playbook,
+    zone: ZoneInfo,
+    posture: Posture,
 ) -> list[TimerScheduled]:
     """A wake-up the day after the promise's grace: if it was not kept, collection resumes
     with a broken-promise message (the strategy re-checks; the gate decides)."""
@@ -163,18 +283,9 @@ def on_promise(
         "broken_promise",
         f"promise:{promised.isoformat()}",
         due_at + timedelta(days=1),
+        posture.tone,
     )
-    if intent is None:
-        return []
-    return [
-        TimerScheduled(
-            timer_id=derive_id(intent.attempt_id, "wake"),
-            due_at=due_at,
-            kind="wake_up",
-            intent=intent,
-            reason="promise_check",
-        )
-    ]
+    return [] if intent is None else [_wake(intent, due_at, "promise_check")]
 
 
 def on_outcome(
@@ -184,6 +295,7 @@ def on_outcome(
     now: datetime,
     today: date,
     playbook: Playbook,
+    posture: Posture,
 ) -> list[ContactIntent]:
     """A text when a call goes unanswered, if the stage says so."""
     if attempt.channel is not Channel.CALL or outcome not in _UNANSWERED or attempt.stage is None:
@@ -203,6 +315,7 @@ def on_outcome(
         stage.id,
         f"after:{attempt.attempt_id}",
         now + timedelta(hours=12),
+        posture.tone,
     )
     return [intent] if intent else []
 

@@ -14,7 +14,9 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.strategy import Segment
 from contracts.values import Channel
+from services.strategy.core.lcm import lcm_problems
 
 
 class _Strict(BaseModel):
@@ -36,6 +38,8 @@ class Stage(_Strict):
     every_days: int = Field(default=1, ge=1)
     actions: tuple[Action, ...] = ()
     on_unanswered_call: Action | None = None
+    # The legal hand-off: entering this stage records HandedOffToLegal and contact stops.
+    hand_off: bool = False
 
 
 class Reminder(_Strict):
@@ -43,6 +47,47 @@ class Reminder(_Strict):
     local_time: time
     channels: tuple[Channel, ...]
     template: str
+
+
+class Posture(_Strict):
+    """How the strategy treats a segment: the tone (template variant) and the cadence."""
+
+    tone: str | None = None
+    every_days: dict[str, int] = Field(
+        default_factory=dict, description="Stage id -> cadence in days, replacing the stage's own"
+    )
+    # Unreachable borrowers: ask each linked contact person, once, to help locate them
+    # (RF-13 location inquiry; CN-3 allows it only while the debtor is unreachable).
+    locate_via_contacts: Action | None = None
+
+
+class Segmentation(_Strict):
+    """Thresholds that place a borrower in one of the four segments (pure data, no code)."""
+
+    unreachable_after: int = Field(
+        default=3, ge=1, description="Consecutive unanswered or undelivered attempts, never reached"
+    )
+    unwilling_after_conversations: int = Field(
+        default=2, ge=1, description="Conversations with no payment or promise since the first"
+    )
+
+
+class ValidationNotice(_Strict):
+    """RF-20: with the first communication about a debt a third-party collector makes."""
+
+    channels: tuple[Channel, ...]
+    template: str
+
+
+class PlanReminders(_Strict):
+    """An agreed plan replaces the stages with a reminder before each instalment."""
+
+    days_before_due: int = Field(default=1, ge=0)
+    local_time: time = time(14, 0)
+    channels: tuple[Channel, ...] = (Channel.SMS,)
+    template: str
+    grace_days: int = Field(default=2, ge=0)
+    broken: Action
 
 
 class Playbook(_Strict):
@@ -53,9 +98,36 @@ class Playbook(_Strict):
     payment_confirmation: Action
     opt_out_confirmation: Action
     broken_promise: Action
+    validation_notice: ValidationNotice | None = None
+    plan: PlanReminders | None = None
+    segmentation: Segmentation = Segmentation()
+    segments: dict[Segment, Posture] = Field(default_factory=dict)
 
     def stage_for(self, dpd: int) -> Stage | None:
         return next((s for s in self.stages if s.from_dpd <= dpd <= s.to_dpd), None)
+
+    def posture(self, segment: Segment | None) -> Posture:
+        return self.segments.get(segment, _NEUTRAL) if segment else _NEUTRAL
+
+    def actions(self) -> list[Action]:
+        """Every action the playbook can ask for (to validate its templates at load)."""
+        found = [self.payment_confirmation, self.opt_out_confirmation, self.broken_promise]
+        for stage in self.stages:
+            found += [*stage.actions, *filter(None, [stage.on_unanswered_call])]
+        found += [
+            Action(channel=c, template=self.reminder.template) for c in self.reminder.channels
+        ]
+        if self.validation_notice:
+            v = self.validation_notice
+            found += [Action(channel=c, template=v.template) for c in v.channels]
+        if self.plan:
+            found += [Action(channel=c, template=self.plan.template) for c in self.plan.channels]
+            found.append(self.plan.broken)
+        found += [p.locate_via_contacts for p in self.segments.values() if p.locate_via_contacts]
+        return found
+
+
+_NEUTRAL = Posture()
 
 
 class PlaybookError(ValueError):
@@ -83,9 +155,17 @@ class Templates:
     compiled: dict[tuple[str, str, str], Template] = field(default_factory=dict, compare=False)
 
     def render(
-        self, language: str, name: str, channel: Channel, variables: dict[str, str]
+        self,
+        language: str,
+        name: str,
+        channel: Channel,
+        variables: dict[str, str],
+        tone: str | None = None,
     ) -> tuple[str, str]:
+        """Render in the person's language (else English), in the tone's variant if there is one."""
         lang = language if name in self.by_language.get(language, {}) else "en"
+        if tone and f"{name}.{tone}" in self.by_language[lang]:
+            name = f"{name}.{tone}"
         subject = self._template(lang, name, "subject").render(**variables)
         body = self._template(lang, name, "body").render(**variables)
         footer = self.by_language[lang].get("_footer", {}).get(channel.value, "")
@@ -140,3 +220,46 @@ def load_playbook(name: str = "default") -> tuple[Playbook, str]:
     except ValueError as exc:
         raise PlaybookError(f"playbooks/{name}.yaml: {exc}") from None
     return playbook, hashlib.sha256(raw).hexdigest()[:16]
+
+
+def check_playbook(playbook: Playbook, templates: Templates) -> None:
+    """Fail at start-up, not at send time: every template the playbook can ask for exists in
+    English (the fallback language), and so does every tone variant a segment selects."""
+    english = templates.by_language["en"]
+    tones = {p.tone for p in playbook.segments.values() if p.tone}
+    for action in playbook.actions():
+        if action.template not in english:
+            raise PlaybookError(
+                f"playbooks/{playbook.name}.yaml: template {action.template!r} "
+                "is not in templates/en.yaml"
+            )
+    _check_voicemails(playbook, templates)
+    for name in english:
+        base, _, tone = name.partition(".")
+        if tone and tone not in tones:
+            raise PlaybookError(
+                f"templates/en.yaml: {name!r}: tone {tone!r} is not used by any segment"
+            )
+        if tone and base not in english:
+            raise PlaybookError(f"templates/en.yaml: {name!r}: no base template {base!r}")
+
+
+# Desk requests for a call use this template (services/orchestrator/core/decide.py).
+_REQUEST_CALL_TEMPLATE = "early_call"
+
+
+def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
+    """RF-18: every voicemail the playbook can leave, in every language and tone, is a
+    limited-content message."""
+    calls = {a.template for a in playbook.actions() if a.channel is Channel.CALL}
+    calls.add(_REQUEST_CALL_TEMPLATE)
+    for language, specs in templates.by_language.items():
+        for name, spec in specs.items():
+            if name.partition(".")[0] not in calls:
+                continue
+            problems = lcm_problems(spec.get("body", ""))
+            if problems:
+                raise PlaybookError(
+                    f"templates/{language}.yaml: {name}: not a limited-content voicemail "
+                    f"(RF-18): {'; '.join(problems)}"
+                )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
-from contracts.values import Channel
+from contracts.outcomes import OutcomeKind
+from contracts.tasks import SendLetter
+from contracts.values import Address, Channel, Purpose
 from services.channels import registry
 from services.channels.adapters import (
     ConsoleAdapter,
@@ -80,11 +83,28 @@ async def test_console_adapter_writes_json_lines_without_the_raw_number(tmp_path
 
 
 async def test_letter_sink_writes_one_line_per_letter(tmp_path: Path) -> None:
-    """Print letters are queued as JSON lines, once per attempt."""
+    """Print letters are queued as JSON lines with name and postal address, once per attempt."""
     sink = LetterSink(tmp_path / "letters.jsonl")
+    letter = SendLetter(
+        attempt_id="att-l",
+        party_id="party-1",
+        loan_id="L1",
+        purpose=Purpose.VALIDATION_NOTICE,
+        authorised_at=datetime(2026, 3, 3, 15, tzinfo=UTC),
+        not_after=datetime(2026, 3, 3, 15, 15, tzinfo=UTC),
+        recipient="Ann Example",
+        to=Address(country="US", region="NY", city="Albany", lines=("1 State St",)),
+        subject="Information about your debt",
+        body="Body",
+    )
 
-    await sink.submit("att-l", {"template": "validation_notice", "party_id": "party-1"})
-    await sink.submit("att-l", {"template": "validation_notice", "party_id": "party-1"})
+    first = await sink.send(letter)
+    again = await sink.send(letter)
+    wrong = await sink.send(sms())
 
     [line] = (tmp_path / "letters.jsonl").read_text().splitlines()
-    assert json.loads(line)["channel"] == "letter"
+    record = json.loads(line)
+    assert (record["channel"], record["recipient"]) == ("letter", "Ann Example")
+    assert record["address"]["lines"] == ["1 State St"]
+    assert (first.outcome, again.detail) == (OutcomeKind.ACCEPTED, "duplicate attempt ignored")
+    assert wrong.outcome is OutcomeKind.FAILED

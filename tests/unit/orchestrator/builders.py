@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from contracts import Message
+from contracts import (
+    BorrowerProfiled,
+    ConsentGranted,
+    DelinquencyUpdated,
+    LoanOpened,
+    Message,
+)
 from contracts.values import Address, Channel, Email, Money, Phone, PhoneType
 from events.envelope import wrap
 from events.partitioning import partition_for
@@ -117,3 +123,35 @@ def decisions(out: Emitted) -> list[dict[str, Any]]:
 
 def channels(out: Emitted) -> list[Channel]:
     return [Channel(json.loads(t.value)["type"].split(".")[1]) for t in out.tasks]
+
+
+# -- a borrower in Albany NY (America/New_York) ---------------------------------------------
+
+B = "b1"
+NOON_NY = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)  # 12:00 EST
+NIGHT_NY = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 02:00 EST
+GUARANTOR = "+15185550199"
+
+
+def borrower(consent: bool = True, collector: bool = False) -> Feed:
+    """A borrower of a first-party lender by default (no Reg F validation notice, RF-20)."""
+    feed = Feed()
+    feed.send(B, BorrowerProfiled(**ny_profile(B)), T0 - timedelta(days=1))
+    if consent:
+        for channel in (Channel.SMS, Channel.CALL):
+            feed.send(
+                B,
+                ConsentGranted(
+                    party_id=B, channel=channel, address=MOBILE, received_at=T0 - timedelta(days=1)
+                ),
+                T0 - timedelta(days=1),
+            )
+    loan = LoanOpened(
+        loan_id="L1", product="p", principal=usd(500), third_party_collector=collector
+    )
+    feed.send(B, loan, T0 - timedelta(days=1))
+    return feed
+
+
+def dpd(n: int, day: date) -> DelinquencyUpdated:
+    return DelinquencyUpdated(loan_id="L1", days_past_due=n, amount_overdue=usd(50), as_of=day)

@@ -9,7 +9,6 @@ from contracts import (
     BorrowerProfiled,
     ConsentGranted,
     ContactOutcomeRecorded,
-    DelinquencyUpdated,
     DisputeOpened,
     InboundMessageReceived,
     InstalmentDue,
@@ -22,41 +21,22 @@ from contracts import (
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, PartyRole, Phone
 from tests.unit.orchestrator.builders import (
+    GUARANTOR,
     MOBILE,
+    NIGHT_NY,
+    NOON_NY,
     OUTCOMES,
     T0,
+    B,
     Feed,
+    borrower,
     channels,
     decisions,
+    dpd,
     ny_profile,
     of_type,
     usd,
 )
-
-B = "b1"
-NOON_NY = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)  # 12:00 EST
-NIGHT_NY = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 02:00 EST
-GUARANTOR = "+15185550199"
-
-
-def borrower(consent: bool = True) -> Feed:
-    feed = Feed()
-    feed.send(B, BorrowerProfiled(**ny_profile(B)), T0 - timedelta(days=1))
-    if consent:
-        for channel in (Channel.SMS, Channel.CALL):
-            feed.send(
-                B,
-                ConsentGranted(
-                    party_id=B, channel=channel, address=MOBILE, received_at=T0 - timedelta(days=1)
-                ),
-                T0 - timedelta(days=1),
-            )
-    feed.send(B, LoanOpened(loan_id="L1", product="p", principal=usd(500)), T0 - timedelta(days=1))
-    return feed
-
-
-def dpd(n: int, day: date) -> DelinquencyUpdated:
-    return DelinquencyUpdated(loan_id="L1", days_past_due=n, amount_overdue=usd(50), as_of=day)
 
 
 def test_an_instalment_due_schedules_reminders_for_the_afternoon_before() -> None:
@@ -235,7 +215,13 @@ def test_day_four_asks_to_call_the_guarantor_when_the_contract_allows_it() -> No
         feed.send(B, BorrowerProfiled(**ny_profile(B)), T0)
         feed.send(
             B,
-            LoanOpened(loan_id="L1", product="p", principal=usd(500), guarantor_contact_allowed=ok),
+            LoanOpened(
+                loan_id="L1",
+                product="p",
+                principal=usd(500),
+                guarantor_contact_allowed=ok,
+                third_party_collector=False,
+            ),
             T0,
         )
         feed.send(

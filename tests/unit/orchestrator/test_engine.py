@@ -147,7 +147,8 @@ def test_tasks_without_dispatch_evidence_are_re_published_after_a_restore() -> N
     feed.send(
         "b1", ConsentGranted(party_id="b1", channel=Channel.SMS, address=MOBILE, received_at=T0), T0
     )
-    feed.send("b1", LoanOpened(loan_id="L1", product="p", principal=usd(500)), T0)
+    loan = LoanOpened(loan_id="L1", product="p", principal=usd(500), third_party_collector=False)
+    feed.send("b1", loan, T0)  # a first-party lender: no validation notice tasks (RF-20)
     call = feed.send(
         "b1",
         DelinquencyUpdated(loan_id="L1", days_past_due=1, amount_overdue=usd(50), as_of=T0.date()),
