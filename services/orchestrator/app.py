@@ -23,28 +23,27 @@ from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.kafka import consumer_options, make_broker, publish_all
 from services.runtime.logreader import read_all
-from services.strategy.core.playbook import check_playbook, load_playbook, load_templates
+from services.strategy.core.playbook import load_strategy
 
 log = structlog.get_logger("orchestrator")
 
 
 def build_engine(settings: OrchestratorSettings) -> Orchestrator:
-    playbook, playbook_version = load_playbook(settings.playbook)
-    templates = load_templates()
-    check_playbook(playbook, templates)  # a missing template fails at start-up, not at send
+    strategy = load_strategy(settings.playbook)  # a missing template fails here, not at send
     ctx = Context(
         policy=load_policy(settings.policy),
-        playbook=playbook,
-        templates=templates,
+        playbook=strategy.default,
+        templates=strategy.templates,
         business=settings.business_name,
         agent=settings.agent_name,
         callback=settings.callback_number,
+        by_product=strategy.by_product,
     )
     return Orchestrator(
         Topics(settings.namespace),
         settings.partitions,
         ctx,
-        strategy_version=f"{playbook_version}.{templates.version}",
+        strategy_version=strategy.version,
         max_record_bytes=settings.max_record_bytes,
     )
 

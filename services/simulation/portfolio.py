@@ -134,7 +134,8 @@ def generate(
                 t0,
                 LoanOpened(
                     loan_id=lid,
-                    product="instalment",
+                    # A product with its own playbook (services/strategy/playbooks/bnpl.yaml).
+                    product="bnpl" if rng.random() < 0.15 else "instalment",
                     principal=Money(amount=Decimal(rng.randint(5, 50) * 100), currency=currency),
                     guarantor_contact_allowed=rng.random() < 0.1,
                     # US agencies collecting for others (Reg F applies: RF-20's validation

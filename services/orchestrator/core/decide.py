@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -54,13 +54,18 @@ from services.strategy.core.segments import classify
 @dataclass(frozen=True)
 class Context:
     policy: Policy
-    playbook: Playbook
+    playbook: Playbook  # the default; borrower-wide choices (segments, opt-out) use it
     templates: Templates
     business: str = "Parley Services"
     agent: str = "Alex Morgan"
     callback: str = "+18005550100"
     # A task not dispatched within this long after authorisation is not sent (re-asked instead).
     dispatch_grace: timedelta = timedelta(minutes=15)
+    # Product -> its own playbook (a playbook file's `products`); others use the default.
+    by_product: Mapping[str, Playbook] = dataclasses.field(default_factory=dict)
+
+    def playbook_for(self, loan: Loan) -> Playbook:
+        return self.by_product.get(loan.product, self.playbook)
 
 
 def local_zone(party: Party | None) -> ZoneInfo:
@@ -257,7 +262,7 @@ def _validation_notice(
     if any(a.loan_id == loan.loan_id and a.purpose is Purpose.VALIDATION_NOTICE for a in reserved):
         return []
     out: list[Message] = []
-    for intent in ask.validation_notice(state, loan, now, ctx.playbook):
+    for intent in ask.validation_notice(state, loan, now, ctx.playbook_for(loan)):
         if not _pending(state, intent.attempt_id):
             out.extend(gate(state, intent, now, ctx, reserved))
     return out
@@ -286,7 +291,7 @@ def _on_due(
     if loan is None:
         return []
     zone = local_zone(state.parties.get(state.borrower_id))
-    return list(ask.on_instalment_due(state, loan, m.due_date, ctx.playbook, zone))
+    return list(ask.on_instalment_due(state, loan, m.due_date, ctx.playbook_for(loan), zone))
 
 
 def _on_delinquency(
@@ -295,7 +300,8 @@ def _on_delinquency(
     loan = _loan_for(state, m.loan_id)
     if loan is None:
         return []
-    stage = ctx.playbook.stage_for(m.days_past_due)
+    playbook = ctx.playbook_for(loan)
+    stage = playbook.stage_for(m.days_past_due)
     if stage is not None and stage.hand_off and not loan.handed_off and not loan.paid_in_full:
         # The legal hand-off: recorded once; every pending contact for the debt is withdrawn.
         handed = HandedOffToLegal(
@@ -305,13 +311,13 @@ def _on_delinquency(
         )
         return [handed, *_withdraw(state, loan.loan_id, "handed_off_to_legal")]
     intents = ask.on_delinquency(
-        state, loan, m.days_past_due, now, today, ctx.playbook, _posture(state, ctx)
+        state, loan, m.days_past_due, now, today, playbook, _posture(state, playbook)
     )
     return _gate_all(state, intents, now, ctx)
 
 
-def _posture(state: BorrowerState, ctx: Context) -> Posture:
-    return ctx.playbook.posture(state.segment)
+def _posture(state: BorrowerState, playbook: Playbook) -> Posture:
+    return playbook.posture(state.segment)
 
 
 def _withdraw(
@@ -342,7 +348,7 @@ def _on_payment(
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
     ended = [RepaymentPlanCompleted(loan_id=loan.loan_id)] if loan.plan is not None else []
     dropped = ended + _withdraw(state, loan.loan_id, "paid_in_full")
-    confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook)
+    confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook_for(loan))
     return dropped + _gate_all(state, confirm, now, ctx)
 
 
@@ -373,7 +379,7 @@ def _on_plan(
         return []
     dropped = _withdraw(state, loan.loan_id, "repayment_plan_agreed")
     zone = local_zone(state.parties.get(state.borrower_id))
-    return [*dropped, *ask.on_plan(state, loan, ctx.playbook, zone)]
+    return [*dropped, *ask.on_plan(state, loan, ctx.playbook_for(loan), zone)]
 
 
 def _on_promise(
@@ -386,7 +392,8 @@ def _on_promise(
         return []
     superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
     zone = local_zone(state.parties.get(state.borrower_id))
-    timers = ask.on_promise(state, loan, m.promised_date, ctx.playbook, zone, _posture(state, ctx))
+    playbook = ctx.playbook_for(loan)
+    timers = ask.on_promise(state, loan, m.promised_date, playbook, zone, _posture(state, playbook))
     return superseded + list(timers)
 
 
@@ -394,10 +401,12 @@ def _on_outcome(
     state: BorrowerState, m: ContactOutcomeRecorded, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
     attempt = state.attempts.get(m.attempt_id)
-    if attempt is None:
+    loan = state.loans.get(attempt.loan_id) if attempt else None
+    if attempt is None or loan is None:
         return []
+    playbook = ctx.playbook_for(loan)
     intents = ask.on_outcome(
-        state, attempt, m.outcome, now, today, ctx.playbook, _posture(state, ctx)
+        state, attempt, m.outcome, now, today, playbook, _posture(state, playbook)
     )
     return _gate_all(state, intents, now, ctx)
 

@@ -92,6 +92,8 @@ class PlanReminders(_Strict):
 
 class Playbook(_Strict):
     name: str
+    # Loan products this playbook is for; the default playbook takes every other product.
+    products: tuple[str, ...] = ()
     reminder: Reminder
     promise_grace_days: int = Field(default=2, ge=0)
     stages: tuple[Stage, ...]
@@ -263,3 +265,49 @@ def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
                     f"templates/{language}.yaml: {name}: not a limited-content voicemail "
                     f"(RF-18): {'; '.join(problems)}"
                 )
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Every playbook shipped, the templates, and one version over all of them (P5)."""
+
+    default: Playbook
+    by_product: dict[str, Playbook]
+    templates: Templates
+    version: str
+
+
+def load_strategy(default: str = "default") -> Strategy:
+    """The named default playbook, plus every other playbook file that names its products.
+    Each is checked against the templates; a product claimed twice is an error."""
+    digest = hashlib.sha256()
+    templates = load_templates()
+    names = sorted(
+        f.name.removesuffix(".yaml")
+        for f in resources.files("services.strategy.playbooks").iterdir()
+        if f.name.endswith(".yaml")
+    )
+    if default not in names:
+        raise PlaybookError(
+            f"playbooks/{default}.yaml: no such playbook; known: {', '.join(names)}"
+        )
+    main: Playbook | None = None
+    by_product: dict[str, Playbook] = {}
+    for name in names:
+        playbook, version = load_playbook(name)
+        if name != default and not playbook.products:
+            continue  # an alternative default, not in force
+        check_playbook(playbook, templates)
+        digest.update(version.encode())
+        if name == default:
+            main = playbook
+            continue
+        for product in playbook.products:
+            if product in by_product:
+                raise PlaybookError(
+                    f"playbooks/{name}.yaml: product {product!r} is already "
+                    f"{by_product[product].name!r}'s"
+                )
+            by_product[product] = playbook
+    assert main is not None
+    return Strategy(main, by_product, templates, f"{digest.hexdigest()[:16]}.{templates.version}")

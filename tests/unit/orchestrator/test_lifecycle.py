@@ -12,6 +12,7 @@ import pytest
 
 from contracts import (
     ContactOutcomeRecorded,
+    DelinquencyUpdated,
     PartyLinked,
     PaymentReceived,
     PlannedInstalment,
@@ -24,6 +25,7 @@ from services.strategy.core.playbook import (
     PlaybookError,
     check_playbook,
     load_playbook,
+    load_strategy,
     load_templates,
 )
 from tests.unit.orchestrator.builders import (
@@ -293,3 +295,33 @@ def test_a_voicemail_that_mentions_the_debt_fails_at_start_up() -> None:
 
     with pytest.raises(PlaybookError, match=r"firm_call: not a limited-content voicemail"):
         check_playbook(playbook, leaky)
+
+
+def test_a_product_with_its_own_playbook_follows_it_and_others_the_default() -> None:
+    """Strategies per product: a BNPL loan gets a text on day 1 (its playbook), an instalment
+    loan a call (the default)."""
+    from contracts import LoanOpened
+
+    feed = borrower()
+    feed.send(
+        B,
+        LoanOpened(loan_id="L2", product="bnpl", principal=usd(80), third_party_collector=False),
+        _day(0),
+    )
+    bnpl = DelinquencyUpdated(
+        loan_id="L2", days_past_due=1, amount_overdue=usd(20), as_of=_day(0).date()
+    )
+
+    default = feed.send(B, dpd(1, _day(0).date()), _day(0))
+    own = feed.send(B, bnpl, _day(0) + timedelta(minutes=1))
+
+    assert channels(default) == [Channel.CALL]
+    assert channels(own) == [Channel.SMS]
+
+
+def test_the_shipped_playbooks_load_and_an_unknown_default_is_refused() -> None:
+    strategy = load_strategy()
+    assert set(strategy.by_product) == {"bnpl"}
+    assert strategy.default.name == "default"
+    with pytest.raises(PlaybookError, match="no such playbook"):
+        load_strategy("nope")
