@@ -23,13 +23,14 @@ from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.kafka import consumer_options, make_broker, publish_all
 from services.runtime.logreader import read_all
-from services.strategy.core.playbook import load_strategy
+from services.strategy.core.playbook import check_business_name, load_strategy
 
 log = structlog.get_logger("orchestrator")
 
 
 def build_engine(settings: OrchestratorSettings) -> Orchestrator:
     strategy = load_strategy(settings.playbook)  # a missing template fails here, not at send
+    check_business_name(settings.business_name)
     ctx = Context(
         policy=load_policy(settings.policy),
         playbook=strategy.default,

@@ -19,6 +19,8 @@ from services.compliance.core.policy import Policy
 
 # Attempts that never left (not a communication, and not a notice given).
 _NEVER_SENT = {OutcomeKind.EXPIRED, OutcomeKind.CANCELLED, OutcomeKind.FAILED}
+# A notice that came back did not reach the consumer: it was not given.
+_NOT_GIVEN = _NEVER_SENT | {OutcomeKind.BOUNCED, OutcomeKind.UNDELIVERED}
 # Purposes that convey information about the debt: the first one starts RF-20's clock. A
 # location inquiry must not (RF-13), and a confirmation of payment comes after it.
 _ABOUT_THE_DEBT = {Purpose.REMINDER, Purpose.COLLECTION}
@@ -61,7 +63,7 @@ def validation_notice_breaches(
     if log_ends_at < deadline or (paid_in_full_at is not None and paid_in_full_at <= deadline):
         return []
     given = [
-        a for a in mine if a.purpose is Purpose.VALIDATION_NOTICE and a.outcome not in _NEVER_SENT
+        a for a in mine if a.purpose is Purpose.VALIDATION_NOTICE and a.outcome not in _NOT_GIVEN
     ]
     if any(a.at <= deadline for a in given):
         return []

@@ -47,7 +47,7 @@ from services.compliance.core.model import GateInput, PartyFacts
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
-from services.strategy.core.playbook import Playbook, Posture, Templates
+from services.strategy.core.playbook import REQUEST_TEMPLATES, Playbook, Posture, Templates
 from services.strategy.core.segments import classify
 
 
@@ -147,6 +147,15 @@ def _task(
     return None
 
 
+@dataclass
+class Batch:
+    """What one decision has reserved and decided so far: a reserved attempt counts against the
+    caps at once (P2), and no intent is decided twice in one decision."""
+
+    reserved: list[Attempt] = dataclasses.field(default_factory=list)
+    decided: set[str] = dataclasses.field(default_factory=set)
+
+
 def _pending(state: BorrowerState, attempt_id: str) -> bool:
     return any(
         t.intent is not None and t.intent.attempt_id == attempt_id for t in state.timers.values()
@@ -158,13 +167,12 @@ def gate(
     intent: ContactIntent,
     now: datetime,
     ctx: Context,
-    reserved: list[Attempt],
+    batch: Batch,
 ) -> list[Message]:
     """Pass one intent through the compliance gate and turn the verdict into events."""
-    if intent.attempt_id in state.attempts or any(
-        a.attempt_id == intent.attempt_id for a in reserved
-    ):
-        return []  # P2: already reserved (redelivery, repeat); never a second attempt
+    if intent.attempt_id in state.attempts or intent.attempt_id in batch.decided:
+        return []  # P2: already reserved (redelivery, repeat) or decided in this decision
+    batch.decided.add(intent.attempt_id)
     if intent.expires_at is not None and now >= intent.expires_at:
         return [IntentDropped(attempt_id=intent.attempt_id, reason="expired")]
     party = state.parties.get(intent.party_id)
@@ -172,7 +180,9 @@ def gate(
     if party is None or loan is None:
         return [IntentDropped(attempt_id=intent.attempt_id, reason="unknown_party_or_loan")]
     history = tuple(
-        a.record() for a in (*state.attempts.values(), *reserved) if a.party_id == party.party_id
+        a.record()
+        for a in (*state.attempts.values(), *batch.reserved)
+        if a.party_id == party.party_id
     )
     borrower = state.parties.get(state.borrower_id)
     result = evaluate(
@@ -214,7 +224,7 @@ def gate(
     )
     out: list[Message] = [decided]
     if result.verdict is Verdict.AUTHORISED:
-        reserved.append(
+        batch.reserved.append(
             Attempt(
                 intent.attempt_id,
                 intent.party_id,
@@ -230,7 +240,7 @@ def gate(
         if task is not None:
             out.append(task)
         if intent.purpose in _COMMUNICATIONS:
-            out.extend(_validation_notice(state, loan, now, ctx, reserved))
+            out.extend(_validation_notice(state, loan, now, ctx, batch))
     elif (
         result.verdict is Verdict.DEFERRED
         and result.defer_until is not None
@@ -257,26 +267,26 @@ _COMMUNICATIONS = frozenset({Purpose.REMINDER, Purpose.COLLECTION})
 
 
 def _validation_notice(
-    state: BorrowerState, loan: Loan, now: datetime, ctx: Context, reserved: list[Attempt]
+    state: BorrowerState, loan: Loan, now: datetime, ctx: Context, batch: Batch
 ) -> list[Message]:
-    if any(a.loan_id == loan.loan_id and a.purpose is Purpose.VALIDATION_NOTICE for a in reserved):
-        return []
+    """Asked once per debt: a notice decided earlier in this decision (whatever the verdict) or
+    waiting on a timer is not asked again; one suppressed stays on the record for the audit."""
     out: list[Message] = []
     for intent in ask.validation_notice(state, loan, now, ctx.playbook_for(loan)):
         if not _pending(state, intent.attempt_id):
-            out.extend(gate(state, intent, now, ctx, reserved))
+            out.extend(gate(state, intent, now, ctx, batch))
     return out
 
 
 def _gate_all(
     state: BorrowerState, intents: list[ContactIntent], now: datetime, ctx: Context
 ) -> list[Message]:
-    reserved: list[Attempt] = []
+    batch = Batch()
     out: list[Message] = []
     for intent in intents:
         if _pending(state, intent.attempt_id):
             continue  # already waiting on a timer; the timer will re-ask
-        out.extend(gate(state, intent, now, ctx, reserved))
+        out.extend(gate(state, intent, now, ctx, batch))
     return out
 
 
@@ -302,7 +312,12 @@ def _on_delinquency(
         return []
     playbook = ctx.playbook_for(loan)
     stage = playbook.stage_for(m.days_past_due)
-    if stage is not None and stage.hand_off and not loan.handed_off and not loan.paid_in_full:
+    if (
+        stage is not None
+        and stage.hand_off
+        and not (loan.handed_off or loan.paid_in_full or loan.disputed)
+        and loan.plan is None  # a plan being kept pauses the road to legal too
+    ):
         # The legal hand-off: recorded once; every pending contact for the debt is withdrawn.
         handed = HandedOffToLegal(
             loan_id=loan.loan_id,
@@ -320,15 +335,27 @@ def _posture(state: BorrowerState, playbook: Playbook) -> Posture:
     return playbook.posture(state.segment)
 
 
+# What the strategy withdraws when collection stops or changes course. Answers owed to the
+# borrower (a dispute response, a cease acknowledgement, an opt-out or payment confirmation)
+# are never withdrawn with it.
+_STRATEGY_PURPOSES = frozenset({Purpose.REMINDER, Purpose.COLLECTION, Purpose.LOCATION_INQUIRY})
+_PAID_PURPOSES = _STRATEGY_PURPOSES | {Purpose.VALIDATION_NOTICE}  # RF-20: not needed once paid
+
+
 def _withdraw(
-    state: BorrowerState, loan_id: str, reason: str, stage: str | None = None
+    state: BorrowerState,
+    loan_id: str,
+    reason: str,
+    stage: str | None = None,
+    purposes: frozenset[Purpose] = _STRATEGY_PURPOSES,
 ) -> list[Message]:
-    """Drop the pending timed intents for a debt (of one stage, if given), oldest id first."""
+    """Drop the strategy's pending timed intents for a debt (of one stage, if given)."""
     return [
         IntentDropped(attempt_id=t.intent.attempt_id, reason=reason)
         for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
         if t.intent is not None
         and t.intent.loan_id == loan_id
+        and t.intent.purpose in purposes
         and (stage is None or t.intent.stage == stage)
     ]
 
@@ -347,7 +374,7 @@ def _on_payment(
         return _withdraw(state, loan.loan_id, "promise_kept", "broken_promise") if kept else []
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
     ended = [RepaymentPlanCompleted(loan_id=loan.loan_id)] if loan.plan is not None else []
-    dropped = ended + _withdraw(state, loan.loan_id, "paid_in_full")
+    dropped = ended + _withdraw(state, loan.loan_id, "paid_in_full", purposes=_PAID_PURPOSES)
     confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook_for(loan))
     return dropped + _gate_all(state, confirm, now, ctx)
 
@@ -379,7 +406,7 @@ def _on_plan(
         return []
     dropped = _withdraw(state, loan.loan_id, "repayment_plan_agreed")
     zone = local_zone(state.parties.get(state.borrower_id))
-    return [*dropped, *ask.on_plan(state, loan, ctx.playbook_for(loan), zone)]
+    return [*dropped, *ask.on_plan(state, loan, now, ctx.playbook_for(loan), zone)]
 
 
 def _on_promise(
@@ -422,11 +449,11 @@ def _on_request(
         channel=m.channel,
         to=m.to,
         purpose=m.purpose,
-        template="early_call" if m.channel is Channel.CALL else "firm_sms",
+        template=REQUEST_TEMPLATES[m.channel],
         origin="request",
         request_id=m.request_id,
     )
-    return gate(state, intent, now, ctx, [])
+    return gate(state, intent, now, ctx, Batch())
 
 
 def _on_dispute(
@@ -519,14 +546,14 @@ def _inbound(
         # The gate must see the revocation it is confirming: decide on the state after it.
         shadow = copy.deepcopy(state)
         evolve(shadow, revoked, now)
-        out.extend(gate(shadow, confirmation, now, ctx, []))
+        out.extend(gate(shadow, confirmation, now, ctx, Batch()))
     return out
 
 
 def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Message]:
     """Fire every due timer, oldest first; each fired intent is re-checked by the gate."""
     state, out = _segment(state, ctx)
-    reserved: list[Attempt] = []
+    batch = Batch()
     ordered = sorted(state.timers.values(), key=lambda t: (t.due_at, t.timer_id))
     withdrawn: set[str] = set()
     for i, timer in enumerate(ordered):
@@ -554,7 +581,7 @@ def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Messa
                 for t in rest
                 if t.intent is not None
             )
-        out.extend(gate(state, timer.intent, now, ctx, reserved))
+        out.extend(gate(state, timer.intent, now, ctx, batch))
     return out
 
 

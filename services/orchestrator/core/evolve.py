@@ -119,6 +119,7 @@ def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> N
 
 def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
+    loan.payments += 1
     keeps_promise = loan.promise is not None and m.amount.amount >= loan.promise.amount
     if loan.plan is not None:
         loan.plan.paid += m.amount.amount

@@ -106,6 +106,7 @@ class Loan:
     stage: str | None = None
     plan: Plan | None = None
     # Signals the strategy segments on (seeds: the four kinds of borrower).
+    payments: int = 0
     partial_payments: int = 0
     promises_broken: int = 0
     plans_broken: int = 0

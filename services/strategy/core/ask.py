@@ -144,8 +144,8 @@ def _locate(
 ) -> list[ContactIntent | None]:
     """Each contact person linked to the debt, once: a location inquiry (RF-13) that never
     mentions the debt. Asked only of a segment whose posture says so (the unreachable)."""
-    action = posture.locate_via_contacts
-    if action is None:
+    action, borrower = posture.locate_via_contacts, state.parties.get(state.borrower_id)
+    if action is None or borrower is None or _held(borrower, loan.loan_id):
         return []
     contacts = sorted(
         (
@@ -161,6 +161,19 @@ def _locate(
     ]
     # Once per person: an inquiry already decided (whatever the verdict) is not asked again.
     return [i for i in intents if i is not None and i.attempt_id not in state.verdicts]
+
+
+def _held(borrower: Party, loan_id: str) -> bool:
+    """The borrower's holds stop third-party contact about them too: once a consumer is known
+    to be represented (FDCPA 1692b(6)), has asked to cease, is bankrupt or deceased, nobody is
+    asked where they are by this strategy."""
+    return (
+        borrower.cease_all
+        or loan_id in borrower.cease_loans
+        or loan_id in borrower.attorney_loans
+        or borrower.bankrupt
+        or borrower.deceased
+    )
 
 
 def validation_notice(
@@ -190,17 +203,20 @@ def validation_notice(
 
 
 def on_plan(
-    state: BorrowerState, loan: Loan, playbook: Playbook, zone: ZoneInfo
+    state: BorrowerState, loan: Loan, now: datetime, playbook: Playbook, zone: ZoneInfo
 ) -> list[TimerScheduled]:
     """An agreed plan replaces the stages: a reminder before each instalment, and a check the
-    day after each instalment's grace (withdrawn when payments cover it)."""
+    day after each instalment's grace (withdrawn when payments cover it). A reminder or check
+    whose time has already passed is not scheduled: an instalment agreed in the past cannot be
+    reminded of, nor broken the moment it is agreed. The agreement's instant is part of every
+    attempt id, so a second plan with the same dates still gets its reminders."""
     borrower, plan, spec = state.parties.get(state.borrower_id), loan.plan, playbook.plan
     if borrower is None or plan is None or spec is None:
         return []
     timers: list[TimerScheduled] = []
     for due, amount in plan.instalments:
         variables = {"due_date": due.isoformat(), "amount": f"{amount:.2f} {loan.currency}"}
-        occasion = f"plan:{due.isoformat()}"
+        occasion = f"plan:{now.isoformat()}:{due.isoformat()}"
         remind_at = datetime.combine(
             due - timedelta(days=spec.days_before_due), spec.local_time, tzinfo=zone
         ).astimezone(UTC)
@@ -216,7 +232,7 @@ def on_plan(
                 datetime.combine(due, spec.local_time, tzinfo=zone).astimezone(UTC),
                 variables=variables,
             )
-            if intent is not None:
+            if intent is not None and remind_at > now:
                 timers.append(_wake(intent, remind_at, "plan_reminder"))
         check_at = datetime.combine(
             due + timedelta(days=spec.grace_days + 1), time(10, 0), tzinfo=zone
@@ -228,11 +244,11 @@ def on_plan(
             spec.broken,
             Purpose.COLLECTION,
             "plan",
-            f"plan-broken:{due.isoformat()}",
+            f"plan-broken:{now.isoformat()}:{due.isoformat()}",
             check_at + timedelta(days=1),
             variables=variables,
         )
-        if broken is not None:
+        if broken is not None and check_at > now:
             timers.append(_wake(broken, check_at, "plan_check"))
     return timers
 

@@ -27,6 +27,7 @@ __all__ = [
     "REQUIRED_VARIABLES",
     "Lexicon",
     "lcm_problems",
+    "location_inquiry_problems",
     "revealing_terms",
 ]
 
@@ -152,6 +153,31 @@ def lcm_problems(source: str) -> list[str]:
     problems += [
         f"forbidden {tag}: it can leave out a required item or add other content"
         for tag in sorted({_CONTROL[type(node)] for node in ast.find_all(tuple(_CONTROL))})
+    ]
+    return problems
+
+
+# RF-13: a location inquiry gives the caller's own name and asks for a call back; it names no
+# business (the employer only if asked, which a recorded message cannot be) and no debt.
+LOCATION_INQUIRY_VARIABLES: frozenset[str] = frozenset({"agent", "callback"})
+
+
+def location_inquiry_problems(source: str) -> list[str]:
+    """Why ``source`` could disclose something to a third party asked to help locate a person
+    (RF-13, CN-3); [] if it cannot. Applies to every channel a location inquiry may use."""
+    try:
+        ast = _env().parse(source)
+    except TemplateSyntaxError as exc:
+        return [f"not a valid template (line {exc.lineno}): {exc.message}"]
+    variables = meta.find_undeclared_variables(ast)
+    problems = [
+        f"forbidden variable {{{{ {name} }}}}: a location inquiry may reference only "
+        + ", ".join(sorted(LOCATION_INQUIRY_VARIABLES))
+        for name in sorted(variables - LOCATION_INQUIRY_VARIABLES)
+    ]
+    problems += [
+        f"forbidden word {term!r} ({language}): it reveals debt collection"
+        for language, term in revealing_terms(" ".join(_literal_text(ast)))
     ]
     return problems
 

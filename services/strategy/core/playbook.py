@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.strategy import Segment
 from contracts.values import Channel
-from services.strategy.core.lcm import lcm_problems
+from services.strategy.core.lcm import lcm_problems, location_inquiry_problems, revealing_terms
 
 
 class _Strict(BaseModel):
@@ -68,7 +68,7 @@ class Segmentation(_Strict):
         default=3, ge=1, description="Consecutive unanswered or undelivered attempts, never reached"
     )
     unwilling_after_conversations: int = Field(
-        default=2, ge=1, description="Conversations with no payment or promise since the first"
+        default=2, ge=1, description="Conversations, with no payment or promise ever"
     )
 
 
@@ -226,9 +226,9 @@ def load_playbook(name: str = "default") -> tuple[Playbook, str]:
 
 def check_playbook(playbook: Playbook, templates: Templates) -> None:
     """Fail at start-up, not at send time: every template the playbook can ask for exists in
-    English (the fallback language), and so does every tone variant a segment selects."""
+    English (the fallback language); voicemails are limited-content messages (RF-18) and
+    location inquiries disclose nothing (RF-13), in every language and tone."""
     english = templates.by_language["en"]
-    tones = {p.tone for p in playbook.segments.values() if p.tone}
     for action in playbook.actions():
         if action.template not in english:
             raise PlaybookError(
@@ -236,6 +236,13 @@ def check_playbook(playbook: Playbook, templates: Templates) -> None:
                 "is not in templates/en.yaml"
             )
     _check_voicemails(playbook, templates)
+
+
+def check_tones(playbooks: list[Playbook], templates: Templates) -> None:
+    """Every tone variant (``name.tone``) has a base template and a playbook that uses the tone:
+    an orphan variant is a typo that would silently never be sent."""
+    tones = {p.tone for pb in playbooks for p in pb.segments.values() if p.tone}
+    english = templates.by_language["en"]
     for name in english:
         base, _, tone = name.partition(".")
         if tone and tone not in tones:
@@ -246,24 +253,50 @@ def check_playbook(playbook: Playbook, templates: Templates) -> None:
             raise PlaybookError(f"templates/en.yaml: {name!r}: no base template {base!r}")
 
 
-# Desk requests for a call use this template (services/orchestrator/core/decide.py).
-_REQUEST_CALL_TEMPLATE = "early_call"
+def check_business_name(business: str) -> None:
+    """RF-18 (a): the business name a voicemail gives must not show debt collection."""
+    found = revealing_terms(business)
+    if found:
+        words = ", ".join(repr(term) for _, term in found)
+        raise PlaybookError(
+            f"business name {business!r} reveals debt collection ({words}); voicemails "
+            "must not (RF-18)"
+        )
+
+
+# What a desk's contact request renders (services/orchestrator/core/decide.py).
+REQUEST_TEMPLATES: dict[Channel, str] = {
+    Channel.CALL: "early_call",
+    Channel.SMS: "firm_sms",
+    Channel.EMAIL: "formal_notice",
+    Channel.LETTER: "formal_notice",
+}
 
 
 def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
-    """RF-18: every voicemail the playbook can leave, in every language and tone, is a
-    limited-content message."""
-    calls = {a.template for a in playbook.actions() if a.channel is Channel.CALL}
-    calls.add(_REQUEST_CALL_TEMPLATE)
+    locate = {
+        p.locate_via_contacts.template for p in playbook.segments.values() if p.locate_via_contacts
+    }
+    calls = {a.template for a in playbook.actions() if a.channel is Channel.CALL} - locate
+    calls.add(REQUEST_TEMPLATES[Channel.CALL])
     for language, specs in templates.by_language.items():
         for name, spec in specs.items():
-            if name.partition(".")[0] not in calls:
+            base = name.partition(".")[0]
+            if base in calls:
+                problems, what = (
+                    lcm_problems(spec.get("body", "")),
+                    "a limited-content voicemail (RF-18)",
+                )
+            elif base in locate:
+                problems, what = (
+                    location_inquiry_problems(spec.get("body", "")),
+                    "a location inquiry that discloses nothing (RF-13)",
+                )
+            else:
                 continue
-            problems = lcm_problems(spec.get("body", ""))
             if problems:
                 raise PlaybookError(
-                    f"templates/{language}.yaml: {name}: not a limited-content voicemail "
-                    f"(RF-18): {'; '.join(problems)}"
+                    f"templates/{language}.yaml: {name}: not {what}: {'; '.join(problems)}"
                 )
 
 
@@ -310,4 +343,5 @@ def load_strategy(default: str = "default") -> Strategy:
                 )
             by_product[product] = playbook
     assert main is not None
+    check_tones([main, *by_product.values()], templates)
     return Strategy(main, by_product, templates, f"{digest.hexdigest()[:16]}.{templates.version}")

@@ -22,13 +22,23 @@ _NOT_REACHED = {
     OutcomeKind.UNDELIVERED,
     OutcomeKind.FAILED,
     OutcomeKind.BOUNCED,
+    OutcomeKind.CONVERSATION_WRONG_PARTY,  # someone else answered: the borrower was not reached
 }
-_PROVISIONAL = {OutcomeKind.ACCEPTED, OutcomeKind.DELIVERED, OutcomeKind.OUTCOME_UNKNOWN}
+# Outcomes that say nothing about the borrower: a vendor took it, or it never left at all.
+_SILENT = {
+    OutcomeKind.ACCEPTED,
+    OutcomeKind.DELIVERED,
+    OutcomeKind.OUTCOME_UNKNOWN,
+    OutcomeKind.EXPIRED,
+    OutcomeKind.CANCELLED,
+}
 
 
 def classify(state: BorrowerState, rules: Segmentation) -> tuple[Segment, str]:
     """The borrower's segment and the signal that placed them there."""
     loans = list(state.loans.values())
+    if loans and all(loan.paid_in_full for loan in loans):
+        return Segment.COOPERATIVE, "paid in full"
     if any(loan.plan is not None for loan in loans):
         return Segment.WILLING_UNABLE, "repayment plan agreed"
     if any(loan.partial_payments for loan in loans):
@@ -41,16 +51,17 @@ def classify(state: BorrowerState, rules: Segmentation) -> tuple[Segment, str]:
     )
     conversations = sum(1 for a in mine if a.outcome is OutcomeKind.CONVERSATION_RIGHT_PARTY)
     promised = any(loan.promise is not None for loan in loans)
-    if conversations >= rules.unwilling_after_conversations and not promised:
+    paid = any(loan.payments for loan in loans)
+    if conversations >= rules.unwilling_after_conversations and not (promised or paid):
         return Segment.ABLE_UNWILLING, f"{conversations} conversations, no payment or promise"
-    if conversations == 0 and not promised:
+    if conversations == 0 and not (promised or paid):
         # Only attempts whose outcome is known and personal: texts that were merely accepted
-        # by a vendor say nothing either way.
+        # by a vendor, or never sent, say nothing either way.
         known = [
             a.outcome
             for a in mine
             if a.outcome is not None
-            and a.outcome not in _PROVISIONAL
+            and a.outcome not in _SILENT
             and a.channel in (Channel.CALL, Channel.SMS, Channel.EMAIL)
         ]
         tail = known[-rules.unreachable_after :]

@@ -85,10 +85,11 @@ def test_no_breach_when_paid_before_the_deadline_or_when_the_log_ends_first() ->
     assert paid == early == []
 
 
-def test_a_notice_that_was_never_sent_does_not_count() -> None:
+@pytest.mark.parametrize("outcome", [OutcomeKind.EXPIRED, OutcomeKind.BOUNCED])
+def test_a_notice_that_was_never_sent_or_came_back_does_not_count(outcome: OutcomeKind) -> None:
     history = [
         attempt(1, Channel.SMS, Purpose.COLLECTION, T0),
-        attempt(2, Channel.EMAIL, Purpose.VALIDATION_NOTICE, T0, OutcomeKind.EXPIRED),
+        attempt(2, Channel.EMAIL, Purpose.VALIDATION_NOTICE, T0, outcome),
     ]
 
     assert validation_notice_breaches(RF20, "L1", history, None, T0 + timedelta(days=30))

@@ -104,7 +104,7 @@ def test_day_seven_sends_the_formal_notice_by_email_and_as_a_letter_task() -> No
 def test_the_legal_stage_records_one_hand_off_and_withdraws_pending_contacts() -> None:
     feed = borrower()
     night = datetime(2026, 5, 1, 6, 0, tzinfo=UTC)  # 02:00 in New York
-    feed.send(B, dpd(59, night.date()), night - timedelta(days=1))  # firm stage? no: dpd 59
+    feed.send(B, dpd(59, night.date()), night - timedelta(days=1))  # a firm-stage day
     deferred = feed.send(B, dpd(57, night.date()), night)  # (dpd 57 = 15 + 6*7: a firm day)
 
     handed = feed.send(B, dpd(60, night.date()), night + timedelta(hours=1))
@@ -325,3 +325,109 @@ def test_the_shipped_playbooks_load_and_an_unknown_default_is_refused() -> None:
     assert strategy.default.name == "default"
     with pytest.raises(PlaybookError, match="no such playbook"):
         load_strategy("nope")
+
+
+# -- edges found in review -------------------------------------------------------------------
+
+
+def _unreachable_with_contact(feed: Feed) -> None:
+    _with_contact_person(feed)
+    for n in range(3):
+        _unanswered(feed, feed.send(B, dpd(n + 1, _day(n).date()), _day(n)), _day(n))
+
+
+def test_no_location_inquiry_once_the_borrower_is_represented_by_an_attorney() -> None:
+    """FDCPA 1692b(6): a represented consumer's contacts are not asked where they are."""
+    from contracts import AttorneyRepresented
+
+    feed = borrower()
+    _unreachable_with_contact(feed)
+    feed.send(B, AttorneyRepresented(party_id=B, loan_id="L1"), _day(3) - timedelta(hours=1))
+
+    day4 = feed.send(B, dpd(4, _day(3).date()), _day(3))
+
+    assert [d for d in decisions(day4) if d["party_id"] == "c1"] == []
+
+
+def test_a_validation_notice_that_cannot_be_given_is_decided_once_per_decision() -> None:
+    """Two communications in one decision (the firm stage's call and text) ask for the notice
+    once; when it is suppressed, that one decision stays on the record for the audit."""
+    from contracts import BorrowerProfiled, ConsentRevoked
+    from tests.unit.orchestrator.builders import ny_profile
+
+    feed = borrower(collector=True)
+    no_address = {**ny_profile(B), "addresses": ()}
+    feed.send(B, BorrowerProfiled(**no_address), _day(0) - timedelta(hours=2))
+    feed.send(
+        B,
+        ConsentRevoked(
+            party_id=B,
+            channel=Channel.EMAIL,
+            address=None,
+            received_at=_day(0) - timedelta(hours=2),
+        ),
+        _day(0) - timedelta(hours=2),
+    )
+
+    out = feed.send(B, dpd(15, _day(0).date()), _day(0))
+
+    notices = [d for d in decisions(out) if d["purpose"] == "validation_notice"]
+    # No postal address: no letter to ask for; the email is opted out (RF-17): one decision.
+    assert [(d["channel"], d["verdict"]) for d in notices] == [("email", "suppressed")]
+
+
+def test_agreeing_a_plan_keeps_a_pending_dispute_response() -> None:
+    """Only the strategy's own contacts are withdrawn; answers owed to the borrower stay."""
+    from contracts import DisputeOpened
+
+    feed = borrower()
+    night = datetime(2026, 3, 4, 6, 0, tzinfo=UTC)  # 01:00 in New York
+    disputed = feed.send(B, DisputeOpened(loan_id="L1"), night)
+    planned = _plan(feed, date(2026, 3, 20))
+
+    assert [t["intent"]["purpose"] for t in of_type(disputed, "timer.scheduled")] == [
+        "dispute_response"
+    ]
+    assert of_type(planned, "contact.intent_dropped") == []
+
+
+def test_no_hand_off_while_a_plan_is_being_kept() -> None:
+    feed = borrower()
+    _plan(feed, date(2026, 3, 20), date(2026, 5, 20))
+
+    out = feed.send(B, dpd(60, _day(1).date()), _day(1))
+
+    assert of_type(out, "legal.handed_off") == []
+
+
+def test_an_instalment_already_past_is_neither_reminded_nor_broken_at_once() -> None:
+    feed = borrower()
+    out = _plan(feed, date(2026, 2, 20), date(2026, 4, 20))
+    soon = feed.tick(_day(1))
+
+    assert sorted(t["reason"] for t in of_type(out, "timer.scheduled")) == [
+        "plan_check",
+        "plan_reminder",
+    ]
+    assert of_type(soon, "repayment_plan.broken") == []
+
+
+def test_attempts_that_never_left_do_not_make_an_unreachable_borrower_reachable() -> None:
+    from contracts.outcomes import OutcomeKind as K
+
+    feed = borrower()
+    _unreachable_with_contact(feed)
+    out = feed.send(B, dpd(4, _day(3).date()), _day(3))
+    [inquiry] = decisions(out)
+    expired = ContactOutcomeRecorded(
+        attempt_id=inquiry["attempt_id"],
+        channel=Channel.CALL,
+        outcome=K.EXPIRED,
+        reported_at=_day(3),
+    )
+
+    after = feed.send(B, expired, _day(3) + timedelta(minutes=20), topic=OUTCOMES)
+    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=True), _day(4))
+
+    assert of_type(after, "segment.assigned") == []
+    assert [s["segment"] for s in of_type(paid, "segment.assigned")] == ["cooperative"]

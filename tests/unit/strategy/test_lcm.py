@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.strategy.core.lcm import lcm_problems, revealing_terms
+from services.strategy.core.lcm import lcm_problems, location_inquiry_problems, revealing_terms
 
 LANGUAGES = ("en", "zh-CN")
 LCM = "Hello, this is {{ agent }} from {{ business }}. Please call {{ callback }}."
@@ -19,9 +19,14 @@ def _data(package: str, name: str) -> Any:
 
 
 def _call_templates(node: Any) -> set[str]:
-    """Every template the playbook places as a call, wherever in the playbook it is named."""
+    """Every template the playbook places as a call to the borrower or a guarantor, wherever in
+    the playbook it is named. Location inquiries to contact persons have their own, stricter
+    check (RF-13: no business name either), below."""
     if isinstance(node, dict):
         found = {str(node["template"])} if node.get("channel") == "call" else set()
+        inquiry = node.get("locate_via_contacts")
+        if isinstance(inquiry, dict):
+            node = {k: v for k, v in node.items() if k != "locate_via_contacts"}
         return found.union(*(_call_templates(v) for v in node.values()))
     if isinstance(node, list):
         return set().union(*(_call_templates(v) for v in node))
@@ -198,3 +203,24 @@ def test_a_business_name_is_checked_with_the_same_words(
 ) -> None:
     """Item (a) is a setting, not template text: the lead can check it with the same lexicons."""
     assert revealing_terms(business) == found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_shipped_location_inquiry_names_no_business_and_no_debt(language: str) -> None:
+    """RF-13: the caller's own name and a callback; the employer only if asked (never in a
+    recorded message); never the debt."""
+    body = _data("services.strategy.templates", f"{language}.yaml")["location_inquiry_call"]["body"]
+
+    assert location_inquiry_problems(body) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (LCM, "forbidden variable {{ business }}"),
+        ("This is {{ agent }} about a debt. Call {{ callback }}.", "forbidden word 'debt'"),
+        ("{{ agent }}: {{ amount }}. Call {{ callback }}.", "forbidden variable {{ amount }}"),
+    ],
+)
+def test_a_location_inquiry_that_could_disclose_is_refused(body: str, problem: str) -> None:
+    assert any(p.startswith(problem) for p in location_inquiry_problems(body))
