@@ -1,8 +1,10 @@
 """Benchmark: `parley audit` events/s against the broker's raw consume rate, same run, same log.
 
 A 30-day ledger is made with the real engine (no broker), written to a fresh namespace, then
-(a) read back raw with aiokafka (getmany, no processing) and (b) audited (re-derive + re-prove).
-Run: .venv/bin/python bench/audit.py [--borrowers N]
+(a) read back raw with aiokafka (getmany, no processing) and (b) audited (re-derive + re-prove),
+in as many processes as `parley audit` would use (one per core, as the ledger warrants) unless
+--processes says otherwise.
+Run: .venv/bin/python bench/audit.py [--borrowers N] [--processes N]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from events.partitioning import partition_for
 from events.records import Out, Record
 from events.topics import Topics
 from services.audit.run import run_audit
+from services.audit.shards import available_cores, processes_for
 from services.compliance.core.registry import policy_document
 from services.orchestrator.app import build_engine
 from services.orchestrator.engine import Emitted
@@ -117,7 +120,7 @@ async def raw_consume(bootstrap: str, topic: str, n: int) -> float:
         await consumer.stop()
 
 
-async def main(borrowers: int) -> None:
+async def main(borrowers: int, processes: int | None) -> None:
     base = CommonSettings()
     broker = None if base.kafka_bootstrap_servers else EmbeddedBroker()
     bootstrap = base.kafka_bootstrap_servers or broker.start()  # type: ignore[union-attr]
@@ -132,9 +135,11 @@ async def main(borrowers: int) -> None:
         n = len(records) - 1
         raw_s = await raw_consume(bootstrap, topics.ledger, n)
         started = time.perf_counter()
-        report = await run_audit(bootstrap, topics, PARTITIONS, settings)
+        report = await run_audit(bootstrap, topics, PARTITIONS, settings, processes=processes)
         audit_s = time.perf_counter() - started
         print(f"ledger: {n} entries from {borrowers} borrowers over 30 days; audit ok={report.ok}")
+        used = processes or processes_for(n, PARTITIONS, available_cores())
+        print(f"audit processes: {used} ({available_cores()} cores)")
         print(f"(a) raw consume of the ledger:         {n / raw_s:10.0f} entries/s ({raw_s:.2f} s)")
         print(
             f"(b) parley audit (re-derive, re-prove): {n / audit_s:10.0f} entries/s ({audit_s:.2f} s)"
@@ -148,4 +153,6 @@ async def main(borrowers: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--borrowers", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().borrowers))
+    parser.add_argument("--processes", type=int, default=None)
+    args = parser.parse_args()
+    asyncio.run(main(args.borrowers, args.processes))

@@ -4,38 +4,29 @@ broker and run the auditor over them. Read-only: it never sends anything (P5).""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from contracts.ledger import LedgerEntry
 from contracts.outcomes import DispatchStarted
 from events.envelope import Envelope
 from events.topics import Topics
-from services.audit.core.replay import Auditor, AuditReport
+from services.audit.context import context_factory
+from services.audit.core.replay import AuditReport
+from services.audit.shards import (
+    AuditJob,
+    Child,
+    available_cores,
+    fold,
+    ledger_size,
+    processes_for,
+    shares,
+)
 from services.compliance.core import Policy
-from services.compliance.core.registry import policy_from_document
-from services.orchestrator.core.decide import Context
+from services.compliance.core.registry import policy_document
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.logreader import read_all
-from services.strategy.core.playbook import load_playbook, load_templates
 
-
-def context_factory(settings: OrchestratorSettings) -> tuple[Callable[[Policy], Context], str]:
-    """Contexts exactly as the orchestrator builds them, for any recorded policy."""
-    playbook, playbook_version = load_playbook(settings.playbook)
-    templates = load_templates()
-
-    def context_for(policy: Policy) -> Context:
-        return Context(
-            policy=policy,
-            playbook=playbook,
-            templates=templates,
-            business=settings.business_name,
-            agent=settings.agent_name,
-            callback=settings.callback_number,
-        )
-
-    return context_for, f"{playbook_version}.{templates.version}"
+__all__ = ["context_factory", "run_audit", "write_json"]
 
 
 async def run_audit(
@@ -44,22 +35,48 @@ async def run_audit(
     partitions: int,
     settings: OrchestratorSettings,
     shadow: Policy | None = None,
+    processes: int | None = None,
 ) -> AuditReport:
-    everything = set(range(partitions))
-    policies = {}
-    async for record in read_all(bootstrap, topics.policies, everything):
-        policy = policy_from_document(json.loads(record.value))
-        policies[policy.version] = policy
-    context_for, strategy_version = context_factory(settings)
-    auditor = Auditor(policies, context_for, strategy_version, shadow)
-    async for record in read_all(bootstrap, topics.ledger, everything):
-        auditor.entry(LedgerEntry.model_validate_json(record.value))
-    async for record in read_all(bootstrap, topics.outcomes, everything):
+    """Fold the ledger (in ``processes`` processes; by default one per core, as the ledger's
+    size warrants), then check every dispatch record against what the fold found."""
+    if processes is None:
+        entries = await ledger_size(bootstrap, topics.ledger, partitions)
+        processes = processes_for(entries, partitions, available_cores())
+    job = AuditJob(
+        bootstrap,
+        topics,
+        partitions,
+        settings,
+        policy_document(shadow) if shadow is not None else None,
+        frozenset(),
+    )
+    first, *rest = shares(partitions, max(1, min(processes, partitions)))
+    children: list[Child] = []
+    try:
+        children.extend(Child(replace(job, mine=share)) for share in rest)
+        auditor = await fold(replace(job, mine=first))
+        # Read while the other processes finish; check once every authorisation is known.
+        dispatches = await _dispatches(bootstrap, topics, partitions)
+        for child in children:
+            auditor.merge(await child.part())
+    finally:
+        for child in children:
+            child.stop()
+    for borrower_id, d in dispatches:
+        auditor.dispatch(borrower_id, d.attempt_id, d.started_at)
+    return auditor.report
+
+
+async def _dispatches(
+    bootstrap: str, topics: Topics, partitions: int
+) -> list[tuple[str, DispatchStarted]]:
+    """Every dispatch record the channel workers wrote, in log order per partition."""
+    found = []
+    async for record in read_all(bootstrap, topics.outcomes, set(range(partitions))):
         envelope = Envelope.model_validate_json(record.value)
         if envelope.type == DispatchStarted.TYPE:
-            d = DispatchStarted.model_validate(envelope.payload)
-            auditor.dispatch(envelope.borrower_id, d.attempt_id, d.started_at)
-    return auditor.report
+            found.append((envelope.borrower_id, DispatchStarted.model_validate(envelope.payload)))
+    return found
 
 
 def write_json(report: AuditReport, path: Path) -> None:

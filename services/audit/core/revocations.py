@@ -1,0 +1,136 @@
+"""Evidence that every consent revocation was honoured in time (TC-3) and stayed honoured (P6).
+
+TC-3 (FCC 24-18, in force since 2025-04-11): a revocation of consent to calls or texts is
+honoured no later than 10 business days after it was received. Parley honours a revocation when
+it processes it (from then on the gate refuses), so the lag that matters is receipt to
+processing: the revocation's ``received_at`` to the clock of the ledger entry that recorded it.
+
+Business days are Monday to Friday less US federal holidays (observed days included, from the
+``holidays`` package), counted on calendar dates in US Eastern time, and the day of receipt is
+not one of the ten; the deadline is the end of the tenth. Whether a dispatch followed a processed
+revocation is the dispatch check's ``dispatch_after_revocation`` finding, counted here per
+revocation.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from contracts.values import Channel, Purpose
+from services.compliance.core.consent import resolve
+from services.compliance.core.model import ConsentRecord
+
+RULE = "TC-3"
+BUSINESS_DAYS = 10
+IN_FORCE = date(2025, 4, 11)
+CHANNELS = frozenset({Channel.SMS, Channel.CALL})  # the TCPA governs calls and texts
+EASTERN = ZoneInfo("America/New_York")
+
+
+@functools.cache
+def _federal_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("US", years=year))
+
+
+def is_business_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _federal_holidays(day.year)
+
+
+def add_business_days(day: date, n: int) -> date:
+    """The ``n``-th business day after ``day`` (``day`` itself never counts)."""
+    while n > 0:
+        day += timedelta(days=1)
+        n -= is_business_day(day)
+    return day
+
+
+def deadline(
+    received_at: datetime, days: int = BUSINESS_DAYS, zone: ZoneInfo = EASTERN
+) -> datetime:
+    """The instant the ``days``-th business day after receipt ends, in ``zone``."""
+    last = add_business_days(received_at.astimezone(zone).date(), days)
+    return datetime.combine(last + timedelta(days=1), time(0), zone)
+
+
+def sla_applies(channel: Channel, received_at: datetime) -> bool:
+    return channel in CHANNELS and received_at.astimezone(EASTERN).date() >= IN_FORCE
+
+
+@dataclass
+class Revocation:
+    """One revocation found in the ledger. No address: the report stays free of PII (P7)."""
+
+    borrower_id: str
+    party_id: str
+    channel: Channel
+    scope: str  # "address" or "medium"
+    purpose: Purpose | None
+    source: str  # "upstream" (an input event) or "reply" (derived from an opt-out reply)
+    received_at: datetime
+    processed_at: datetime  # the clock of the ledger entry that recorded it
+    deadline: datetime | None  # None where TC-3 does not apply (email, letters, before 2025-04-11)
+    entry_id: str
+    dispatches_after: int = 0  # dispatch_after_revocation findings that name this revocation
+
+    @property
+    def lag(self) -> timedelta:
+        return self.processed_at - self.received_at
+
+    @property
+    def on_time(self) -> bool | None:
+        return None if self.deadline is None else self.processed_at < self.deadline
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "borrower_id": self.borrower_id,
+            "party_id": self.party_id,
+            "channel": self.channel.value,
+            "scope": self.scope,
+            "purpose": self.purpose.value if self.purpose else None,
+            "source": self.source,
+            "received_at": self.received_at.isoformat(),
+            "processed_at": self.processed_at.isoformat(),
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "lag_seconds": self.lag.total_seconds(),
+            "on_time": self.on_time,
+            "dispatches_after": self.dispatches_after,
+            "entry_id": self.entry_id,
+        }
+
+
+def summary(revocations: Sequence[Revocation], late: int) -> dict[str, Any]:
+    """Count, median and longest lag from receipt to processing, and how many were late."""
+    lags = sorted(r.lag.total_seconds() for r in revocations)
+    return {
+        "count": len(lags),
+        "median_lag_seconds": statistics.median(lags) if lags else None,
+        "max_lag_seconds": lags[-1] if lags else None,
+        "late": late,
+        "dispatched_after": sum(r.dispatches_after > 0 for r in revocations),
+    }
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A consent record as the ledger shows it processed, tied to its revocation evidence."""
+
+    record: ConsentRecord
+    revocation: int | None  # index into the report's revocations, for a revocation
+
+
+def standing(
+    trail: Iterable[Recorded], channel: Channel, to: str, purpose: Purpose, at: datetime
+) -> Recorded | None:
+    """The revocation that stands for a contact at ``at``, counting only the records processed
+    before it: the gate's own consent rules (``consent.resolve``), as of that instant."""
+    known = [r for r in trail if r.record.processed_at < at]
+    found = resolve(tuple(r.record for r in known), channel, to, purpose, at).revocation
+    return next((r for r in known if r.record is found), None)

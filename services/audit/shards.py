@@ -1,0 +1,141 @@
+"""Folding the ledger in several processes, one share of its partitions each.
+
+All of a borrower's entries share a partition and the fold keeps nothing across borrowers but
+what ``Auditor.merge`` combines, so partitions are independent: each process reads its own
+partitions from the broker, folds them, and hands back what it found. Each process also checks
+that every entry it reads sits on its borrower's partition, so that independence is verified,
+not assumed. The parent folds the first share itself while the others start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from events.topics import Topics
+from services.audit.context import context_factory
+from services.audit.core.entry import first_errors, read_entry
+from services.audit.core.replay import Auditor, LedgerPart
+from services.compliance.core.registry import policy_from_document
+from services.orchestrator.settings import OrchestratorSettings
+from services.runtime.logreader import read_all
+
+# A spawned process needs about a second to import Parley and load its playbook, which is the
+# time the parent folds some 2,000 entries in; below this many entries one process is quicker.
+MIN_ENTRIES_PER_PROCESS = 5_000
+
+
+@dataclass(frozen=True)
+class AuditJob:
+    """What one process needs to fold its partitions of the ledger (sent pickled to a child)."""
+
+    bootstrap: str
+    topics: Topics
+    partitions: int  # of every co-partitioned topic
+    settings: OrchestratorSettings
+    shadow: dict[str, Any] | None  # the shadow policy as a document, or None
+    mine: frozenset[int]  # the ledger partitions this process folds
+
+
+async def fold(job: AuditJob) -> Auditor:
+    """Read the recorded policies and this job's ledger partitions, and fold them."""
+    everything = set(range(job.partitions))
+    policies = {}
+    async for record in read_all(job.bootstrap, job.topics.policies, everything):
+        policy = policy_from_document(json.loads(record.value))
+        policies[policy.version] = policy
+    context_for, strategy_version = context_factory(job.settings)
+    shadow = policy_from_document(job.shadow) if job.shadow is not None else None
+    auditor = Auditor(policies, context_for, strategy_version, shadow, partitions=job.partitions)
+    async for record in read_all(job.bootstrap, job.topics.ledger, set(job.mine)):
+        try:
+            entry = read_entry(record.value)
+        except ValidationError as exc:
+            where = f"partition {record.partition} offset {record.offset}"
+            auditor.unreadable(
+                (record.key or b"").decode(errors="replace"), where, first_errors(exc)
+            )
+            continue
+        auditor.entry(entry, partition=record.partition)
+    return auditor
+
+
+def _fold_in_child(conn: Connection, job: AuditJob) -> None:
+    try:
+        auditor = asyncio.run(fold(job))
+        conn.send(auditor.part())
+    except BaseException as exc:  # the parent raises it again: nothing is lost on the way
+        try:
+            conn.send(exc)
+        except Exception:  # an exception that does not pickle: send what it said
+            conn.send(RuntimeError("".join(traceback.format_exception(exc))))
+        raise
+    finally:
+        conn.close()
+
+
+class Child:
+    """A spawned process folding one share of the partitions."""
+
+    def __init__(self, job: AuditJob) -> None:
+        # spawn, not fork: the parent runs an event loop and the broker client's threads
+        spawn = multiprocessing.get_context("spawn")
+        self._results, sending = spawn.Pipe(duplex=False)
+        self._process = spawn.Process(target=_fold_in_child, args=(sending, job), daemon=True)
+        self._process.start()
+        sending.close()  # the child holds the only sending end: EOF if it dies
+
+    async def part(self) -> LedgerPart:
+        try:
+            result = await asyncio.to_thread(self._results.recv)
+        except EOFError:
+            raise RuntimeError(
+                f"audit worker exited ({self._process.exitcode}) without a result"
+            ) from None
+        if isinstance(result, BaseException):
+            raise result
+        assert isinstance(result, LedgerPart)
+        return result
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._results.close()
+
+
+def available_cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def processes_for(entries: int, partitions: int, cores: int) -> int:
+    """How many processes fold a ledger of ``entries`` entries: one per core, never more than
+    there are partitions, and only as many as the ledger is worth starting."""
+    return max(1, min(cores, partitions, entries // MIN_ENTRIES_PER_PROCESS))
+
+
+def shares(partitions: int, processes: int) -> list[frozenset[int]]:
+    return [frozenset(range(k, partitions, processes)) for k in range(processes)]
+
+
+async def ledger_size(bootstrap: str, topic: str, partitions: int) -> int:
+    """About how many entries the ledger holds (tansu may report a little less, ADR 0005)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        wanted = [TopicPartition(topic, p) for p in range(partitions)]
+        begins = await consumer.beginning_offsets(wanted)
+        ends = await consumer.end_offsets(wanted)
+        return sum(ends[tp] - begins[tp] for tp in wanted)
+    finally:
+        await consumer.stop()

@@ -1,0 +1,272 @@
+"""TC-3: every revocation honoured within 10 business days of receipt, and never followed by a
+dispatch to the address it revoked (P6)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from contracts import (
+    ConsentGranted,
+    ConsentRevoked,
+    InboundMessageReceived,
+    RequestContact,
+)
+from contracts.values import Channel
+from services.audit.core import revocations
+from services.audit.core.replay import Auditor
+from services.audit.render import lag, render_html, render_terminal
+from tests.unit.audit.ledgers import (
+    MOBILE,
+    NOON_NY,
+    OUTCOMES,
+    B,
+    Ledger,
+    audit,
+    ny_borrower,
+)
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+# -- business days ---------------------------------------------------------------------------
+
+
+def test_weekends_and_observed_federal_holidays_are_not_business_days() -> None:
+    assert revocations.is_business_day(date(2026, 7, 2))  # Thursday
+    assert not revocations.is_business_day(date(2026, 7, 3))  # Independence Day (observed)
+    assert not revocations.is_business_day(date(2026, 7, 4))  # Saturday, and the day itself
+    assert not revocations.is_business_day(date(2026, 11, 26))  # Thanksgiving
+
+
+def test_received_on_the_observed_holiday_the_count_starts_the_next_monday() -> None:
+    """Friday 2026-07-03 is no business day; ten from the Monday after: Friday 2026-07-17."""
+    assert revocations.add_business_days(date(2026, 7, 3), 10) == date(2026, 7, 17)
+
+
+def test_received_the_day_before_the_holiday_the_holiday_is_skipped() -> None:
+    """Without the holiday, ten business days after Thursday 2026-07-02 would be 07-16."""
+    assert revocations.add_business_days(date(2026, 7, 2), 10) == date(2026, 7, 17)
+    assert revocations.add_business_days(date(2026, 11, 25), 10) == date(2026, 12, 10)
+
+
+def test_the_deadline_is_the_end_of_the_tenth_business_day_in_eastern_time() -> None:
+    received = datetime(2026, 7, 2, 15, 0, tzinfo=UTC)
+
+    assert revocations.deadline(received) == datetime(2026, 7, 18, 0, 0, tzinfo=EASTERN)
+
+
+def test_the_day_of_receipt_is_the_eastern_calendar_day() -> None:
+    """22:00 on Thursday in New York is already Friday in UTC; the count starts from Thursday."""
+    late_thursday = datetime(2026, 7, 3, 2, 0, tzinfo=UTC)
+
+    assert revocations.deadline(late_thursday) == datetime(2026, 7, 18, 0, 0, tzinfo=EASTERN)
+
+
+def test_the_sla_covers_calls_and_texts_received_since_it_came_into_force() -> None:
+    after = datetime(2025, 4, 11, 12, 0, tzinfo=UTC)
+
+    assert revocations.sla_applies(Channel.SMS, after)
+    assert revocations.sla_applies(Channel.CALL, after)
+    assert not revocations.sla_applies(Channel.EMAIL, after)
+    assert not revocations.sla_applies(Channel.SMS, after - timedelta(days=1))
+
+
+# -- the evidence in the audit ---------------------------------------------------------------
+
+
+def _revoke(ledger: Ledger, received_at: datetime, processed_at: datetime, **kw: object) -> None:
+    fields = {"party_id": B, "channel": Channel.SMS, "address": MOBILE} | kw
+    ledger.send(B, ConsentRevoked(received_at=received_at, **fields), processed_at)  # type: ignore[arg-type]
+
+
+def test_a_revocation_processed_after_ten_business_days_is_a_tc3_violation() -> None:
+    ledger = ny_borrower()
+    received = NOON_NY - timedelta(days=20)  # Tuesday 2026-06-16
+
+    _revoke(ledger, received, NOON_NY)
+
+    report = audit(ledger).report
+
+    [late] = [f for f in report.violations if f.rule == "TC-3"]
+    assert late.code == "revocation_processed_late"
+    [r] = report.revocations
+    assert (r.source, r.received_at, r.processed_at) == ("upstream", received, NOON_NY)
+    # ten business days on, Juneteenth (Friday 06-19) skipped: by the end of Wednesday 07-01
+    assert r.deadline == datetime(2026, 7, 2, 0, 0, tzinfo=EASTERN)
+    assert r.on_time is False
+    assert report.revocations_late == 1
+    summary = report.as_dict()["revocations"]
+    assert (summary["count"], summary["late"], summary["max_lag_seconds"]) == (1, 1, 20 * 86400)
+
+
+def test_a_revocation_processed_in_time_is_evidence_and_no_finding() -> None:
+    ledger = ny_borrower()
+    _revoke(ledger, NOON_NY - timedelta(days=3), NOON_NY)
+
+    report = audit(ledger).report
+
+    assert report.ok, report.findings
+    assert [r.on_time for r in report.revocations] == [True]
+    assert report.as_dict()["revocations"]["median_lag_seconds"] == 3 * 86400
+
+
+def test_an_email_opt_out_is_listed_but_outside_tc3() -> None:
+    ledger = ny_borrower()
+    _revoke(
+        ledger,
+        NOON_NY - timedelta(days=40),
+        NOON_NY,
+        channel=Channel.EMAIL,
+        address="ann@mail.example",
+    )
+
+    report = audit(ledger).report
+
+    assert report.ok, report.findings
+    assert [(r.deadline, r.on_time) for r in report.revocations] == [(None, None)]
+
+
+def test_a_stop_reply_is_a_revocation_processed_when_the_reply_was() -> None:
+    ledger = ny_borrower()
+    received = NOON_NY - timedelta(minutes=3)
+    stop = InboundMessageReceived(
+        from_number=MOBILE,
+        to_number="+18005550111",
+        body="STOP",
+        vendor="v",
+        external_id="SM1",
+        received_at=received,
+    )
+    ledger.send(B, stop, NOON_NY, topic=OUTCOMES)
+
+    [r] = audit(ledger).report.revocations
+
+    assert (r.source, r.received_at, r.processed_at, r.on_time) == (
+        "reply",
+        received,
+        NOON_NY,
+        True,
+    )
+
+
+# -- dispatches after a revocation -----------------------------------------------------------
+
+
+def _authorised_text(ledger: Ledger, at: datetime, request_id: str = "r1") -> str:
+    ledger.send(
+        B,
+        RequestContact(
+            request_id=request_id,
+            party_id=B,
+            loan_id="L1",
+            channel=Channel.SMS,
+            to=MOBILE,
+            requested_by="desk",
+        ),
+        at,
+    )
+    decided = [
+        d["payload"]
+        for d in json.loads(ledger.entries[-1].value)["derived"]
+        if d["type"] == "contact.decided"
+    ]
+    assert [d["verdict"] for d in decided] == ["authorised"]
+    return str(decided[0]["attempt_id"])
+
+
+def test_a_dispatch_after_the_revocation_is_processed_is_counted_against_it() -> None:
+    ledger = ny_borrower()
+    attempt = _authorised_text(ledger, NOON_NY)
+    _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=1))
+    auditor = audit(ledger)
+
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+
+    assert [f.code for f in auditor.report.findings] == ["dispatch_after_revocation"]
+    assert [r.dispatches_after for r in auditor.report.revocations] == [1]
+    assert auditor.report.as_dict()["revocations"]["dispatched_after"] == 1
+
+
+def test_a_dispatch_before_the_revocation_is_processed_is_not() -> None:
+    ledger = ny_borrower()
+    attempt = _authorised_text(ledger, NOON_NY)
+    _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=5))
+    auditor = audit(ledger)
+
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+
+    assert auditor.report.ok, auditor.report.findings
+
+
+def test_consent_given_again_ends_the_revocation() -> None:
+    """The gate's own consent rules: a later grant at least as specific supersedes it."""
+    ledger = ny_borrower()
+    _revoke(ledger, NOON_NY - timedelta(hours=2), NOON_NY - timedelta(hours=2))
+    again = NOON_NY - timedelta(hours=1)
+    ledger.send(
+        B, ConsentGranted(party_id=B, channel=Channel.SMS, address=MOBILE, received_at=again), again
+    )
+    attempt = _authorised_text(ledger, NOON_NY)
+    auditor = audit(ledger)
+
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=1))
+
+    assert auditor.report.ok, auditor.report.findings
+    assert [r.dispatches_after for r in auditor.report.revocations] == [0]
+
+
+def test_a_revocation_of_every_number_covers_the_number_dispatched_to() -> None:
+    ledger = ny_borrower()
+    attempt = _authorised_text(ledger, NOON_NY)
+    _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=1), address=None)
+    auditor = audit(ledger)
+
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+
+    assert [f.code for f in auditor.report.findings] == ["dispatch_after_revocation"]
+    assert [(r.scope, r.dispatches_after) for r in auditor.report.revocations] == [("medium", 1)]
+
+
+def test_merged_shards_count_dispatches_against_the_right_revocation() -> None:
+    """Revocations are numbered per shard; merging renumbers those of the shard merged in."""
+    other = ny_borrower()
+    _revoke(other, NOON_NY - timedelta(days=2), NOON_NY - timedelta(days=2), address=None)
+    ledger = ny_borrower()
+    attempt = _authorised_text(ledger, NOON_NY)
+    _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=1))
+    merged: Auditor = audit(other)
+    merged.merge(audit(ledger).part())
+
+    merged.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+
+    assert [r.dispatches_after for r in merged.report.revocations] == [0, 1]
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def test_the_reports_summarise_the_revocations(tmp_path: Path) -> None:
+    ledger = ny_borrower()
+    _revoke(ledger, NOON_NY - timedelta(days=20), NOON_NY)
+    report = audit(ledger).report
+    console = Console(record=True, width=120)
+
+    render_terminal(console, report)
+    render_html(tmp_path / "audit.html", report)
+
+    text = console.export_text()
+    assert "Consent revocations" in text
+    assert "late (TC-3 violations)" in text
+    html = (tmp_path / "audit.html").read_text()
+    assert "late (TC-3 violations)" in html
+    assert "20.0 days" in html
+    assert MOBILE not in text + html  # P7: the evidence names no address
+
+
+def test_a_lag_reads_in_minutes_hours_or_days() -> None:
+    assert [lag(s) for s in (None, 180, 5400, 3 * 86400)] == ["-", "3 min", "1.5 h", "3.0 days"]
