@@ -10,7 +10,6 @@ from pathlib import Path
 from contracts.outcomes import DispatchStarted
 from events.envelope import Envelope
 from events.topics import Topics
-from services.audit.context import context_factory
 from services.audit.core.replay import AuditReport
 from services.audit.shards import (
     AuditJob,
@@ -23,6 +22,7 @@ from services.audit.shards import (
 )
 from services.compliance.core import Policy
 from services.compliance.core.registry import policy_document
+from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.logreader import read_all
 

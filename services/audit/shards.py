@@ -22,10 +22,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from events.topics import Topics
-from services.audit.context import context_factory
 from services.audit.core.entry import first_errors, read_entry
 from services.audit.core.replay import Auditor, LedgerPart
 from services.compliance.core.registry import policy_from_document
+from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.logreader import read_all
 

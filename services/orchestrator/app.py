@@ -18,33 +18,22 @@ from events.records import Out, Record
 from events.topics import Topics
 from services.compliance.core import load_policy
 from services.compliance.core.registry import policy_document
-from services.orchestrator.core.decide import Context
+from services.orchestrator.context import context_factory
 from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.kafka import consumer_options, make_broker, publish_all
 from services.runtime.logreader import read_all
-from services.strategy.core.playbook import check_business_name, load_strategy
 
 log = structlog.get_logger("orchestrator")
 
 
 def build_engine(settings: OrchestratorSettings) -> Orchestrator:
-    strategy = load_strategy(settings.playbook)  # a missing template fails here, not at send
-    check_business_name(settings.business_name)
-    ctx = Context(
-        policy=load_policy(settings.policy),
-        playbook=strategy.default,
-        templates=strategy.templates,
-        business=settings.business_name,
-        agent=settings.agent_name,
-        callback=settings.callback_number,
-        by_product=strategy.by_product,
-    )
+    context_for, strategy_version = context_factory(settings)
     return Orchestrator(
         Topics(settings.namespace),
         settings.partitions,
-        ctx,
-        strategy_version=strategy.version,
+        context_for(load_policy(settings.policy)),
+        strategy_version=strategy_version,
         max_record_bytes=settings.max_record_bytes,
     )
 

@@ -197,22 +197,12 @@ class Auditor:
         )
         return recorded, False
 
-    def _gate_input(self, state: BorrowerState, d: ContactDecided) -> GateInput | None:
-        party, loan = state.parties.get(d.party_id), state.loans.get(d.loan_id)
-        if party is None or loan is None:
-            return None
-        borrower = state.parties.get(state.borrower_id)
-        return GateInput(
-            intent=GateIntent(
+    @staticmethod
+    def _gate_input(state: BorrowerState, d: ContactDecided) -> GateInput | None:
+        return state.gate_input(
+            GateIntent(
                 d.attempt_id, d.party_id, d.loan_id, d.channel, d.to, d.purpose, d.decided_at
-            ),
-            party=state.party_facts(party),
-            debt=loan.facts(),
-            attempts=tuple(
-                a.record() for a in state.attempts.values() if a.party_id == party.party_id
-            ),
-            consents=tuple(party.consents),
-            borrower_addresses=borrower.addresses if borrower else (),
+            )
         )
 
     def _reprove(

@@ -43,7 +43,7 @@ from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
 from services.compliance.core import Policy, candidate_zones, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
-from services.compliance.core.model import GateInput, PartyFacts
+from services.compliance.core.model import PartyFacts
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
@@ -175,35 +175,22 @@ def gate(
     batch.decided.add(intent.attempt_id)
     if intent.expires_at is not None and now >= intent.expires_at:
         return [IntentDropped(attempt_id=intent.attempt_id, reason="expired")]
-    party = state.parties.get(intent.party_id)
-    loan = state.loans.get(intent.loan_id)
-    if party is None or loan is None:
-        return [IntentDropped(attempt_id=intent.attempt_id, reason="unknown_party_or_loan")]
-    history = tuple(
-        a.record()
-        for a in (*state.attempts.values(), *batch.reserved)
-        if a.party_id == party.party_id
-    )
-    borrower = state.parties.get(state.borrower_id)
-    result = evaluate(
-        GateInput(
-            intent=GateIntent(
-                attempt_id=intent.attempt_id,
-                party_id=intent.party_id,
-                loan_id=intent.loan_id,
-                channel=intent.channel,
-                to=intent.to,
-                purpose=intent.purpose,
-                at=now,
-            ),
-            party=state.party_facts(party),
-            debt=loan.facts(),
-            attempts=history,
-            consents=tuple(party.consents),
-            borrower_addresses=borrower.addresses if borrower else (),
+    inp = state.gate_input(
+        GateIntent(
+            attempt_id=intent.attempt_id,
+            party_id=intent.party_id,
+            loan_id=intent.loan_id,
+            channel=intent.channel,
+            to=intent.to,
+            purpose=intent.purpose,
+            at=now,
         ),
-        ctx.policy,
+        batch.reserved,
     )
+    if inp is None:
+        return [IntentDropped(attempt_id=intent.attempt_id, reason="unknown_party_or_loan")]
+    loan = state.loans[intent.loan_id]
+    result = evaluate(inp, ctx.policy)
     decided = ContactDecided(
         attempt_id=intent.attempt_id,
         party_id=intent.party_id,

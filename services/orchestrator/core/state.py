@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,7 +20,14 @@ from contracts.values import (
     Phone,
     Purpose,
 )
-from services.compliance.core.model import AttemptRecord, ConsentRecord, DebtFacts, PartyFacts
+from services.compliance.core.model import (
+    AttemptRecord,
+    ConsentRecord,
+    DebtFacts,
+    GateInput,
+    PartyFacts,
+)
+from services.compliance.core.model import ContactIntent as GateIntent
 
 
 @dataclass(slots=True)
@@ -177,3 +185,24 @@ class BorrowerState:
     def party_facts(self, party: Party) -> PartyFacts:
         """What the gate knows of a person, including the borrower's reachability (CN-3)."""
         return party.facts(debtor_unreachable=self.segment is Segment.UNREACHABLE)
+
+    def gate_input(self, intent: GateIntent, reserved: Iterable[Attempt] = ()) -> GateInput | None:
+        """Everything the gate reads for one intended contact: the person, the debt, their
+        attempts (with those reserved earlier in the same decision, P2) and consents. The
+        orchestrator decides and the audit re-proves with this one function."""
+        party, loan = self.parties.get(intent.party_id), self.loans.get(intent.loan_id)
+        if party is None or loan is None:
+            return None
+        borrower = self.parties.get(self.borrower_id)
+        return GateInput(
+            intent=intent,
+            party=self.party_facts(party),
+            debt=loan.facts(),
+            attempts=tuple(
+                a.record()
+                for a in (*self.attempts.values(), *reserved)
+                if a.party_id == party.party_id
+            ),
+            consents=tuple(party.consents),
+            borrower_addresses=borrower.addresses if borrower else (),
+        )

@@ -15,10 +15,10 @@ from contracts.values import Address, Channel, Email, Money, Phone, PhoneType
 from events.envelope import wrap
 from events.partitioning import partition_for
 from events.records import Out, Record
-from services.audit.context import context_factory
 from services.audit.core.entry import read_entry
 from services.audit.core.replay import Auditor
 from services.orchestrator.app import build_engine
+from services.orchestrator.context import context_factory
 from services.orchestrator.engine import Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
 from services.simulation.portfolio import generate

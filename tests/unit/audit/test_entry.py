@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from contracts.ledger import LedgerEntry
 from events.envelope import Envelope
-from services.audit.context import context_factory
 from services.audit.core.entry import RecordedEntry, read_entry
 from services.orchestrator.app import build_engine
+from services.orchestrator.context import context_factory
 from tests.unit.audit.ledgers import SETTINGS, portfolio
 
 

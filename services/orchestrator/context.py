@@ -1,4 +1,5 @@
-"""The decision context the audit re-derives with: the orchestrator's, for any recorded policy."""
+"""The decision context: what the orchestrator decides with, and what the audit re-derives
+with for any recorded policy version. One function, so the two cannot drift apart."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from collections.abc import Callable
 from services.compliance.core import Policy
 from services.orchestrator.core.decide import Context
 from services.orchestrator.settings import OrchestratorSettings
-from services.strategy.core.playbook import load_strategy
+from services.strategy.core.playbook import check_business_name, load_strategy
 
 
 def context_factory(settings: OrchestratorSettings) -> tuple[Callable[[Policy], Context], str]:
-    """Contexts exactly as the orchestrator builds them (``build_engine``; a test keeps the two
-    alike), for any recorded policy, and the strategy version they decide under."""
+    """A context for any policy, and the strategy version they decide under. Loading fails at
+    start-up on a missing template, a voicemail that is not an LCM, or a business name that
+    reveals debt collection."""
     strategy = load_strategy(settings.playbook)
+    check_business_name(settings.business_name)
 
     def context_for(policy: Policy) -> Context:
         return Context(
