@@ -66,6 +66,7 @@ async def fold(job: AuditJob) -> Auditor:
             )
             continue
         auditor.entry(entry, partition=record.partition)
+    auditor.close()
     return auditor
 
 

@@ -29,15 +29,16 @@ from contracts.decisions import Verdict
 from contracts.values import Channel
 from events.envelope import Envelope
 from events.partitioning import partition_for
-from services.audit.core import revocations
 from services.audit.core.dispatches import Authorisations, Authorised, consent_record
 from services.audit.core.entry import RecordedEntry, message_of
 from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, Revocation
 from services.audit.core.snapshot import snapshot
-from services.compliance.core import Policy, evaluate
+from services.compliance.core import Policy, evaluate, obligations
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput
+from services.compliance.core.schema import ObligationRule
+from services.compliance.core.zones import jurisdictions
 from services.orchestrator.core.decide import Context, decide, fire_timers
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import BorrowerState
@@ -97,6 +98,8 @@ class Auditor:
         self.states: dict[str, BorrowerState] = {}
         self.seen = Authorisations()
         self._contexts: dict[str, Context] = {}
+        self._last_version: dict[str, str] = {}  # borrower -> policy version of its last entry
+        self._ends_at: datetime | None = None  # the latest clock in this part of the ledger
 
     def _ctx(self, version: str) -> Context | None:
         if version not in self._contexts and version in self.policies:
@@ -127,6 +130,8 @@ class Auditor:
             # Folding in shards relies on a borrower's entries sharing a partition.
             self._find("mismatch", "entry_on_wrong_partition", entry, f"read from {partition}")
         r.policy_versions.add(entry.policy_version)
+        self._last_version[entry.borrower_id] = entry.policy_version
+        self._ends_at = max(self._ends_at or entry.now, entry.now)
         state = self.states.setdefault(entry.borrower_id, BorrowerState(entry.borrower_id))
         message = message_of(entry.event) if entry.event is not None else None
         if entry.event is not None:
@@ -283,16 +288,25 @@ class Auditor:
         index = None
         if isinstance(m, ConsentRevoked):
             index = len(self.report.revocations)
-            self.report.revocations.append(self._revocation(entry, m, source))
+            self.report.revocations.append(self._revocation(state, entry, m, source))
         addresses = [m.address] if m.address else _addresses(state, m.party_id, m.channel)
         self.seen.file(m.channel, addresses, Recorded(consent_record(m, entry.now), index))
 
-    def _revocation(self, entry: RecordedEntry, m: ConsentRevoked, source: str) -> Revocation:
-        due = (
-            revocations.deadline(m.received_at)
-            if revocations.sla_applies(m.channel, m.received_at)
-            else None
+    def _revocation(
+        self, state: BorrowerState, entry: RecordedEntry, m: ConsentRevoked, source: str
+    ) -> Revocation:
+        # The deadline comes from the policy in force when it was processed (TC-3 as data).
+        rule = next(
+            (
+                o
+                for o in self._obligations(
+                    state, entry.policy_version, m.party_id, "revocation_honoured"
+                )
+                if obligations.applies(o, m.channel, m.received_at)
+            ),
+            None,
         )
+        due = obligations.deadline(rule, m.received_at) if rule else None
         r = Revocation(
             borrower_id=entry.borrower_id,
             party_id=m.party_id,
@@ -314,10 +328,51 @@ class Auditor:
                     f"received {m.received_at.isoformat()}, processed {entry.now.isoformat()}, "
                     f"due by {due.isoformat() if due else '-'}",
                     entry_id=entry.entry_id,
-                    rule=revocations.RULE,
+                    rule=rule.id if rule else None,
                 )
             )
         return r
+
+    def close(self) -> None:
+        """After the last entry: obligations with deadlines. RF-20: every debt of a third-party
+        collector whose first communication is old enough had its validation notice in time,
+        under the policy of the borrower's last entry; a deadline after the log's end is not
+        due yet."""
+        if self._ends_at is None:
+            return
+        for borrower_id, state in sorted(self.states.items()):
+            version = self._last_version[borrower_id]
+            for loan in sorted(state.loans.values(), key=lambda loan: loan.loan_id):
+                if not loan.third_party_collector:
+                    continue
+                attempts = [
+                    a.record() for a in state.attempts.values() if a.party_id == borrower_id
+                ]
+                for rule in self._obligations(state, version, borrower_id, "validation_notice"):
+                    for breach in obligations.validation_notice_breaches(
+                        rule, loan.loan_id, attempts, loan.paid_in_full_at, self._ends_at
+                    ):
+                        self.report.findings.append(
+                            Finding(
+                                "violation",
+                                "validation_notice_late",
+                                borrower_id,
+                                f"{breach.loan_id}: {breach.detail}",
+                                rule=breach.rule,
+                            )
+                        )
+
+    def _obligations(
+        self, state: BorrowerState, version: str, party_id: str, kind: str
+    ) -> list[ObligationRule]:
+        """The obligations of ``kind`` that bind for this person under policy ``version``."""
+        policy = self.policies.get(version)
+        party = state.parties.get(party_id) or state.parties.get(state.borrower_id)
+        if policy is None or party is None:
+            return []
+        borrower = state.parties.get(state.borrower_id)
+        where = jurisdictions(state.party_facts(party), borrower.addresses if borrower else ())
+        return obligations.rules_of(policy, where, kind)
 
     # -- the dispatch records -----------------------------------------------------------------
 

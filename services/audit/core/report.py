@@ -48,7 +48,7 @@ class AuditReport:
 
     @property
     def revocations_late(self) -> int:
-        return sum(1 for f in self.violations if f.rule == revocations.RULE)
+        return sum(1 for f in self.violations if f.code == "revocation_processed_late")
 
     def merge(self, other: AuditReport) -> None:
         """Add another shard's report to this one (its revocations go after this one's)."""

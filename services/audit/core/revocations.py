@@ -5,63 +5,23 @@ honoured no later than 10 business days after it was received. Parley honours a 
 it processes it (from then on the gate refuses), so the lag that matters is receipt to
 processing: the revocation's ``received_at`` to the clock of the ledger entry that recorded it.
 
-Business days are Monday to Friday less US federal holidays (observed days included, from the
-``holidays`` package), counted on calendar dates in US Eastern time, and the day of receipt is
-not one of the ten; the deadline is the end of the tenth. Whether a dispatch followed a processed
-revocation is the dispatch check's ``dispatch_after_revocation`` finding, counted here per
-revocation.
+The rule's numbers are pack data (us-federal.yaml ``obligations``: 10 US business days on
+Eastern-time dates, calls and texts, in force from 2025-04-11); the arithmetic is
+``services.compliance.core.obligations``. Whether a dispatch followed a processed revocation is
+the dispatch check's ``dispatch_after_revocation`` finding, counted here per revocation.
 """
 
 from __future__ import annotations
 
-import functools
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import holidays
 
 from contracts.values import Channel, Purpose
 from services.compliance.core.consent import resolve
 from services.compliance.core.model import ConsentRecord
-
-RULE = "TC-3"
-BUSINESS_DAYS = 10
-IN_FORCE = date(2025, 4, 11)
-CHANNELS = frozenset({Channel.SMS, Channel.CALL})  # the TCPA governs calls and texts
-EASTERN = ZoneInfo("America/New_York")
-
-
-@functools.cache
-def _federal_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("US", years=year))
-
-
-def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _federal_holidays(day.year)
-
-
-def add_business_days(day: date, n: int) -> date:
-    """The ``n``-th business day after ``day`` (``day`` itself never counts)."""
-    while n > 0:
-        day += timedelta(days=1)
-        n -= is_business_day(day)
-    return day
-
-
-def deadline(
-    received_at: datetime, days: int = BUSINESS_DAYS, zone: ZoneInfo = EASTERN
-) -> datetime:
-    """The instant the ``days``-th business day after receipt ends, in ``zone``."""
-    last = add_business_days(received_at.astimezone(zone).date(), days)
-    return datetime.combine(last + timedelta(days=1), time(0), zone)
-
-
-def sla_applies(channel: Channel, received_at: datetime) -> bool:
-    return channel in CHANNELS and received_at.astimezone(EASTERN).date() >= IN_FORCE
 
 
 @dataclass

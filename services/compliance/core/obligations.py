@@ -5,9 +5,11 @@ log ends; nothing here reads a clock.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -77,21 +79,37 @@ def validation_notice_breaches(
     ]
 
 
-def deadline(rule: schema.ObligationRule, received_at: datetime, country: str) -> datetime:
-    """The instant by which an obligation starting at ``received_at`` must be met. Business days
-    skip Saturdays, Sundays and the country's public holidays (the ``holidays`` package)."""
+def applies(rule: schema.ObligationRule, channel: Channel, starts_at: datetime) -> bool:
+    """Whether an obligation starting at ``starts_at`` in ``channel`` is held to ``rule``."""
+    if rule.channels and channel not in rule.channels:
+        return False
+    zone = ZoneInfo(rule.calendar_zone)
+    return rule.in_force_from is None or starts_at.astimezone(zone).date() >= rule.in_force_from
+
+
+def deadline(rule: schema.ObligationRule, starts_at: datetime) -> datetime:
+    """The instant by which an obligation starting at ``starts_at`` must be met."""
     if not rule.business_days:
-        return received_at + timedelta(days=rule.within_days)
-    calendar = holidays.country_holidays(
-        country, years=range(received_at.year, received_at.year + 2)
+        return starts_at + timedelta(days=rule.within_days)
+    zone = ZoneInfo(rule.calendar_zone)
+    last = add_business_days(
+        rule.calendar_country, starts_at.astimezone(zone).date(), rule.within_days
     )
-    day, left = received_at.date(), rule.within_days
-    while left:
+    return datetime.combine(last + timedelta(days=1), time(0), zone)
+
+
+def add_business_days(country: str, day: date, n: int) -> date:
+    """The ``n``-th business day after ``day`` (``day`` itself never counts)."""
+    while n > 0:
         day += timedelta(days=1)
-        if _business_day(day, calendar):
-            left -= 1
-    return received_at + timedelta(days=(day - received_at.date()).days)
+        n -= is_business_day(country, day)
+    return day
 
 
-def _business_day(day: date, calendar: holidays.HolidayBase) -> bool:
-    return day.weekday() < 5 and day not in calendar
+def is_business_day(country: str, day: date) -> bool:
+    return day.weekday() < 5 and day not in _public_holidays(country, day.year)
+
+
+@functools.cache
+def _public_holidays(country: str, year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays(country, years=year))

@@ -6,7 +6,7 @@ opt-out, hold); every number, channel list and source id comes from a pack file.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -150,7 +150,14 @@ class ObligationRule(_Strict):
     id: RuleId
     kind: Literal["validation_notice", "revocation_honoured"]
     within_days: int = Field(ge=0)
-    business_days: bool = False  # excluding Saturdays, Sundays and the country's public holidays
+    # Business days exclude Saturdays, Sundays and ``calendar_country``'s public holidays
+    # (observed days included), counted on dates in ``calendar_zone``; the day the obligation
+    # starts is not one of them, and the deadline is the end of the last.
+    business_days: bool = False
+    calendar_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    calendar_zone: str = "UTC"
+    channels: tuple[Channel, ...] = ()  # the media it governs; empty: every medium
+    in_force_from: date | None = None  # obligations starting earlier are not held to it
     src: Src
     note: str = ""
 

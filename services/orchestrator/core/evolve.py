@@ -127,6 +127,7 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
         loan.partial_payments += 1  # paying in part, unasked: willing but unable (segments)
     loan.amount_overdue = max(loan.amount_overdue - m.amount.amount, loan.amount_overdue * 0)
     if m.paid_in_full:
+        loan.paid_in_full_at = now
         loan.paid_in_full, loan.days_past_due, loan.amount_overdue = (
             True,
             0,

@@ -110,6 +110,7 @@ class Loan:
     next_due_date: date | None = None
     next_due_amount: Decimal = Decimal(0)
     paid_in_full: bool = False
+    paid_in_full_at: datetime | None = None  # RF-20: no notice needed if paid before it is due
     promise: Promise | None = None
     stage: str | None = None
     plan: Plan | None = None

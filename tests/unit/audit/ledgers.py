@@ -123,6 +123,7 @@ def audit(ledger: Ledger, entries: Iterable[Out] | None = None) -> Auditor:
     auditor = Auditor({policy.version: policy}, context_for, strategy_version, None, PARTITIONS)
     for out in ledger.entries if entries is None else entries:
         auditor.entry(read_entry(out.value), partition=out.partition)
+    auditor.close()
     return auditor
 
 

@@ -4,7 +4,7 @@ dispatch to the address it revoked (P6)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,6 @@ from contracts import (
     RequestContact,
 )
 from contracts.values import Channel
-from services.audit.core import revocations
 from services.audit.core.replay import Auditor
 from services.audit.render import lag, render_html, render_terminal
 from tests.unit.audit.ledgers import (
@@ -31,49 +30,6 @@ from tests.unit.audit.ledgers import (
 )
 
 EASTERN = ZoneInfo("America/New_York")
-
-
-# -- business days ---------------------------------------------------------------------------
-
-
-def test_weekends_and_observed_federal_holidays_are_not_business_days() -> None:
-    assert revocations.is_business_day(date(2026, 7, 2))  # Thursday
-    assert not revocations.is_business_day(date(2026, 7, 3))  # Independence Day (observed)
-    assert not revocations.is_business_day(date(2026, 7, 4))  # Saturday, and the day itself
-    assert not revocations.is_business_day(date(2026, 11, 26))  # Thanksgiving
-
-
-def test_received_on_the_observed_holiday_the_count_starts_the_next_monday() -> None:
-    """Friday 2026-07-03 is no business day; ten from the Monday after: Friday 2026-07-17."""
-    assert revocations.add_business_days(date(2026, 7, 3), 10) == date(2026, 7, 17)
-
-
-def test_received_the_day_before_the_holiday_the_holiday_is_skipped() -> None:
-    """Without the holiday, ten business days after Thursday 2026-07-02 would be 07-16."""
-    assert revocations.add_business_days(date(2026, 7, 2), 10) == date(2026, 7, 17)
-    assert revocations.add_business_days(date(2026, 11, 25), 10) == date(2026, 12, 10)
-
-
-def test_the_deadline_is_the_end_of_the_tenth_business_day_in_eastern_time() -> None:
-    received = datetime(2026, 7, 2, 15, 0, tzinfo=UTC)
-
-    assert revocations.deadline(received) == datetime(2026, 7, 18, 0, 0, tzinfo=EASTERN)
-
-
-def test_the_day_of_receipt_is_the_eastern_calendar_day() -> None:
-    """22:00 on Thursday in New York is already Friday in UTC; the count starts from Thursday."""
-    late_thursday = datetime(2026, 7, 3, 2, 0, tzinfo=UTC)
-
-    assert revocations.deadline(late_thursday) == datetime(2026, 7, 18, 0, 0, tzinfo=EASTERN)
-
-
-def test_the_sla_covers_calls_and_texts_received_since_it_came_into_force() -> None:
-    after = datetime(2025, 4, 11, 12, 0, tzinfo=UTC)
-
-    assert revocations.sla_applies(Channel.SMS, after)
-    assert revocations.sla_applies(Channel.CALL, after)
-    assert not revocations.sla_applies(Channel.EMAIL, after)
-    assert not revocations.sla_applies(Channel.SMS, after - timedelta(days=1))
 
 
 # -- the evidence in the audit ---------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,7 +11,14 @@ from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, Purpose
 from services.compliance.core import load_policy
 from services.compliance.core.model import AttemptRecord
-from services.compliance.core.obligations import deadline, rules_of, validation_notice_breaches
+from services.compliance.core.obligations import (
+    add_business_days,
+    applies,
+    deadline,
+    is_business_day,
+    rules_of,
+    validation_notice_breaches,
+)
 
 POLICY = load_policy("default")
 [RF20] = rules_of(POLICY, ("US", "US-NY"), "validation_notice")
@@ -95,16 +103,47 @@ def test_a_notice_that_was_never_sent_or_came_back_does_not_count(outcome: Outco
     assert validation_notice_breaches(RF20, "L1", history, None, T0 + timedelta(days=30))
 
 
+# -- TC-3: 10 US business days, from pack data -------------------------------------------------
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+def test_weekends_and_observed_federal_holidays_are_not_business_days() -> None:
+    assert is_business_day("US", date(2026, 7, 2))  # Thursday
+    assert not is_business_day("US", date(2026, 7, 3))  # Independence Day (observed)
+    assert not is_business_day("US", date(2026, 7, 4))  # Saturday, and the day itself
+    assert not is_business_day("US", date(2026, 11, 26))  # Thanksgiving
+
+
 @pytest.mark.parametrize(
-    ("received", "due"),
+    ("received", "tenth"),
     [
-        # Monday -> two weeks later, Monday (10 business days, no holiday between).
-        (datetime(2026, 3, 2, 15, 0, tzinfo=UTC), datetime(2026, 3, 16, 15, 0, tzinfo=UTC)),
-        # Friday 2026-07-03 is the observed Independence Day: skipped.
-        (datetime(2026, 6, 26, 15, 0, tzinfo=UTC), datetime(2026, 7, 13, 15, 0, tzinfo=UTC)),
-        # Received on a Saturday: counting starts with Monday.
-        (datetime(2026, 3, 7, 15, 0, tzinfo=UTC), datetime(2026, 3, 20, 15, 0, tzinfo=UTC)),
+        (date(2026, 7, 3), date(2026, 7, 17)),  # on the observed holiday: from the Monday after
+        (date(2026, 7, 2), date(2026, 7, 17)),  # the day before: the holiday is skipped
+        (date(2026, 11, 25), date(2026, 12, 10)),  # Thanksgiving skipped
+        (date(2026, 3, 7), date(2026, 3, 20)),  # a Saturday: counting starts with Monday
     ],
 )
-def test_the_revocation_deadline_counts_us_business_days(received: datetime, due: datetime) -> None:
-    assert deadline(TC3, received, "US") == due
+def test_ten_business_days_after_receipt(received: date, tenth: date) -> None:
+    assert add_business_days("US", received, 10) == tenth
+
+
+def test_the_deadline_is_the_end_of_the_tenth_business_day_in_eastern_time() -> None:
+    received = datetime(2026, 7, 2, 15, 0, tzinfo=UTC)
+    late_thursday = datetime(2026, 7, 3, 2, 0, tzinfo=UTC)  # 22:00 Thursday in New York
+
+    assert deadline(TC3, received) == datetime(2026, 7, 18, 0, 0, tzinfo=EASTERN)
+    assert deadline(TC3, late_thursday) == datetime(2026, 7, 18, 0, 0, tzinfo=EASTERN)
+
+
+def test_tc3_covers_calls_and_texts_received_since_it_came_into_force() -> None:
+    after = datetime(2025, 4, 11, 12, 0, tzinfo=UTC)
+
+    assert applies(TC3, Channel.SMS, after)
+    assert applies(TC3, Channel.CALL, after)
+    assert not applies(TC3, Channel.EMAIL, after)
+    assert not applies(TC3, Channel.SMS, after - timedelta(days=1))
+
+
+def test_a_calendar_day_obligation_counts_plain_days() -> None:
+    assert deadline(RF20, T0) == T0 + timedelta(days=5)
