@@ -35,6 +35,7 @@ from contracts.strategy import (
     HandedOffToLegal,
     RepaymentPlanBroken,
     RepaymentPlanCompleted,
+    Segment,
     SegmentAssigned,
 )
 from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
@@ -503,8 +504,8 @@ def _segment(state: BorrowerState, ctx: Context) -> tuple[BorrowerState, list[Me
     if not ctx.playbook.segments:
         return state, []
     segment, because = classify(state, ctx.playbook.segmentation)
-    if segment is state.segment:
-        return state, []
+    if segment is (state.segment or Segment.COOPERATIVE):
+        return state, []  # a borrower starts cooperative: only a move is recorded
     assigned = SegmentAssigned(segment=segment, previous=state.segment, because=because)
     return dataclasses.replace(state, segment=segment), [assigned]
 

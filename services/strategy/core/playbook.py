@@ -109,7 +109,8 @@ class Playbook(_Strict):
         return next((s for s in self.stages if s.from_dpd <= dpd <= s.to_dpd), None)
 
     def posture(self, segment: Segment | None) -> Posture:
-        return self.segments.get(segment, _NEUTRAL) if segment else _NEUTRAL
+        """A borrower not yet placed is treated as cooperative (the seeds' default)."""
+        return self.segments.get(segment or Segment.COOPERATIVE, _NEUTRAL)
 
     def actions(self) -> list[Action]:
         """Every action the playbook can ask for (to validate its templates at load)."""

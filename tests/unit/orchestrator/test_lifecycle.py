@@ -218,7 +218,7 @@ def test_three_unanswered_attempts_make_the_borrower_unreachable_and_ask_contact
     day4 = feed.send(B, dpd(4, _day(3).date()), _day(3))
     day5 = feed.send(B, dpd(5, _day(4).date()), _day(4))
 
-    assert [s["segment"] for s in segments] == ["cooperative", "unreachable"]
+    assert [s["segment"] for s in segments] == ["unreachable"]  # a borrower starts cooperative
     assert "did not reach" in segments[-1]["because"]
     assert [(d["party_id"], d["purpose"], d["verdict"]) for d in decisions(day4)] == [
         ("c1", "location_inquiry", "authorised")
