@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from contracts.values import Channel, Purpose
 from services.compliance.core import schema
+from services.compliance.core.localtime import stamp
 from services.compliance.core.model import AttemptRecord, ConsentRecord, ContactIntent
 
 
@@ -31,15 +33,26 @@ class Ledger:
         if self.revocation is not None:
             r = self.revocation
             scope = "address" if r.address is not None else "medium"
-            return f"{channel.value}: revoked ({scope}, effective {r.effective_at.isoformat()})"
+            return _line(channel, "revoked", scope, *stamp(r.effective_at))
         if self.grants:
-            g = max(self.grants, key=_order)
+            grants = self.grants
+            g = grants[0] if len(grants) == 1 else max(grants, key=_order)
             scope = "address" if g.address is not None else "medium"
-            kind = "written" if self.written else "express"
-            return (
-                f"{channel.value}: granted {kind} ({scope}, effective {g.effective_at.isoformat()})"
-            )
+            kind = "granted written" if self.written else "granted express"
+            return _line(channel, kind, scope, *stamp(g.effective_at))
         return f"{channel.value}: no record"
+
+
+@lru_cache(maxsize=4096)
+def _line(
+    channel: Channel, state: str, scope: str, _tz: int, _fold: int, effective: datetime
+) -> str:
+    # Keyed by ``stamp(effective)``: an equal key prints the same.
+    return f"{channel.value}: {state} ({scope}, effective {effective.isoformat()})"
+
+
+def forget() -> None:
+    _line.cache_clear()
 
 
 def _order(record: ConsentRecord) -> tuple[datetime, datetime]:
@@ -57,16 +70,19 @@ def resolve(
     purpose: Purpose,
     at: datetime,
 ) -> Ledger:
+    addresses, purposes = (None, to), (None, purpose)
     relevant = [
         c
         for c in consents
         if c.channel == channel
-        and c.address in (None, to)
-        and c.purpose in (None, purpose)
+        and c.address in addresses
+        and c.purpose in purposes
         and c.effective_at <= at
     ]
     grants = [c for c in relevant if c.granted]
     revocations = [c for c in relevant if not c.granted]
+    if not revocations:  # nothing to stand, nothing superseding a grant
+        return Ledger(revocation=None, grants=tuple(grants))
     standing_revocations = [
         r
         for r in revocations

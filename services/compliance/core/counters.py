@@ -11,37 +11,42 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pydantic_core import TzInfo
+
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, PhoneType
-from services.compliance.core import schema
-from services.compliance.core.model import AttemptRecord, ContactIntent
+from services.compliance.core import localtime, schema
+from services.compliance.core.model import AttemptRecord, ContactIntent, PartyFacts
 
 _UTC_ONLY = ("UTC",)
+_FIXED_TZ = (timezone, TzInfo)  # tzinfo types whose offset never changes
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Who and what a rule sees: the intent's debt and number, and the party's phone types."""
+def forget() -> None:
+    _cooldown_end.cache_clear()
 
-    intent: ContactIntent
-    phone_types: dict[str, PhoneType]
-    known_emails: frozenset[str]
-    zones: tuple[str, ...]
 
-    def dest_type(self, to: str | None) -> PhoneType | str | None:
-        """A phone's type; "email" for the party's email; "unknown" for anything else."""
-        if to is not None and to in self.phone_types:
-            return self.phone_types[to]
-        return "email" if to in self.known_emails else "unknown"
+def dest_type(party: PartyFacts, to: str | None) -> PhoneType | str:
+    """A phone's type; "email" for the party's email; "unknown" for anything else."""
+    if to is not None:
+        for phone in reversed(party.phones):  # the last listing of a number gives its type
+            if phone.number == to:
+                return phone.type
+    for email in party.emails:
+        if email.address == to:
+            return "email"
+    return "unknown"
+
+
+KindSets = tuple[frozenset[Channel], frozenset[OutcomeKind | None]]
 
 
 @lru_cache(maxsize=256)
-def _kind_sets(kind: schema.Kind) -> tuple[frozenset[Channel], frozenset[OutcomeKind | None]]:
+def kind_sets(kind: schema.Kind) -> KindSets:
     """(channels, outcomes counted); ``None`` stands for a pending attempt (no outcome yet)."""
     outcomes = None if kind.outcomes is None else frozenset(kind.outcomes)
     excluded = frozenset(kind.exclude_outcomes)
@@ -54,53 +59,53 @@ def _kind_sets(kind: schema.Kind) -> tuple[frozenset[Channel], frozenset[Outcome
     return frozenset(kind.channels), allowed
 
 
-def _type_matches(types: tuple[PhoneType, ...] | None, dest: PhoneType | str | None) -> bool:
+def of_kind(sets: KindSets, attempts: Iterable[AttemptRecord]) -> list[AttemptRecord]:
+    """The attempts a kind counts, in order."""
+    channels, allowed = sets
+    return [a for a in attempts if a.channel in channels and a.outcome in allowed]
+
+
+def type_matches(types: tuple[PhoneType, ...] | None, dest: PhoneType | str | None) -> bool:
     # An unknown destination matches every filter: counting it everywhere is the strict choice.
     return types is None or dest == "unknown" or dest in types
 
 
-def gates(rule: schema.CounterRule, scope: Scope) -> bool:
-    """Whether this counter limits the intended contact at all."""
-    intent = scope.intent
-    return intent.channel in rule.gates and _type_matches(
-        rule.phone_types, scope.dest_type(intent.to)
-    )
+# Local wall-clock arithmetic and conversions can shift an instant by a zone's offset change
+# (at most a day, as when Samoa crossed the date line); two days cover any of them.
+_SLACK = timedelta(days=2)
 
 
-def _counted(
-    kind: schema.Kind, per: schema.Per, attempts: Iterable[AttemptRecord], scope: Scope
+def reach(rule: schema.CounterRule | schema.CooldownRule) -> timedelta:
+    """How far before the decision instant an attempt can still matter to ``rule``.
+
+    The gate only asks about instants at or after it. An attempt older than this is outside
+    every rolling window from then on and leaves it before then; it is on an earlier local date
+    than any such instant in every zone; its cooldown ended before then. So it changes no count
+    and no clear time, and leaving it out changes nothing.
+    """
+    if isinstance(rule, schema.CooldownRule):
+        return timedelta(days=rule.block_days) + _SLACK
+    return timedelta(days=rule.rolling_days or 1) + _SLACK
+
+
+def scoped(
+    per: schema.Per, attempts: list[AttemptRecord], intent: ContactIntent
 ) -> list[AttemptRecord]:
-    """The attempts of ``kind`` in the rule's scope (per debt, number or person), in order."""
-    channels, allowed = _kind_sets(kind)
+    """The attempts in a rule's scope (per debt, number or person), in order."""
     if per == "person_debt":
-        loan = scope.intent.loan_id
-        return [
-            a
-            for a in attempts
-            if a.channel in channels and a.outcome in allowed and a.loan_id == loan
-        ]
+        loan = intent.loan_id
+        return [a for a in attempts if a.loan_id == loan]
     if per == "number":
-        to = scope.intent.to
-        return [
-            a for a in attempts if a.channel in channels and a.outcome in allowed and a.to == to
-        ]
-    return [a for a in attempts if a.channel in channels and a.outcome in allowed]
+        to = intent.to
+        return [a for a in attempts if a.to == to]
+    return attempts
 
 
-def relevant(
-    rule: schema.CounterRule, kind: schema.Kind, attempts: Iterable[AttemptRecord], scope: Scope
-) -> list[datetime]:
-    found = _counted(kind, rule.per, attempts, scope)
-    types = rule.phone_types
-    if types is None:
-        return sorted(a.at for a in found)
-    return sorted(a.at for a in found if _type_matches(types, scope.dest_type(a.to)))
-
-
-def _fixed_offsets(times: list[datetime]) -> bool:
-    """Every time has a fixed-offset tzinfo (e.g. UTC): comparisons are then plain instant order,
-    so a sorted list can be bisected with exactly the results of comparing one by one."""
-    return all(type(at.tzinfo) is timezone for at in times)
+def fixed_offsets(times: Iterable[datetime]) -> bool:
+    """Every time has a fixed-offset tzinfo (``datetime.timezone``, or pydantic's ``TzInfo`` that
+    parsed datetimes carry): comparisons are then plain instant order, so a sorted list can be
+    bisected with exactly the results of comparing one by one."""
+    return not [at for at in times if type(at.tzinfo) not in _FIXED_TZ]
 
 
 def _rolling(times: list[datetime], t: datetime, span: timedelta, fixed: bool) -> int:
@@ -110,68 +115,34 @@ def _rolling(times: list[datetime], t: datetime, span: timedelta, fixed: bool) -
     return sum(1 for at in times if start < at <= t)
 
 
-def count_at(
+def tally(
     rule: schema.CounterRule, times: list[datetime], t: datetime, zones: tuple[str, ...]
-) -> int:
-    if rule.rolling_days is not None:
-        start = t - timedelta(days=rule.rolling_days)
-        return sum(1 for at in times if start < at <= t)
-    return max(_same_day(times, t, ZoneInfo(z)) for z in zones or _UTC_ONLY)
+) -> tuple[int, Callable[[datetime], datetime] | None]:
+    """The count at ``t`` of the rule's (sorted) times, and the function giving the earliest
+    instant >= a given one at which the count is below ``max`` (exact: counts only fall at the
+    instants an attempt leaves the window, so those are the only candidates). That function is
+    None when fewer than ``max`` times are given: no count can reach it, so it would return its
+    argument whatever it is.
 
-
-def _same_day(times: list[datetime], t: datetime, zone: ZoneInfo) -> int:
-    day = t.astimezone(zone).date()
-    return sum(1 for at in times if at.astimezone(zone).date() == day)
-
-
-def clears_at(
-    rule: schema.CounterRule, times: list[datetime], t: datetime, zones: tuple[str, ...]
-) -> datetime:
-    """Earliest instant >= t at which the count is below ``max`` (exact: counts only fall at the
-    instants an attempt leaves the window, so those are the only candidates)."""
-    return clearing(rule, times, zones)(t)
-
-
-def clearing(
-    rule: schema.CounterRule, times: list[datetime], zones: tuple[str, ...]
-) -> Callable[[datetime], datetime]:
-    """``clears_at`` for one rule and its (sorted) times, with the per-times work done once."""
+    Rolling: attempts with ``t - N days < at <= t``. Calendar day: the most on t's local date
+    in any candidate zone (UTC when there is none).
+    """
     cap = rule.max
     if rule.rolling_days is not None:
-        span = timedelta(days=rule.rolling_days)
-        ends = [at + span for at in times]  # when each attempt leaves the window
-        if not _fixed_offsets(times):
-
-            def rolling(t: datetime) -> datetime:
-                candidates = sorted({t, *(end for end in ends if end > t)})
-                for candidate in candidates:
-                    if _rolling(times, candidate, span, False) < cap:
-                        return candidate
-                return candidates[-1]  # unreachable with max >= 1
-
-            return rolling
-
-        def rolling_fixed(t: datetime) -> datetime:
-            # Instant order throughout: ``ends`` is sorted like ``times``, so the ends after t
-            # are a suffix; the first of several equal ends is the one a set would keep.
-            if _rolling(times, t, span, True) < cap:
-                return t
-            later = ends[bisect_right(ends, t) :]
-            previous = t
-            for candidate in later:
-                if candidate == previous:
-                    continue
-                if _rolling(times, candidate, span, True) < cap:
-                    return candidate
-                previous = candidate
-            return sorted({t, *later})[-1]  # unreachable with max >= 1
-
-        return rolling_fixed
-    # Per zone, how many attempts fall on each local date (the count _same_day makes).
+        span = _days(rule.rolling_days)
+        fixed = fixed_offsets(times)
+        value = _rolling(times, t, span, fixed)
+        if len(times) < cap:
+            return value, None
+        return value, _rolling_clear(times, span, cap, fixed)
+    # Per zone, how many attempts fall on each local date.
     per_zone = [
-        (zone, Counter(at.astimezone(zone).date() for at in times))
+        (zone, Counter([at.astimezone(zone).date() for at in times]))
         for zone in (ZoneInfo(z) for z in zones or _UTC_ONLY)
     ]
+    value = max(days[t.astimezone(zone).date()] for zone, days in per_zone)
+    if len(times) < cap:
+        return value, None
 
     def calendar(t: datetime) -> datetime:
         candidates = [t, *_midnights_after(t, times, zones)]
@@ -181,7 +152,64 @@ def clearing(
                 return candidate
         return candidates[-1]  # unreachable with max >= 1: after the last attempt's day all clear
 
-    return calendar
+    return value, calendar
+
+
+@lru_cache(maxsize=64)
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
+def _rolling_clear(
+    times: list[datetime], span: timedelta, cap: int, fixed: bool
+) -> Callable[[datetime], datetime]:
+    if not fixed:
+        ends = [at + span for at in times]  # when each attempt leaves the window
+
+        def rolling(t: datetime) -> datetime:
+            candidates = sorted({t, *(end for end in ends if end > t)})
+            for candidate in candidates:
+                if _rolling(times, candidate, span, False) < cap:
+                    return candidate
+            return candidates[-1]  # unreachable with max >= 1
+
+        return rolling
+
+    made: list[list[datetime]] = []  # the ends, made once when first needed
+
+    def rolling_fixed(t: datetime) -> datetime:
+        # Instant order throughout: ``ends`` is sorted like ``times``, so the ends after t
+        # are a suffix; the first of several equal ends is the one a set would keep.
+        if _rolling(times, t, span, True) < cap:
+            return t
+        if not made:
+            made.append([at + span for at in times])
+        ends = made[0]
+        later = ends[bisect_right(ends, t) :]
+        if times and times[-1] <= t:
+            # Every attempt is at or before each candidate, so the count at a candidate is the
+            # attempts after it minus the span: it never rises along ``later``. The first
+            # candidate below the cap is then found by bisection (equal ends count alike).
+            lo, hi = 0, len(later)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if _rolling(times, later[mid], span, True) < cap:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if lo < len(later):
+                return later[lo]
+            return sorted({t, *later})[-1]  # unreachable with max >= 1
+        previous = t
+        for candidate in later:
+            if candidate == previous:
+                continue
+            if _rolling(times, candidate, span, True) < cap:
+                return candidate
+            previous = candidate
+        return sorted({t, *later})[-1]  # unreachable with max >= 1
+
+    return rolling_fixed
 
 
 def _midnights_after(t: datetime, times: list[datetime], zones: tuple[str, ...]) -> list[datetime]:
@@ -202,15 +230,31 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def cooldown_ends(
-    rule: schema.CooldownRule, kind: schema.Kind, attempts: Iterable[AttemptRecord], scope: Scope
-) -> list[datetime]:
+    rule: schema.CooldownRule, counted: list[AttemptRecord], zones: tuple[str, ...]
+) -> list[tuple[datetime, datetime]]:
     """RF-2: the event day is day 1, so contact is allowed from 00:00 local on day block_days+1.
 
-    One end per counted event; with several candidate zones the latest such midnight binds.
+    One end per counted event (in the rule's scope, see ``scoped``); with several candidate
+    zones the latest such midnight binds. Each end comes with its instant in UTC (``later``).
     """
-    block = timedelta(days=rule.block_days)
-    zones = [ZoneInfo(name) for name in scope.zones or _UTC_ONLY]
-    return [
-        max(_local_midnight(a.at.astimezone(zone).date() + block, zone) for zone in zones)
-        for a in _counted(kind, rule.per, attempts, scope)
-    ]
+    days = rule.block_days
+    return [_cooldown_end(*localtime.stamp(a.at), zones, days) for a in counted]
+
+
+@lru_cache(maxsize=65536)
+def _cooldown_end(
+    _tz: int, _fold: int, at: datetime, zones: tuple[str, ...], block_days: int
+) -> tuple[datetime, datetime]:
+    # Keyed by ``localtime.stamp(at)``: an equal key is an identical datetime.
+    block = timedelta(days=block_days)
+    tzs = [ZoneInfo(name) for name in zones or _UTC_ONLY]
+    end = max(_local_midnight(at.astimezone(zone).date() + block, zone) for zone in tzs)
+    return end, end.astimezone(UTC)
+
+
+def later(ends: list[tuple[datetime, datetime]], t: datetime) -> list[datetime]:
+    """``[end for end in ends if end > t]``, comparing instants in UTC where that is the same."""
+    tz = t.tzinfo
+    # Datetimes with different tzinfo objects compare as instants; with the same one, as wall
+    # times (which can differ around a DST change), so those are compared as they are.
+    return [end for end, utc in ends if (utc > t if end.tzinfo is not tz else end > t)]

@@ -27,17 +27,24 @@ def _sent(attempt: AttemptRecord, inp: GateInput) -> bool:
 def active_holds(inp: GateInput) -> tuple[str, ...]:
     """Evidence: every hold in force for this person and debt, sorted."""
     party, loan = inp.party, inp.intent.loan_id
-    flags = {
-        "attorney": loan in party.attorney_loans,
-        "bankruptcy": party.bankrupt,
-        "cease": party.cease_all or loan in party.cease_loans,
-        "deceased": party.deceased,
-        "dispute": inp.debt.disputed,
-        "no_contact_at_work": party.no_contact_at_work,
-        "third_party_refused": party.third_party_refused,
-        "vulnerable": party.vulnerable,
-    }
-    return tuple(sorted(name for name, on in flags.items() if on))
+    found: list[str] = []  # in sorted order
+    if loan in party.attorney_loans:
+        found.append("attorney")
+    if party.bankrupt:
+        found.append("bankruptcy")
+    if party.cease_all or loan in party.cease_loans:
+        found.append("cease")
+    if party.deceased:
+        found.append("deceased")
+    if inp.debt.disputed:
+        found.append("dispute")
+    if party.no_contact_at_work:
+        found.append("no_contact_at_work")
+    if party.third_party_refused:
+        found.append("third_party_refused")
+    if party.vulnerable:
+        found.append("vulnerable")
+    return tuple(found)
 
 
 def _destination(rule: schema.HoldRule, inp: GateInput) -> str | None:
@@ -155,6 +162,22 @@ CHECKS: dict[str, Check] = {
     "third_party_location": _third_party_location,
     "third_party_unreachable_only": _third_party_unreachable_only,
 }
+
+
+# Hold kinds that can only fire while one of ``active_holds`` is in force: with it off they pass.
+TRIGGERS: dict[str, str] = {
+    "dispute": "dispute",
+    "cease": "cease",
+    "attorney": "attorney",
+    "bankruptcy": "bankruptcy",
+    "deceased": "deceased",
+    "vulnerable_automated": "vulnerable",
+    "work_phone": "no_contact_at_work",
+}
+
+
+# Hold kinds that only ever concern a contact person (a third party): anyone else passes.
+CONTACT_PERSON_ONLY = frozenset({"third_party_location", "third_party_unreachable_only"})
 
 
 def check(rule: schema.HoldRule, inp: GateInput) -> str | None:

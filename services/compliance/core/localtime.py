@@ -15,8 +15,11 @@ from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+from pydantic_core import TzInfo
 
 _DAY = timedelta(days=1)
+_TWO_DAYS = timedelta(days=2)
+_WEEK = timedelta(days=7)
 _MIDNIGHT = time(0, 0)
 # Local ranges repeat daily, but a run of public holidays (e.g. a week in CN) can push the next
 # allowed instant far out; beyond this the gate gives up and suppresses (fail closed).
@@ -75,6 +78,65 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+zone = _zone  # the one ZoneInfo object per name that every conversion here uses
+
+
+def local(t: datetime, tz: ZoneInfo) -> datetime:
+    """``t.astimezone(tz)``, remembered: one decision converts the same instants many times."""
+    tzinfo = t.tzinfo
+    if tzinfo is tz:
+        return t  # what astimezone returns, unconverted
+    return _converted(id(tzinfo), t.fold, t, tz)  # keyed by stamp(t)
+
+
+# A raw search answer: t itself (``_SELF``), a change point after it (a UTC instant), or None.
+_SELF = "self"
+_Raw = datetime | str | None
+InstantKey = tuple[object, int, datetime]
+
+
+def instant_key(t: datetime) -> InstantKey:
+    """A memo key for the searches here: ``stamp(t)``, except with pydantic's fixed-offset
+    ``TzInfo``, which each parsed datetime carries as an object of its own; then the offset,
+    fold and wall time, so that equal instants parsed apart share entries. Either pins all the
+    searches read of t: its instant, and the wall clock of its own offset (years near it)."""
+    tz = t.tzinfo
+    if type(tz) is not TzInfo:
+        return id(tz), t.fold, t
+    last = _LAST_KEY  # one decision asks for its instant's key several times
+    if last[0] is t:
+        return last[1]
+    key = tz.utcoffset(t), t.fold, t.replace(tzinfo=None)
+    _remember_key(t, key)
+    return key
+
+
+def _remember_key(t: datetime, key: InstantKey) -> None:
+    global _LAST_KEY  # noqa: PLW0603 - a one-entry memo; the entry keeps t alive for ``is``
+    _LAST_KEY = (t, key)
+
+
+_LAST_KEY: tuple[datetime | None, InstantKey] = (None, (0, 0, datetime.min))
+
+
+def shared(t: datetime | None) -> bool:
+    """Whether answers expressed in t's tzinfo are worth remembering: not with pydantic's
+    ``TzInfo``, an object of each parsed datetime's own, so never the same again."""
+    return t is None or type(t.tzinfo) is not TzInfo
+
+
+def stamp(t: datetime) -> tuple[int, int, datetime]:
+    """A memo key that pins ``t`` exactly: its tzinfo (kept alive by the key, so the id is not
+    reused), fold and value (with one tzinfo, equality compares wall times). Comparing the id
+    first keeps lookups cheap: datetimes with different tzinfo objects compare by converting."""
+    return id(t.tzinfo), t.fold, t
+
+
+@lru_cache(maxsize=65536)
+def _converted(_tz: int, _fold: int, t: datetime, tz: ZoneInfo) -> datetime:
+    return t.astimezone(tz)
+
+
 @cache
 def _transitions(name: str, year: int) -> tuple[datetime, ...]:
     """UTC instants in ``year`` where the zone's offset changes (found by bisection to 1 s)."""
@@ -108,11 +170,18 @@ def _transition_days(name: str, year: int) -> frozenset[date]:
     return frozenset(days)
 
 
+def forget() -> None:
+    """Drop the memos of instants and schedules (zone and holiday data stay)."""
+    _converted.cache_clear()
+    _schedule.cache_clear()
+    _candidates.cache_clear()
+
+
 def holds(t: datetime, zones: tuple[str, ...], constraints: tuple[Constraint, ...]) -> bool:
     return all(c.ok(t.astimezone(_zone(z))) for z in zones for c in constraints)
 
 
-class _Schedule:
+class Schedule:
     """Memo for one (zones, constraints): boundary times, candidate change points, and status.
 
     Change points are UTC instants; whether everything holds at one is a pure function of the
@@ -120,7 +189,7 @@ class _Schedule:
     ``_change_points``), so remembering both changes nothing but speed. The memos are bounded.
     """
 
-    __slots__ = ("bounds", "constraints", "found", "memo", "soonest", "tzs", "zones")
+    __slots__ = ("bounds", "constraints", "found", "memo", "runs", "soonest", "tzs", "zones")
 
     def __init__(self, zones: tuple[str, ...], constraints: tuple[Constraint, ...]) -> None:
         self.zones = zones
@@ -129,14 +198,41 @@ class _Schedule:
         self.bounds = tuple(sorted({b for c in constraints for b in c.boundaries}))
         self.memo: dict[datetime, bool] = {}
         self.found: dict[_SpanKey, tuple[tuple[datetime, ...], tuple[bool, ...]]] = {}
-        self.soonest: dict[tuple[datetime, int, int], datetime | None] = {}
+        self.soonest: dict[InstantKey, _Raw] = {}
+        self.runs: dict[InstantKey, tuple[datetime | None, datetime | None]] = {}
+
+    def earliest(self, t: datetime) -> datetime | None:
+        """``earliest(t, zones, constraints)``."""
+        return _earliest(t, self)
+
+    def earliest_raw(self, t: datetime) -> datetime | str | None:
+        """``earliest`` before it is expressed in t's tzinfo: ``"self"`` for t itself, else a
+        UTC instant, or None."""
+        return _earliest_raw(t, self)
+
+    def interval(self, t: datetime) -> tuple[datetime | None, datetime | None]:
+        """``interval(t, zones, constraints)`` for non-empty zones and constraints."""
+        key = instant_key(t)
+        memo = self.runs
+        found = memo.get(key)
+        if found is None:
+            found = _interval(t, self)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = found
+        opens, closes = found  # UTC instants, expressed in t's tzinfo as they are returned
+        tz = t.tzinfo
+        return (
+            None if opens is None else opens.astimezone(tz),
+            None if closes is None else closes.astimezone(tz),
+        )
 
     def holds(self, t: datetime) -> bool:
         """``holds(t, zones, constraints)``."""
-        for zone in self.tzs:
-            local = t.astimezone(zone)
+        for tz in self.tzs:
+            there = local(t, tz)
             for c in self.constraints:
-                if not c.ok(local):
+                if not c.ok(there):
                     return False
         return True
 
@@ -156,7 +252,7 @@ class _Schedule:
     ) -> tuple[tuple[datetime, ...], tuple[bool, ...], int, int]:
         """Change points with lo < p <= hi as ``points[i:j]``, and whether each holds."""
         key = (
-            tuple((lo.astimezone(zone).date(), hi.astimezone(zone).date()) for zone in self.tzs),
+            tuple((local(lo, tz).date(), local(hi, tz).date()) for tz in self.tzs),
             lo.year,
             hi.year,
         )
@@ -168,7 +264,14 @@ class _Schedule:
                 self.found.clear()
             self.found[key] = entry
         points, oks = entry
-        return points, oks, bisect_right(points, lo), bisect_right(points, hi)
+        # The points are UTC instants: comparing them with lo and hi in UTC gives the same
+        # answers as comparing across tzinfos, which converts every time.
+        return (
+            points,
+            oks,
+            bisect_right(points, lo.astimezone(UTC)),
+            bisect_right(points, hi.astimezone(UTC)),
+        )
 
 
 _SpanKey = tuple[tuple[tuple[date, date], ...], int, int]
@@ -178,8 +281,13 @@ _SPANS_SIZE = 256
 
 
 @lru_cache(maxsize=128)
-def _schedule(zones: tuple[str, ...], constraints: tuple[Constraint, ...]) -> _Schedule:
-    return _Schedule(zones, constraints)
+def _schedule(zones: tuple[str, ...], constraints: tuple[Constraint, ...]) -> Schedule:
+    return Schedule(zones, constraints)
+
+
+def schedule(zones: tuple[str, ...], constraints: tuple[Constraint, ...]) -> Schedule:
+    """The memo for one (zones, constraints); callers may keep it to skip the lookup."""
+    return _schedule(zones, constraints)
 
 
 @lru_cache(maxsize=65536)
@@ -195,7 +303,7 @@ def _day_points(name: str, day: date, bounds: tuple[time, ...]) -> tuple[datetim
     )
 
 
-def _change_points(plan: _Schedule, lo: datetime, hi: datetime) -> list[datetime]:
+def _change_points(plan: Schedule, lo: datetime, hi: datetime) -> list[datetime]:
     """Sorted instants p with lo < p <= hi where some constraint may change status.
 
     They are the boundary local times on every local date from the day before ``lo`` to the day
@@ -234,11 +342,15 @@ def earliest(
     return _earliest(t, _schedule(zones, constraints))
 
 
-def _earliest(t: datetime, plan: _Schedule) -> datetime | None:
-    # The answer depends on t's value and its tzinfo (the result is expressed in it): the key holds
-    # t, which keeps its tzinfo alive, so an equal id is the same tzinfo object; same-tzinfo
-    # equality compares wall time, so with the fold too the key pins t exactly.
-    key = (t, id(t.tzinfo), t.fold)
+def _earliest(t: datetime, plan: Schedule) -> datetime | None:
+    found = _earliest_raw(t, plan)
+    if isinstance(found, datetime):
+        return found.astimezone(t.tzinfo)
+    return t if found is _SELF else None
+
+
+def _earliest_raw(t: datetime, plan: Schedule) -> _Raw:
+    key = instant_key(t)
     memo = plan.soonest
     if key in memo:
         return memo[key]
@@ -249,19 +361,21 @@ def _earliest(t: datetime, plan: _Schedule) -> datetime | None:
     return found
 
 
-def _search(t: datetime, plan: _Schedule) -> datetime | None:
+def _search(t: datetime, plan: Schedule) -> _Raw:
+    """``_SELF`` if everything holds at t, else the first change point after t (a UTC instant)
+    at which it does, or None beyond the horizon."""
     if plan.holds(t):
-        return t
-    lo = t
-    step = timedelta(days=2)
-    while lo < t + HORIZON:
-        hi = min(lo + step, t + HORIZON)
+        return _SELF
+    lo, end = t, t + HORIZON
+    step = _TWO_DAYS
+    while lo < end:
+        hi = min(lo + step, end)
         points, oks, i, j = plan.window(lo, hi)
         for k in range(i, j):
             if oks[k]:
-                return points[k].astimezone(t.tzinfo)
+                return points[k]
         lo = hi
-        step = timedelta(days=7)
+        step = _WEEK
     return None
 
 
@@ -274,27 +388,31 @@ def interval(
     """
     if not constraints or not zones:
         return None, None
-    plan = _schedule(zones, constraints)
-    start = _earliest(t, plan)
-    if start is None:
+    return _schedule(zones, constraints).interval(t)
+
+
+def _interval(t: datetime, plan: Schedule) -> tuple[datetime | None, datetime | None]:
+    """``interval`` as UTC instants (change points)."""
+    found = _earliest_raw(t, plan)
+    if found is None:
         return None, None
-    opens: datetime | None = start
-    if start == t:
+    opens: datetime | None
+    if not isinstance(found, datetime):  # _SELF
+        start = t
         # Status is constant between change points, so the run holding t began at the earliest
         # of the trailing points that all hold.
         opens = None
-        for point in reversed(_change_points(plan, t - 2 * _DAY, t)):
+        for point in reversed(_change_points(plan, t - _TWO_DAYS, t)):
             if not plan.holds_at(point):
                 break
             opens = point
         else:
             opens = None
+    else:
+        start = found.astimezone(t.tzinfo)  # a change point after t: the next run opens there
+        opens = found
     closes = next(
-        (p for p in _change_points(plan, start, start + 2 * _DAY) if not plan.holds_at(p)),
+        (p for p in _change_points(plan, start, start + _TWO_DAYS) if not plan.holds_at(p)),
         None,
     )
-    tz = t.tzinfo
-    return (
-        None if opens is None else opens.astimezone(tz),
-        None if closes is None else closes.astimezone(tz),
-    )
+    return opens, closes

@@ -121,6 +121,37 @@ def _is_nyc(address: Address, data: schema.ZonesData) -> bool:
     return city in data.nyc.cities or postal[:3] in data.nyc.postal_prefixes
 
 
+_Where = tuple[tuple[str, ...], tuple[str, ...]]
+# (ids of the addresses, phones and borrower addresses, declared zone) -> (those tuples, zones,
+# jurisdictions). The orchestrator's state hands the same tuples to every decision about a
+# person, so identity finds them without hashing addresses; the entry keeps the tuples alive so
+# their ids cannot be reused while it lives. Tuples of frozen values: identity implies content.
+_WHERE: dict[tuple[int, int, int, str | None], tuple[tuple[object, ...], _Where]] = {}
+_WHERE_SIZE = 16384
+
+
+def whereabouts(party: PartyFacts, borrower_addresses: tuple[Address, ...]) -> _Where:
+    """``(zones_of(party), jurisdictions_of(party, borrower_addresses))``."""
+    addresses, phones = party.addresses, party.phones
+    key = (id(addresses), id(phones), id(borrower_addresses), party.declared_time_zone)
+    entry = _WHERE.get(key)
+    if entry is not None:
+        held, found = entry
+        if held[0] is addresses and held[1] is phones and held[2] is borrower_addresses:
+            return found
+    found = (zones_of(party), jurisdictions_of(party, borrower_addresses))
+    if len(_WHERE) >= _WHERE_SIZE:
+        _WHERE.clear()
+    _WHERE[key] = ((addresses, phones, borrower_addresses), found)
+    return found
+
+
+def forget() -> None:
+    _WHERE.clear()
+    _zones_of.cache_clear()
+    _jurisdictions_of.cache_clear()
+
+
 def candidate_zones(party: PartyFacts) -> tuple[str, ...]:
     """Every IANA zone the person may be in, sorted; built-in zones.yaml data."""
     return zones_of(party)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, TypeAdapter
 
 from contracts.outcomes import OutcomeKind
 from contracts.values import Address, Channel, Email, PartyRole, Phone, PhoneType, Purpose
@@ -121,3 +124,49 @@ def decide(
 
 def effects(result: GateResult, rule_id: str) -> set[str]:
     return {o.effect for o in result.rules if o.rule_id == rule_id}
+
+
+_PARSE = TypeAdapter(AwareDatetime)
+
+
+def parsed(at: datetime) -> datetime:
+    """``at`` as pydantic parses its ISO form: a fixed-offset TzInfo object of its own."""
+    return _PARSE.validate_python(at.isoformat())
+
+
+def fixed_offsets_only(inp: GateInput) -> bool:
+    """Whether every datetime of the input has a ``datetime.timezone``."""
+    stamps = [inp.intent.at]
+    stamps += [a.at for a in inp.attempts]
+    stamps += [t for c in inp.consents for t in (c.received_at, c.effective_at, c.processed_at)]
+    return all(type(t.tzinfo) is timezone for t in stamps)
+
+
+def reparsed(inp: GateInput) -> GateInput:
+    """The same input with every datetime parsed from its ISO form (a TzInfo of its own each)."""
+    return dataclasses.replace(
+        inp,
+        intent=dataclasses.replace(inp.intent, at=parsed(inp.intent.at)),
+        attempts=tuple(dataclasses.replace(a, at=parsed(a.at)) for a in inp.attempts),
+        consents=tuple(
+            dataclasses.replace(
+                c,
+                received_at=parsed(c.received_at),
+                effective_at=parsed(c.effective_at),
+                processed_at=parsed(c.processed_at),
+            )
+            for c in inp.consents
+        ),
+    )
+
+
+def instants(result: GateResult) -> list[datetime]:
+    """Every instant a result carries: rule deferrals, the window, the deferral."""
+    window = result.evidence.window
+    found = [o.until for o in result.rules] + [window.opens_at, window.closes_at]
+    return [t for t in [*found, result.defer_until] if t is not None]
+
+
+def moved(inp: GateInput, at: datetime) -> GateInput:
+    """The same input, intended for another instant."""
+    return dataclasses.replace(inp, intent=dataclasses.replace(inp.intent, at=at))
