@@ -45,9 +45,11 @@ async def collect(bootstrap: str, topics: Topics, partitions: int) -> Stats:
     stats = Stats()
     final: dict[str, ContactDecided] = {}
     segment_of: dict[str, str] = {}
+    borrowers: set[str] = set()
     everything = set(range(partitions))
     async for record in read_all(bootstrap, topics.ledger, everything):
         entry = LedgerEntry.model_validate_json(record.value)
+        borrowers.add(entry.borrower_id)
         stats.ledger_entries += 1
         stats.inputs_applied += entry.input is not None
         stats.duplicates += entry.duplicate
@@ -64,7 +66,8 @@ async def collect(bootstrap: str, topics: Topics, partitions: int) -> Stats:
                     segment_of[entry.borrower_id] = str(raw["payload"]["segment"])
         if entry.event is not None and entry.event["type"] == RepaymentPlanAgreed.TYPE:
             stats.strategy[RepaymentPlanAgreed.TYPE] += 1
-    stats.segments.update(segment_of.values())
+    # A borrower starts cooperative; only moves are recorded (docs/decisions/0007).
+    stats.segments.update(segment_of.get(b, "cooperative") for b in borrowers)
     for d in final.values():
         key = (d.stage or d.purpose.value, d.channel.value)
         stats.asked[key] += 1
