@@ -26,6 +26,8 @@ def render_terminal(console: Console, report: AuditReport) -> None:
         "violations",
     ):
         table.add_row(key.replace("_", " "), str(d[key]))
+    depth = "every entry re-derived" if report.rederive else "every decision re-proved"
+    table.add_row("depth", depth)
     table.add_row("policy versions", ", ".join(d["policy_versions"]))
     table.add_row("result", "[green]OK[/]" if report.ok else "[red]FINDINGS[/]")
     console.print(table)
@@ -82,6 +84,7 @@ _HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Parley audit<
 <h1>Parley audit: <span class="{{ 'ok' if r.ok else 'bad' }}">{{ 'OK' if r.ok else 'FINDINGS' }}</span></h1>
 <table>{% for k in ['entries','entries_rederived','decisions_reproved','dispatches_checked','mismatches','violations'] %}
 <tr><th>{{ k.replace('_',' ') }}</th><td>{{ r[k] }}</td></tr>{% endfor %}
+<tr><th>depth</th><td>{{ 'every entry re-derived' if r.rederive else 'every decision re-proved' }}</td></tr>
 <tr><th>policy versions</th><td>{{ r.policy_versions|join(', ') }}</td></tr></table>
 {% set v = r.revocations %}<h2>Consent revocations: receipt to processing (TC-3: within 10 business days)</h2>
 <table><tr><th>revocations</th><td>{{ v.count }}</td></tr>

@@ -16,7 +16,7 @@ from services.audit.shards import (
     Child,
     available_cores,
     fold,
-    ledger_size,
+    ledger_sizes,
     processes_for,
     shares,
 )
@@ -36,12 +36,22 @@ async def run_audit(
     settings: OrchestratorSettings,
     shadow: Policy | None = None,
     processes: int | None = None,
+    *,
+    rederive: bool = False,
 ) -> AuditReport:
-    """Fold the ledger (in ``processes`` processes; by default one per core, as the ledger's
-    size warrants), then check every dispatch record against what the fold found."""
+    """Fold the ledger, then check every dispatch record against what the fold found.
+
+    By default the fold runs in one process per core, as the ledger's size warrants, with the
+    partitions dealt so that children, which start later, get less. ``processes`` asks for
+    exactly that many, with the partitions dealt by size alone. ``rederive`` runs the whole
+    decision core again on every entry, not only the gate on every decision.
+    """
+    sizes = await ledger_sizes(bootstrap, topics.ledger, partitions)
     if processes is None:
-        entries = await ledger_size(bootstrap, topics.ledger, partitions)
-        processes = processes_for(entries, partitions, available_cores())
+        processes = processes_for(sum(sizes.values()), partitions, available_cores())
+        dealt = shares(sizes, processes)
+    else:
+        dealt = shares(sizes, max(1, min(processes, partitions)), head_start=0)
     job = AuditJob(
         bootstrap,
         topics,
@@ -49,11 +59,12 @@ async def run_audit(
         settings,
         policy_document(shadow) if shadow is not None else None,
         frozenset(),
+        rederive,
     )
-    first, *rest = shares(partitions, max(1, min(processes, partitions)))
+    first, *rest = dealt
     children: list[Child] = []
     try:
-        children.extend(Child(replace(job, mine=share)) for share in rest)
+        children.extend(Child(replace(job, mine=share)) for share in rest if share)
         auditor = await fold(replace(job, mine=first))
         # Read while the other processes finish; check once every authorisation is known.
         dispatches = await _dispatches(bootstrap, topics, partitions)

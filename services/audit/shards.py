@@ -10,10 +10,13 @@ not assumed. The parent folds the first share itself while the others start.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import multiprocessing
 import os
 import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -23,14 +26,17 @@ from pydantic import ValidationError
 
 from events.topics import Topics
 from services.audit.core.entry import first_errors, read_entry
-from services.audit.core.replay import Auditor, LedgerPart
+from services.audit.core.replay import Auditor, LedgerPart, Rederive
 from services.compliance.core.registry import policy_from_document
 from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.logreader import read_all
 
-# A spawned process needs about a second to import Parley and load its playbook, which is the
-# time the parent folds some 2,000 entries in; below this many entries one process is quicker.
+# A spawned process needs most of a second to start Python and import Parley, in which time the
+# parent, already running, folds a few thousand entries: a child starts that far behind
+# (measured with bench/audit.py on a 2-vCPU machine), and below this many entries one process is
+# quicker.
+CHILD_HEAD_START = 4_000
 MIN_ENTRIES_PER_PROCESS = 5_000
 
 
@@ -44,6 +50,7 @@ class AuditJob:
     settings: OrchestratorSettings
     shadow: dict[str, Any] | None  # the shadow policy as a document, or None
     mine: frozenset[int]  # the ledger partitions this process folds
+    rederive: bool = False  # run the whole decision core again, not only the gate
 
 
 async def fold(job: AuditJob) -> Auditor:
@@ -53,21 +60,38 @@ async def fold(job: AuditJob) -> Auditor:
     async for record in read_all(job.bootstrap, job.topics.policies, everything):
         policy = policy_from_document(json.loads(record.value))
         policies[policy.version] = policy
-    context_for, strategy_version = context_factory(job.settings)
+    rederive = Rederive(*context_factory(job.settings)) if job.rederive else None
     shadow = policy_from_document(job.shadow) if job.shadow is not None else None
-    auditor = Auditor(policies, context_for, strategy_version, shadow, partitions=job.partitions)
-    async for record in read_all(job.bootstrap, job.topics.ledger, set(job.mine)):
-        try:
-            entry = read_entry(record.value)
-        except ValidationError as exc:
-            where = f"partition {record.partition} offset {record.offset}"
-            auditor.unreadable(
-                (record.key or b"").decode(errors="replace"), where, first_errors(exc)
-            )
-            continue
-        auditor.entry(entry, partition=record.partition)
-    auditor.close()
+    auditor = Auditor(policies, shadow, job.partitions, rederive=rederive)
+    with _long_lived_heap():
+        async for record in read_all(job.bootstrap, job.topics.ledger, set(job.mine)):
+            try:
+                entry = read_entry(record.value)
+            except ValidationError as exc:
+                where = f"partition {record.partition} offset {record.offset}"
+                auditor.unreadable(
+                    (record.key or b"").decode(errors="replace"), where, first_errors(exc)
+                )
+                continue
+            auditor.entry(entry, partition=record.partition)
+        auditor.close()
     return auditor
+
+
+@contextmanager
+def _long_lived_heap() -> Iterator[None]:
+    """Collect cycles less often while folding. The fold allocates many short-lived objects and
+    keeps every borrower's state to the end, so at the default thresholds the collector kept
+    re-examining state that cannot be garbage (about a tenth of the fold's time). Nothing here
+    makes cycles the collector is needed for; the thresholds are restored after."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _fold_in_child(conn: Connection, job: AuditJob) -> None:
@@ -125,18 +149,31 @@ def processes_for(entries: int, partitions: int, cores: int) -> int:
     return max(1, min(cores, partitions, entries // MIN_ENTRIES_PER_PROCESS))
 
 
-def shares(partitions: int, processes: int) -> list[frozenset[int]]:
-    return [frozenset(range(k, partitions, processes)) for k in range(processes)]
+def shares(
+    sizes: Mapping[int, int], processes: int, head_start: int = CHILD_HEAD_START
+) -> list[frozenset[int]]:
+    """Partitions dealt to ``processes`` processes so that all finish about together: the
+    largest partition first, each to the process with the least to do, counting that a child
+    starts ``head_start`` entries behind the parent. The parent's share is the first; a share
+    may be empty when a partition is not worth a child's start."""
+    load = [0] + [head_start] * (processes - 1)
+    dealt: list[set[int]] = [set() for _ in range(processes)]
+    for partition in sorted(sizes, key=lambda p: (-sizes[p], p)):
+        k = min(range(processes), key=lambda i: (load[i], i))
+        dealt[k].add(partition)
+        load[k] += sizes[partition]
+    return [frozenset(d) for d in dealt]
 
 
-async def ledger_size(bootstrap: str, topic: str, partitions: int) -> int:
-    """About how many entries the ledger holds (tansu may report a little less, ADR 0005)."""
+async def ledger_sizes(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    """About how many entries each ledger partition holds (tansu may report a little less,
+    ADR 0005)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         wanted = [TopicPartition(topic, p) for p in range(partitions)]
         begins = await consumer.beginning_offsets(wanted)
         ends = await consumer.end_offsets(wanted)
-        return sum(ends[tp] - begins[tp] for tp in wanted)
+        return {tp.partition: ends[tp] - begins[tp] for tp in wanted}
     finally:
         await consumer.stop()

@@ -201,8 +201,15 @@ def audit(
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Write the report as HTML")
     ] = None,
+    rederive: Annotated[
+        bool,
+        typer.Option(
+            "--rederive",
+            help="Also run the whole decision core again on every entry (slower, stronger)",
+        ),
+    ] = False,
 ) -> None:
-    """Replay the ledger read-only; re-derive every decision; check every dispatch. Exit 1 on findings."""
+    """Replay the ledger read-only; re-prove every decision; check every dispatch. Exit 1 on findings."""
     from services.audit.render import render_html as audit_html
     from services.audit.render import render_terminal as audit_terminal
     from services.audit.run import run_audit, write_json
@@ -215,7 +222,14 @@ def audit(
     shadow = load_policy(policy) if policy else None
     topics = Topics(namespace or settings.namespace)
     report = asyncio.run(
-        run_audit(settings.kafka_bootstrap_servers, topics, settings.partitions, settings, shadow)
+        run_audit(
+            settings.kafka_bootstrap_servers,
+            topics,
+            settings.partitions,
+            settings,
+            shadow,
+            rederive=rederive,
+        )
     )
     audit_terminal(console, report)
     if json_out:

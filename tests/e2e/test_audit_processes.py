@@ -93,5 +93,5 @@ async def test_two_processes_report_what_one_process_reports(
     assert _comparable(two) == _comparable(one)
     assert one.entries == len(ledger.entries)
     codes = {f.code for f in one.findings}
-    assert {"rederived_events_differ", "dispatch_without_authorisation"} <= codes
+    assert {"decision_not_reproduced", "dispatch_without_authorisation"} <= codes
     assert one.revocations_late == 1

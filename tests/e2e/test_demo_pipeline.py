@@ -175,7 +175,8 @@ async def test_no_pii_in_keys_headers_or_logs(ran: Ran) -> None:
 
 
 async def test_the_audit_reproduces_every_decision_and_finds_no_violation(ran: Ran) -> None:
-    """P5: every ledger entry re-derived, every decision re-proved, every dispatch accounted for."""
+    """P5: every ledger entry re-derived (the demo audits with --rederive), every decision
+    re-proved, every dispatch accounted for."""
     report = ran.run.audit
 
     assert report.ok, report.findings[:5]
@@ -203,7 +204,7 @@ async def test_a_shadow_policy_reports_what_would_have_changed(
     assert report.shadow_changes[("authorised", "deferred")] > 0
 
 
-async def test_a_tampered_log_fails_the_audit(ran: Ran, bootstrap: str) -> None:
+async def test_a_tampered_log_fails_the_audit(ran: Ran, bootstrap: str, tmp_path: Path) -> None:
     """A send with no authorisation, and a forged verdict, are found; `parley audit` exits 1."""
     topics = Topics(ran.run.namespace)
     ledger = ran.values("ledger")
@@ -243,7 +244,17 @@ async def test_a_tampered_log_fails_the_audit(ran: Ran, bootstrap: str) -> None:
     report = await run_audit(bootstrap, topics, PARTITIONS, orchestrator_settings(topics))
     cli = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "services.cli.main", "audit", "--namespace", ran.run.namespace],
+        [
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "audit",
+            "--rederive",
+            "--namespace",
+            ran.run.namespace,
+            "--json",
+            str(tmp_path / "audit.json"),
+        ],
         env={
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -256,6 +267,15 @@ async def test_a_tampered_log_fails_the_audit(ran: Ran, bootstrap: str) -> None:
     )
 
     codes = {f.code for f in report.findings}
-    assert "dispatch_without_authorisation" in codes
-    assert {"rederived_events_differ", "decision_not_reproduced"} <= codes
+    assert {
+        "dispatch_without_authorisation",
+        "decision_not_reproduced",
+        "authorised_against_rules",
+    } <= codes
     assert cli.returncode == 1, cli.stderr[-2000:]
+    rederived = json.loads((tmp_path / "audit.json").read_text())
+    assert rederived["rederive"]
+    assert rederived["entries_rederived"] == rederived["entries"]
+    assert {"rederived_events_differ", "decision_not_reproduced"} <= {
+        f["code"] for f in rederived["findings"]
+    }

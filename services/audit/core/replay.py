@@ -1,11 +1,16 @@
 """The audit, as a pure fold over the ledger and the dispatch records (P4, P5).
 
-For every ledger entry, in log order per borrower:
-- when the strategy version matches this build, `decide` is run again on the same state, input,
-  clock and recorded policy version, and its events must equal the recorded ones;
-- in any case every recorded decision is re-proved: the gate is run again on the state the
-  decision saw, under the policy version recorded in it, and must give the same verdict,
-  reasons, rules, evidence and deferral.
+For every ledger entry, in log order per borrower, the recorded input and derived events are
+folded into the borrower's state, exactly as a restore would fold them, and:
+- every recorded decision is re-proved: the gate is run again on the state the decision saw,
+  under the policy version recorded in it, and must give the same verdict, reasons, rules,
+  evidence and deferral;
+- every opt-out word received must have revoked consent for its number in the same entry (TC-2);
+- with ``rederive`` (``parley audit --rederive``), and when the strategy version matches this
+  build, the whole decision core (strategy and gate) is run again on the same state, input, clock
+  and policy version, and its events must equal the recorded ones: not only the decisions, but
+  every timer, task, segment and plan event. This is the slower, stronger check
+  (docs/decisions/0008).
 Every consent revocation is evidence for TC-3: when it was received, when it was processed, and
 whether that was within ten business days (``revocations``). Then every dispatch a channel worker
 recorded must answer an authorised decision, inside its authorisation window, and not follow a
@@ -24,17 +29,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts import ConsentGranted, ConsentRevoked, ContactDecided, Message
+from pydantic import ValidationError
+
+from contracts import (
+    ConsentGranted,
+    ConsentRevoked,
+    ContactDecided,
+    InboundMessageReceived,
+    Message,
+)
 from contracts.decisions import Verdict
 from contracts.values import Channel
 from events.envelope import Envelope
 from events.partitioning import partition_for
 from services.audit.core.dispatches import Authorisations, Authorised, consent_record
-from services.audit.core.entry import RecordedEntry, message_of
+from services.audit.core.entry import RecordedEntry, first_errors, message_of
 from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, Revocation
 from services.audit.core.snapshot import snapshot
 from services.compliance.core import Policy, evaluate, obligations
+from services.compliance.core.keywords import is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput
 from services.compliance.core.schema import ObligationRule
@@ -43,7 +57,7 @@ from services.orchestrator.core.decide import Context, decide, fire_timers
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import BorrowerState
 
-__all__ = ["AuditReport", "Auditor", "Finding", "LedgerPart"]
+__all__ = ["AuditReport", "Auditor", "Finding", "LedgerPart", "Rederive"]
 
 
 def _comparable(m: Message) -> tuple[str, dict[str, Any]]:
@@ -51,25 +65,34 @@ def _comparable(m: Message) -> tuple[str, dict[str, Any]]:
 
 
 def _recorded_exactly(expected: list[Message], recorded: tuple[Envelope, ...]) -> bool:
-    """Whether the recorded envelopes carry exactly ``expected``, field for field as JSON.
+    """Whether the recorded envelopes carry exactly ``expected``: the same types and schema
+    versions, and messages equal field for field.
 
-    This is the cheap half of the comparison: the recorded payloads are compared as read, with
-    no contract model built for them. A recorded payload equal to a message's own JSON form
-    validates back into an equal message (the ledger round-trips through JSON: replay and restore
-    depend on it), so when this holds the full comparison would hold too, and folding ``expected``
-    into state is folding what was recorded. When it does not hold, the caller does the full,
-    tolerant comparison on validated messages.
+    This is the cheap half of the comparison: the recorded payloads were decoded into messages
+    with the entry (``read_entry``), so equal messages mean folding ``expected`` into state is
+    folding what was recorded. When it does not hold, the caller does the full, tolerant
+    comparison on both messages' JSON forms.
     """
     return len(expected) == len(recorded) and all(
-        env.type == m.TYPE
-        and env.schema_version == m.VERSION
-        and env.payload == m.model_dump(mode="json")
+        env.type == m.TYPE and env.schema_version == m.VERSION and message_of(env) == m
         for m, env in zip(expected, recorded, strict=True)
     )
 
 
+_VERDICT_PARTS = ("verdict", "reasons", "rules", "evidence", "defer_until")
+
+
 def _verdict(d: ContactDecided) -> tuple[Any, ...]:
     return (d.verdict, d.reasons, d.rules, d.evidence, d.defer_until)
+
+
+@dataclass(frozen=True)
+class Rederive:
+    """What running the decision core again needs: this build's strategy, per policy version.
+    Entries recorded under another strategy version are re-proved decision by decision."""
+
+    context_for: Callable[[Policy], Context]
+    strategy_version: str
 
 
 @dataclass
@@ -84,26 +107,30 @@ class Auditor:
     def __init__(
         self,
         policies: dict[str, Policy],
-        context_for: Callable[[Policy], Context],
-        strategy_version: str,
         shadow: Policy | None = None,
         partitions: int | None = None,
+        *,
+        rederive: Rederive | None = None,
     ) -> None:
         self.policies = policies
         self.partitions = partitions
-        self.context_for = context_for
-        self.strategy_version = strategy_version
+        self.rederive = rederive
         self.shadow = shadow
-        self.report = AuditReport(shadow_policy=shadow.version if shadow else None)
+        self.report = AuditReport(
+            shadow_policy=shadow.version if shadow else None, rederive=rederive is not None
+        )
         self.states: dict[str, BorrowerState] = {}
         self.seen = Authorisations()
         self._contexts: dict[str, Context] = {}
         self._last_version: dict[str, str] = {}  # borrower -> policy version of its last entry
         self._ends_at: datetime | None = None  # the latest clock in this part of the ledger
+        self._partition_of: dict[str, int] = {}  # borrower -> the partition its id hashes to
 
     def _ctx(self, version: str) -> Context | None:
+        if self.rederive is None:
+            return None
         if version not in self._contexts and version in self.policies:
-            self._contexts[version] = self.context_for(self.policies[version])
+            self._contexts[version] = self.rederive.context_for(self.policies[version])
         return self._contexts.get(version)
 
     # -- shards -------------------------------------------------------------------------------
@@ -125,7 +152,7 @@ class Auditor:
         if (
             partition is not None
             and self.partitions is not None
-            and partition_for(entry.borrower_id.encode(), self.partitions) != partition
+            and self._home(entry.borrower_id) != partition
         ):
             # Folding in shards relies on a borrower's entries sharing a partition.
             self._find("mismatch", "entry_on_wrong_partition", entry, f"read from {partition}")
@@ -133,19 +160,32 @@ class Auditor:
         self._last_version[entry.borrower_id] = entry.policy_version
         self._ends_at = max(self._ends_at or entry.now, entry.now)
         state = self.states.setdefault(entry.borrower_id, BorrowerState(entry.borrower_id))
-        message = message_of(entry.event) if entry.event is not None else None
+        try:
+            message = message_of(entry.event) if entry.event is not None else None
+            recorded = [message_of(env) for env in entry.derived]
+        except (KeyError, ValidationError) as exc:
+            # A type or schema version this build cannot read: nothing in it can be re-proved.
+            self._find("unverifiable", "unreadable_event", entry, _unreadable(exc))
+            return
         if entry.event is not None:
             state.seen_events.add(entry.event.event_id)
         if message is not None and not entry.duplicate:
             evolve(state, message, entry.now)
             self._consent(state, entry, message, "upstream")
+        known = entry.policy_version in self.policies
         ctx = self._ctx(entry.policy_version)
         exact = False
-        if ctx is not None and entry.strategy_version == self.strategy_version:
-            derived, exact = self._rederive(state, entry, message, ctx)
+        if (
+            ctx is not None
+            and self.rederive is not None
+            and entry.strategy_version == self.rederive.strategy_version
+        ):
+            derived, exact = self._rederive(state, entry, message, recorded, ctx)
         else:
-            derived = [message_of(env) for env in entry.derived]
-        if ctx is None:
+            derived = recorded
+        if isinstance(message, InboundMessageReceived) and not entry.duplicate and known:
+            self._opt_out_honoured(state, entry, message, derived)
+        if not known:
             self._find(
                 "unverifiable",
                 "unknown_policy_version",
@@ -153,7 +193,7 @@ class Auditor:
                 f"policy {entry.policy_version} not recorded",
             )
         for m in derived:
-            if isinstance(m, ContactDecided) and ctx is not None:
+            if isinstance(m, ContactDecided) and known:
                 # After an exact re-derivation the gate has already proved this decision: decide
                 # ran it on the same state, intent and clock under the entry's policy version, and
                 # its verdict, reasons, rules, evidence and deferral equal the recorded ones, its
@@ -163,6 +203,42 @@ class Auditor:
                 self._reprove(state, entry, m, gate_again=not exact)
             evolve(state, m, entry.now)
             self._note(state, entry, m)
+
+    def _home(self, borrower_id: str) -> int:
+        home = self._partition_of.get(borrower_id)
+        if home is None:
+            assert self.partitions is not None
+            home = self._partition_of[borrower_id] = partition_for(
+                borrower_id.encode(), self.partitions
+            )
+        return home
+
+    def _opt_out_honoured(
+        self,
+        state: BorrowerState,
+        entry: RecordedEntry,
+        m: InboundMessageReceived,
+        derived: list[Message],
+    ) -> None:
+        """TC-2: a reply with an opt-out word (under the entry's policy) from a number on file
+        revokes consent for that number at once, in the entry that applied the reply."""
+        party_id = state.addresses.get(m.from_number)
+        if party_id is None or party_id not in state.parties:
+            return
+        if not is_opt_out(self.policies[entry.policy_version], m.body):
+            return
+        if any(isinstance(d, ConsentRevoked) and d.address == m.from_number for d in derived):
+            return
+        self.report.findings.append(
+            Finding(
+                "violation",
+                "opt_out_not_honoured",
+                entry.borrower_id,
+                f"reply {m.external_id} carried an opt-out word; no revocation was recorded",
+                entry_id=entry.entry_id,
+                rule="TC-2",
+            )
+        )
 
     def unreadable(self, borrower_id: str, where: str, detail: str) -> None:
         """A ledger record that does not decode as an entry: nothing of it can be re-proved."""
@@ -176,6 +252,7 @@ class Auditor:
         state: BorrowerState,
         entry: RecordedEntry,
         message: Message | None,
+        recorded: list[Message],
         ctx: Context,
     ) -> tuple[list[Message], bool]:
         """Run the core again: the events to fold, and whether they are the recorded ones."""
@@ -190,7 +267,6 @@ class Auditor:
         self.report.entries_rederived += 1
         if _recorded_exactly(expected, entry.derived):
             return expected, True
-        recorded = [message_of(env) for env in entry.derived]
         if [_comparable(m) for m in expected] == [_comparable(m) for m in recorded]:
             return recorded, True  # equal once validated (an older schema version, say)
         self._find(
@@ -241,14 +317,21 @@ class Auditor:
         if not gate_again:
             return
         again = evaluate(inp, policy)
-        if (
-            again.verdict,
-            again.reasons,
-            again.rules,
-            again.evidence,
-            again.defer_until,
-        ) != _verdict(d):
-            detail = f"recorded {d.verdict.value}, gate says {again.verdict.value}"
+        differ = [
+            name
+            for name, now, then in zip(
+                _VERDICT_PARTS,
+                (again.verdict, again.reasons, again.rules, again.evidence, again.defer_until),
+                _verdict(d),
+                strict=True,
+            )
+            if now != then
+        ]
+        if differ:
+            detail = (
+                f"recorded {d.verdict.value}, gate says {again.verdict.value}"
+                f" ({', '.join(differ)} differ)"
+            )
             self._find("mismatch", "decision_not_reproduced", entry, detail, d.attempt_id)
             if d.verdict is Verdict.AUTHORISED and again.verdict is not Verdict.AUTHORISED:
                 self._find(
@@ -386,6 +469,12 @@ class Auditor:
         self.report.findings.append(
             Finding(kind, code, entry.borrower_id, detail, attempt_id, entry.entry_id)
         )
+
+
+def _unreadable(exc: KeyError | ValidationError) -> str:
+    if isinstance(exc, KeyError):
+        return f"unknown message type {exc.args[0]!r}"
+    return first_errors(exc)
 
 
 def _addresses(state: BorrowerState, party_id: str, channel: Channel) -> list[str]:

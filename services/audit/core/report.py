@@ -24,6 +24,8 @@ class Finding:
 @dataclass
 class AuditReport:
     entries: int = 0
+    # True for `parley audit --rederive`: the whole core was run again, not only the gate.
+    rederive: bool = False
     entries_rederived: int = 0
     decisions_reproved: int = 0
     dispatches_checked: int = 0
@@ -66,6 +68,7 @@ class AuditReport:
         return {
             "ok": self.ok,
             "entries": self.entries,
+            "rederive": self.rederive,
             "entries_rederived": self.entries_rederived,
             "decisions_reproved": self.decisions_reproved,
             "dispatches_checked": self.dispatches_checked,

@@ -16,7 +16,7 @@ from events.envelope import wrap
 from events.partitioning import partition_for
 from events.records import Out, Record
 from services.audit.core.entry import read_entry
-from services.audit.core.replay import Auditor
+from services.audit.core.replay import Auditor, Rederive
 from services.orchestrator.app import build_engine
 from services.orchestrator.context import context_factory
 from services.orchestrator.engine import Orchestrator
@@ -116,11 +116,14 @@ def portfolio(borrowers: int, days: int, seed: int = 4) -> Ledger:
     return ledger
 
 
-def audit(ledger: Ledger, entries: Iterable[Out] | None = None) -> Auditor:
-    """Fold ``entries`` (the whole ledger by default) through a fresh auditor."""
+def audit(
+    ledger: Ledger, entries: Iterable[Out] | None = None, *, rederive: bool = False
+) -> Auditor:
+    """Fold ``entries`` (the whole ledger by default) through a fresh auditor, which re-proves
+    every decision, and with ``rederive`` also runs the whole decision core again."""
     policy = ledger.engine.ctx.policy
-    context_for, strategy_version = context_factory(SETTINGS)
-    auditor = Auditor({policy.version: policy}, context_for, strategy_version, None, PARTITIONS)
+    again = Rederive(*context_factory(SETTINGS)) if rederive else None
+    auditor = Auditor({policy.version: policy}, None, PARTITIONS, rederive=again)
     for out in ledger.entries if entries is None else entries:
         auditor.entry(read_entry(out.value), partition=out.partition)
     auditor.close()

@@ -36,47 +36,136 @@ def _findings(auditor: Auditor) -> set[tuple[str, str, str | None]]:
     return {(f.code, f.borrower_id, f.attempt_id) for f in auditor.report.findings}
 
 
-def test_an_untouched_ledger_is_re_derived_entry_by_entry(ledger: Ledger) -> None:
-    """P5: every entry re-derived, every decision accounted for, nothing found."""
+def _flip_first_verdict(doc: dict[str, Any]) -> None:
+    for d in doc["derived"]:
+        if d["type"] == "contact.decided":
+            was = d["payload"]["verdict"]
+            d["payload"]["verdict"] = "suppressed" if was == "authorised" else "authorised"
+            d["payload"]["reasons"] = ["RF-1"]
+            return
+
+
+def _with(ledger: Ledger, i: int, edit: Any) -> list[Out]:
+    return [*ledger.entries[:i], edited(ledger.entries[i], edit), *ledger.entries[i + 1 :]]
+
+
+def test_an_untouched_ledger_has_every_decision_re_proved(ledger: Ledger) -> None:
+    """P4: by default every recorded decision is re-proved by the gate; the core is not re-run."""
     report = audit(ledger).report
+
+    assert report.ok, report.findings[:3]
+    assert report.entries == len(ledger.entries)
+    assert report.entries_rederived == 0
+    assert report.decisions_reproved == sum(
+        d["type"] == "contact.decided" for out in ledger.entries for d in _doc(out)["derived"]
+    )
+    assert not report.rederive
+
+
+def test_an_untouched_ledger_is_re_derived_entry_by_entry(ledger: Ledger) -> None:
+    """P5, with --rederive: every entry re-derived by the whole core, nothing found."""
+    report = audit(ledger, rederive=True).report
 
     assert report.ok, report.findings[:3]
     assert report.entries_rederived == report.entries == len(ledger.entries)
     assert report.decisions_reproved > 0
+    assert report.rederive
 
 
-def test_a_forged_verdict_is_found_and_re_proved_under_its_policy(ledger: Ledger) -> None:
-    """A suppressed decision edited into an authorisation differs from the re-derivation, and
-    the gate, run again on the decision alone, does not reproduce it."""
-    i = _first(ledger, "contact.decided")
+def test_a_forged_verdict_is_not_reproduced_by_the_gate(ledger: Ledger) -> None:
+    """A decision edited to the other verdict is run through the gate again, under its policy
+    version, which does not reproduce it."""
+    entries = _with(ledger, _first(ledger, "contact.decided"), _flip_first_verdict)
+
+    codes = {f.code for f in audit(ledger, entries).report.findings}
+
+    assert "decision_not_reproduced" in codes
+
+
+def test_a_forged_authorisation_is_a_violation(ledger: Ledger) -> None:
+    """A suppression edited into an authorisation is not only a mismatch: the gate says the
+    attempt broke the rules it names."""
+    i = next(
+        i
+        for i, out in enumerate(ledger.entries)
+        if any(
+            d["type"] == "contact.decided" and d["payload"]["verdict"] == "suppressed"
+            for d in _doc(out)["derived"]
+        )
+    )
 
     def authorise(doc: dict[str, Any]) -> None:
         for d in doc["derived"]:
-            if d["type"] == "contact.decided":
-                was = d["payload"]["verdict"]
-                d["payload"]["verdict"] = "suppressed" if was == "authorised" else "authorised"
-                d["payload"]["reasons"] = ["RF-1"]
+            if d["type"] == "contact.decided" and d["payload"]["verdict"] == "suppressed":
+                d["payload"]["verdict"] = "authorised"
+                d["payload"]["reasons"] = []
+                return
 
-    entries = [*ledger.entries[:i], edited(ledger.entries[i], authorise), *ledger.entries[i + 1 :]]
-    codes = {f.code for f in audit(ledger, entries).report.findings}
+    findings = audit(ledger, _with(ledger, i, authorise)).report.findings
+
+    assert {"decision_not_reproduced", "authorised_against_rules"} <= {f.code for f in findings}
+    [violation] = [f for f in findings if f.code == "authorised_against_rules"]
+    assert violation.kind == "violation"
+    assert violation.detail
+
+
+def test_rederiving_also_finds_the_forged_verdict_as_a_different_derivation(
+    ledger: Ledger,
+) -> None:
+    """With --rederive the core, run again, derives something other than what was recorded."""
+    entries = _with(ledger, _first(ledger, "contact.decided"), _flip_first_verdict)
+
+    codes = {f.code for f in audit(ledger, entries, rederive=True).report.findings}
 
     assert {"rederived_events_differ", "decision_not_reproduced"} <= codes
 
 
-def test_an_older_schema_version_of_the_same_events_is_no_mismatch(ledger: Ledger) -> None:
-    """The quick comparison (recorded JSON against the re-derived events' JSON) gives way to the
-    full one on validated messages, which tolerates what validation normalises."""
+def test_only_rederiving_finds_a_removed_event_that_is_not_a_decision(ledger: Ledger) -> None:
+    """What the two depths differ in: a timer the strategy scheduled, cut from the log, leaves
+    every decision as the gate would make it, so only running the whole core again finds it."""
+    i = _first(ledger, "timer.scheduled")
+
+    def cut(doc: dict[str, Any]) -> None:
+        doc["derived"] = [d for d in doc["derived"] if d["type"] != "timer.scheduled"]
+
+    entries = _with(ledger, i, cut)
+
+    assert audit(ledger, entries).report.ok
+    codes = {f.code for f in audit(ledger, entries, rederive=True).report.findings}
+    assert "rederived_events_differ" in codes
+
+
+@pytest.mark.parametrize("rederive", [False, True])
+def test_an_older_schema_version_of_the_same_events_is_no_mismatch(
+    ledger: Ledger, rederive: bool
+) -> None:
+    """An entry whose envelopes do not decode in the quick, typed pass is decoded the general
+    way; re-derived, the comparison on both messages' JSON forms tolerates what validation
+    normalises."""
     i = _first(ledger, "contact.decided")
 
     def older(doc: dict[str, Any]) -> None:
         for d in doc["derived"]:
             d["schema_version"] = 0
 
-    entries = [*ledger.entries[:i], edited(ledger.entries[i], older), *ledger.entries[i + 1 :]]
-    report = audit(ledger, entries).report
+    report = audit(ledger, _with(ledger, i, older), rederive=rederive).report
 
     assert report.ok, report.findings[:3]
-    assert report.entries_rederived == len(entries)
+    assert report.entries_rederived == (len(ledger.entries) if rederive else 0)
+
+
+def test_an_event_of_a_type_this_build_does_not_know_is_unverifiable_not_a_crash(
+    ledger: Ledger,
+) -> None:
+    i = _first(ledger, "contact.decided")
+
+    def unknown(doc: dict[str, Any]) -> None:
+        doc["derived"][0]["type"] = "contact.teleported"
+
+    findings = audit(ledger, _with(ledger, i, unknown)).report.findings
+
+    assert [(f.kind, f.code) for f in findings][:1] == [("unverifiable", "unreadable_event")]
+    assert "contact.teleported" in findings[0].detail
 
 
 def test_folding_in_shards_finds_what_one_fold_finds(ledger: Ledger) -> None:
@@ -88,9 +177,9 @@ def test_folding_in_shards_finds_what_one_fold_finds(ledger: Ledger) -> None:
         doc["derived"] = doc["derived"][:-1]
 
     entries = [*ledger.entries[:i], edited(ledger.entries[i], forge), *ledger.entries[i + 1 :]]
-    whole = audit(ledger, entries)
-    first = audit(ledger, [e for e in entries if e.partition % 2 == 0])
-    second = audit(ledger, [e for e in entries if e.partition % 2 == 1])
+    whole = audit(ledger, entries, rederive=True)
+    first = audit(ledger, [e for e in entries if e.partition % 2 == 0], rederive=True)
+    second = audit(ledger, [e for e in entries if e.partition % 2 == 1], rederive=True)
 
     first.merge(second.part())
 
@@ -124,7 +213,7 @@ def test_re_deriving_never_changes_the_state_folded_from_the_ledger(
         return events
 
     monkeypatch.setattr("services.audit.core.replay.decide", scribbling)
-    auditor = audit(ledger)
+    auditor = audit(ledger, rederive=True)
 
     assert auditor.report.ok, auditor.report.findings[:3]
     assert all("scribbled" not in s.seen_events for s in auditor.states.values())

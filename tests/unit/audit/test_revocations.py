@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -26,6 +27,7 @@ from tests.unit.audit.ledgers import (
     B,
     Ledger,
     audit,
+    edited,
     ny_borrower,
 )
 
@@ -87,18 +89,23 @@ def test_an_email_opt_out_is_listed_but_outside_tc3() -> None:
     assert [(r.deadline, r.on_time) for r in report.revocations] == [(None, None)]
 
 
+def _reply(ledger: Ledger, body: str, received_at: datetime, processed_at: datetime) -> None:
+    """A text from the borrower's mobile, applied by the orchestrator at ``processed_at``."""
+    reply = InboundMessageReceived(
+        from_number=MOBILE,
+        to_number="+18005550111",
+        body=body,
+        vendor="v",
+        external_id=f"SM{len(ledger.entries)}",
+        received_at=received_at,
+    )
+    ledger.send(B, reply, processed_at, topic=OUTCOMES)
+
+
 def test_a_stop_reply_is_a_revocation_processed_when_the_reply_was() -> None:
     ledger = ny_borrower()
     received = NOON_NY - timedelta(minutes=3)
-    stop = InboundMessageReceived(
-        from_number=MOBILE,
-        to_number="+18005550111",
-        body="STOP",
-        vendor="v",
-        external_id="SM1",
-        received_at=received,
-    )
-    ledger.send(B, stop, NOON_NY, topic=OUTCOMES)
+    _reply(ledger, "STOP", received, NOON_NY)
 
     [r] = audit(ledger).report.revocations
 
@@ -108,6 +115,35 @@ def test_a_stop_reply_is_a_revocation_processed_when_the_reply_was() -> None:
         NOON_NY,
         True,
     )
+
+
+def test_a_stop_reply_that_revoked_nothing_is_a_tc2_violation() -> None:
+    """The audit does not take the log's word that a reply was not an opt-out: it reads every
+    reply from a number on file against the policy's opt-out words."""
+    ledger = ny_borrower()
+    _reply(ledger, "Stop", NOON_NY, NOON_NY)
+
+    def forget(doc: dict[str, Any]) -> None:
+        doc["derived"] = [d for d in doc["derived"] if d["type"] != "consent.revoked"]
+
+    honoured = audit(ledger).report
+    forgotten = audit(ledger, [*ledger.entries[:-1], edited(ledger.entries[-1], forget)]).report
+
+    assert honoured.ok, honoured.findings
+    [f] = [f for f in forgotten.findings if f.code == "opt_out_not_honoured"]
+    assert (f.kind, f.rule, f.borrower_id) == ("violation", "TC-2", B)
+    # and the confirmation text, decided on a state with the revocation, is no longer reproduced
+    assert "decision_not_reproduced" in {f.code for f in forgotten.findings}
+
+
+def test_a_reply_without_an_opt_out_word_needs_no_revocation() -> None:
+    ledger = ny_borrower()
+    _reply(ledger, "I will pay on Friday", NOON_NY, NOON_NY)
+
+    report = audit(ledger).report
+
+    assert report.ok, report.findings
+    assert report.revocations == []
 
 
 # -- dispatches after a revocation -----------------------------------------------------------
