@@ -78,20 +78,28 @@ async def fold(job: AuditJob) -> Auditor:
     return auditor
 
 
+_folding = [0]  # folds under way in this process
+
+
 @contextmanager
 def _long_lived_heap() -> Iterator[None]:
     """Collect cycles less often while folding. The fold allocates many short-lived objects and
     keeps every borrower's state to the end, so at the default thresholds the collector kept
     re-examining state that cannot be garbage (about a tenth of the fold's time). Nothing here
     makes cycles the collector is needed for; the thresholds are restored after."""
+    _folding[0] += 1
+    outermost = _folding[0] == 1  # folds may overlap in one event loop: the first restores
     before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 50)
+    if outermost:
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 50)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
+        _folding[0] -= 1
+        if outermost:
+            gc.set_threshold(*before)
+            gc.unfreeze()
 
 
 def _fold_in_child(conn: Connection, job: AuditJob) -> None:

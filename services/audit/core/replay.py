@@ -32,11 +32,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts import (
+    STRATEGY_TYPES,
+    TASK_TYPES,
     ConsentGranted,
     ConsentRevoked,
     ContactDecided,
     InboundMessageReceived,
+    IntentDropped,
     Message,
+    TimerFired,
+    TimerScheduled,
 )
 from contracts.decisions import Verdict
 from contracts.values import Channel
@@ -66,17 +71,31 @@ def _comparable(m: Message) -> tuple[str, dict[str, Any]]:
 
 def _recorded_exactly(expected: list[Message], recorded: tuple[Envelope, ...]) -> bool:
     """Whether the recorded envelopes carry exactly ``expected``: the same types and schema
-    versions, and messages equal field for field.
+    versions, and messages whose JSON forms are equal, field for field.
 
-    This is the cheap half of the comparison: the recorded payloads were decoded into messages
-    with the entry (``read_entry``), so equal messages mean folding ``expected`` into state is
-    folding what was recorded. When it does not hold, the caller does the full, tolerant
-    comparison on both messages' JSON forms.
+    Model equality alone is not enough: it takes two datetimes at the same instant as equal
+    whatever their offsets, and two decimals as equal whatever their places, and the ledger
+    records the text. When this does not hold, the caller does the tolerant comparison.
     """
     return len(expected) == len(recorded) and all(
-        env.type == m.TYPE and env.schema_version == m.VERSION and message_of(env) == m
+        env.type == m.TYPE
+        and env.schema_version == m.VERSION
+        and message_of(env).model_dump(mode="json") == m.model_dump(mode="json")
         for m, env in zip(expected, recorded, strict=True)
     )
+
+
+# What the decision core can derive (ConsentRevoked only from a reply with an opt-out word):
+# any other type among an entry's derived events was not derived by Parley.
+_DERIVABLE: tuple[type[Message], ...] = (
+    ContactDecided,
+    *TASK_TYPES,
+    TimerScheduled,
+    TimerFired,
+    IntentDropped,
+    *STRATEGY_TYPES,
+    ConsentRevoked,
+)
 
 
 _VERDICT_PARTS = ("verdict", "reasons", "rules", "evidence", "defer_until")
@@ -183,6 +202,7 @@ class Auditor:
             derived, exact = self._rederive(state, entry, message, recorded, ctx)
         else:
             derived = recorded
+        self._derivable(entry, message, derived)
         if isinstance(message, InboundMessageReceived) and not entry.duplicate and known:
             self._opt_out_honoured(state, entry, message, derived)
         if not known:
@@ -227,7 +247,15 @@ class Auditor:
             return
         if not is_opt_out(self.policies[entry.policy_version], m.body):
             return
-        if any(isinstance(d, ConsentRevoked) and d.address == m.from_number for d in derived):
+        if any(
+            isinstance(d, ConsentRevoked)
+            and d.party_id == party_id
+            and d.channel is Channel.SMS
+            and d.address == m.from_number
+            and d.purpose is None
+            and (d.effective_at is None or d.effective_at <= m.received_at)
+            for d in derived
+        ):
             return
         self.report.findings.append(
             Finding(
@@ -239,6 +267,20 @@ class Auditor:
                 rule="TC-2",
             )
         )
+
+    def _derivable(
+        self, entry: RecordedEntry, message: Message | None, derived: list[Message]
+    ) -> None:
+        """Every derived event must be of a kind the core derives: a fact added to the log (a
+        consent grant, a payment) would be folded into state as if Parley had derived it."""
+        for m in derived:
+            if not isinstance(m, _DERIVABLE) or (
+                isinstance(m, ConsentRevoked)
+                and (entry.duplicate or not isinstance(message, InboundMessageReceived))
+            ):
+                self._find(
+                    "mismatch", "underivable_event", entry, f"{m.TYPE} is not derived by Parley"
+                )
 
     def unreadable(self, borrower_id: str, where: str, detail: str) -> None:
         """A ledger record that does not decode as an entry: nothing of it can be re-proved."""
@@ -290,6 +332,18 @@ class Auditor:
         self, state: BorrowerState, entry: RecordedEntry, d: ContactDecided, *, gate_again: bool
     ) -> None:
         self.report.decisions_reproved += 1
+        if d.decided_at != entry.now or d.policy_version != entry.policy_version:
+            # Every decision in an entry is made at the entry's clock under its policy version;
+            # a decision that names another is re-proved under neither.
+            self._find(
+                "mismatch",
+                "decision_clock_or_policy_differs",
+                entry,
+                f"decided at {d.decided_at.isoformat()} under {d.policy_version}; the entry's"
+                f" clock is {entry.now.isoformat()} under {entry.policy_version}",
+                d.attempt_id,
+            )
+            return
         if not gate_again and self.shadow is None:
             return
         inp = self._gate_input(state, d)

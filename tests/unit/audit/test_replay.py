@@ -4,6 +4,7 @@ folding in shards finds exactly what one fold finds."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -228,3 +229,70 @@ def test_an_unreadable_record_is_a_finding_not_a_crash(ledger: Ledger) -> None:
 
     assert [f.code for f in auditor.report.findings] == ["unreadable_entry"]
     assert auditor.report.entries == 1
+
+
+def _decision(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(d["payload"] for d in doc["derived"] if d["type"] == "contact.decided")
+
+
+def test_a_decision_moved_to_another_clock_is_a_mismatch(ledger: Ledger) -> None:
+    """The gate is re-run at the entry's clock, not at whatever the decision says: a decision
+    moved three hours earlier (into a quiet hour, say) is found at the default depth."""
+    i = _first(ledger, "contact.decided")
+
+    def earlier(doc: dict[str, Any]) -> None:
+        d = _decision(doc)
+        d["decided_at"] = (datetime.fromisoformat(d["decided_at"]) - timedelta(hours=3)).isoformat()
+
+    findings = audit(ledger, _with(ledger, i, earlier)).report.findings
+
+    assert "decision_clock_or_policy_differs" in {f.code for f in findings}
+
+
+def test_a_decision_naming_another_policy_is_a_mismatch(ledger: Ledger) -> None:
+    i = _first(ledger, "contact.decided")
+
+    def other_policy(doc: dict[str, Any]) -> None:
+        _decision(doc)["policy_version"] = "an-older-looser-policy"
+
+    findings = audit(ledger, _with(ledger, i, other_policy)).report.findings
+
+    assert "decision_clock_or_policy_differs" in {f.code for f in findings}
+
+
+def test_a_fact_added_among_the_derived_events_is_not_folded_silently(ledger: Ledger) -> None:
+    """A consent grant is an upstream fact; among an entry's derived events it was not derived
+    by Parley, and folding it would let later decisions rest on it."""
+    i = _first(ledger, "contact.decided")
+    grant = {
+        "party_id": _doc(ledger.entries[i])["borrower_id"],
+        "channel": "sms",
+        "received_at": _doc(ledger.entries[i])["now"],
+    }
+
+    def add_grant(doc: dict[str, Any]) -> None:
+        envelope = dict(doc["derived"][0])
+        envelope.update(type="consent.granted", event_id="forged-grant-1", payload=grant)
+        doc["derived"].append(envelope)
+
+    findings = audit(ledger, _with(ledger, i, add_grant)).report.findings
+
+    assert "underivable_event" in {f.code for f in findings}
+
+
+def test_rederiving_compares_the_recorded_text_not_only_the_instant(ledger: Ledger) -> None:
+    """The same instant written with another offset is equal as a datetime but not as recorded:
+    the re-derivation compares the JSON forms, field for field."""
+    i = _first(ledger, "contact.decided")
+
+    def shanghai(doc: dict[str, Any]) -> None:
+        d = _decision(doc)
+        d["decided_at"] = (
+            datetime.fromisoformat(d["decided_at"]).astimezone(timezone(timedelta(hours=8)))
+        ).isoformat()
+
+    entries = _with(ledger, i, shanghai)
+
+    assert audit(ledger, entries).report.ok  # the same instant: the gate's answer is the same
+    codes = {f.code for f in audit(ledger, entries, rederive=True).report.findings}
+    assert "rederived_events_differ" in codes

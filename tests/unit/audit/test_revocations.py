@@ -136,6 +136,21 @@ def test_a_stop_reply_that_revoked_nothing_is_a_tc2_violation() -> None:
     assert "decision_not_reproduced" in {f.code for f in forgotten.findings}
 
 
+def test_a_stop_reply_that_revoked_only_email_is_a_tc2_violation() -> None:
+    """The revocation must be of texts to that number, for every purpose, from receipt."""
+    ledger = ny_borrower()
+    _reply(ledger, "STOP", NOON_NY, NOON_NY)
+
+    def email_only(doc: dict[str, Any]) -> None:
+        for d in doc["derived"]:
+            if d["type"] == "consent.revoked":
+                d["payload"]["channel"] = "email"
+
+    report = audit(ledger, [*ledger.entries[:-1], edited(ledger.entries[-1], email_only)]).report
+
+    assert "opt_out_not_honoured" in {f.code for f in report.findings}
+
+
 def test_a_reply_without_an_opt_out_word_needs_no_revocation() -> None:
     ledger = ny_borrower()
     _reply(ledger, "I will pay on Friday", NOON_NY, NOON_NY)
