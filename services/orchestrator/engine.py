@@ -25,6 +25,7 @@ from events.partitioning import partition_for
 from events.records import Out, Record
 from events.serialization import Reason, Undecodable, decode
 from events.topics import Role, Topics
+from services.compliance.core.localtime import shareable
 from services.orchestrator.core.decide import Context, decide, fire_timers
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import BorrowerState
@@ -66,6 +67,7 @@ class PartitionState:
     due: list[tuple[datetime, str]] = field(default_factory=list)
 
     def advance(self, instant: datetime) -> datetime:
+        instant = shareable(instant)  # a parsed time would miss every memo of the gate
         self.clock = instant if self.clock is None else max(self.clock, instant)
         return self.clock
 

@@ -53,6 +53,7 @@ from services.audit.core.revocations import Recorded, Revocation
 from services.audit.core.snapshot import snapshot
 from services.compliance.core import Policy, evaluate, obligations
 from services.compliance.core.keywords import is_opt_out
+from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput
 from services.compliance.core.schema import ObligationRule
@@ -284,11 +285,11 @@ class Auditor:
         if entry.duplicate:
             expected: list[Message] = []
         elif message is None:
-            expected = fire_timers(snapshot(state), entry.now, ctx)
+            expected = fire_timers(snapshot(state), shareable(entry.now), ctx)
         else:
             # The core is pure, but the audit does not take that on trust: it decides on a copy,
             # so a stray mutation could never leak into the state folded from the ledger.
-            expected = decide(snapshot(state), message, entry.now, ctx)
+            expected = decide(snapshot(state), message, shareable(entry.now), ctx)
         self.report.entries_rederived += 1
         # Equal as JSON, field for field: model equality would take the same instant at another
         # offset as equal, and the ledger records the text. The schema version is not compared:
@@ -308,7 +309,13 @@ class Auditor:
     def _gate_input(state: BorrowerState, d: ContactDecided) -> GateInput | None:
         return state.gate_input(
             GateIntent(
-                d.attempt_id, d.party_id, d.loan_id, d.channel, d.to, d.purpose, d.decided_at
+                d.attempt_id,
+                d.party_id,
+                d.loan_id,
+                d.channel,
+                d.to,
+                d.purpose,
+                shareable(d.decided_at),  # the gate's memos key on it: see shareable
             )
         )
 

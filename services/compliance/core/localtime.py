@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
@@ -123,6 +123,28 @@ def shared(t: datetime | None) -> bool:
     """Whether answers expressed in t's tzinfo are worth remembering: not with pydantic's
     ``TzInfo``, an object of each parsed datetime's own, so never the same again."""
     return t is None or type(t.tzinfo) is not TzInfo
+
+
+# One tzinfo object per fixed UTC offset, for ``shareable``.
+_OFFSETS: dict[timedelta, timezone] = {timedelta(0): UTC}
+
+
+def shareable(t: datetime) -> datetime:
+    """The same instant and offset with a tzinfo the memos here can key on: pydantic's
+    ``TzInfo`` (of every datetime read from JSON, an object of its own each) becomes the one
+    ``datetime.timezone`` of its offset, UTC for zero. Any other tzinfo is kept. The clock of a
+    decision read from the log (an upstream event's time, a recorded entry's) otherwise misses
+    every memo: the gate then does all its work again for every decision. Same JSON either way.
+    """
+    tz = t.tzinfo
+    if type(tz) is not TzInfo:
+        return t
+    offset = t.utcoffset()
+    assert offset is not None  # a TzInfo is a fixed offset
+    shared = _OFFSETS.get(offset)
+    if shared is None:
+        shared = _OFFSETS.setdefault(offset, timezone(offset))
+    return t.replace(tzinfo=shared)
 
 
 def stamp(t: datetime) -> tuple[int, int, datetime]:

@@ -8,12 +8,14 @@ instant in the intent's own tzinfo object.
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import datetime, timezone
 from pathlib import Path
 
 from contracts.decisions import Verdict
 from services.compliance.core import evaluate, load_policy
 from services.compliance.core.gate import clear_caches
+from services.compliance.core.localtime import shareable
 from tests.unit.compliance.gate_builders import (
     ET,
     attempt,
@@ -103,3 +105,42 @@ def test_parsed_wall_times_in_other_offsets_are_otherinstants() -> None:
     assert west.defer_until == datetime(2026, 4, 15, 8, 0, tzinfo=ET)
     assert west.defer_until is not None
     assert west.defer_until.isoformat() == "2026-04-15T07:00:00-05:00"
+
+
+def test_a_parsed_clock_made_shareable_keeps_its_instant_offset_and_text() -> None:
+    """The audit and the orchestrator make a clock read from the log shareable, so that the
+    gate's memos hit; nothing a decision records may change by it."""
+    for text in (
+        "2026-03-04T20:30:00+00:00",
+        "2026-03-04T20:30:00+08:00",
+        "2026-03-04T09:00:00-05:00",
+    ):
+        one, two = parsed(datetime.fromisoformat(text)), parsed(datetime.fromisoformat(text))
+        assert one.tzinfo is not two.tzinfo  # what pydantic gives: never shared
+
+        a, b = shareable(one), shareable(two)
+
+        assert a.tzinfo is b.tzinfo
+        assert type(a.tzinfo) is timezone
+        assert (a, a.utcoffset(), a.isoformat()) == (one, one.utcoffset(), one.isoformat())
+    zoned = datetime(2026, 3, 4, 9, tzinfo=ET)
+    assert shareable(zoned) is zoned  # a zone is kept: it is not a fixed offset
+
+
+def test_a_shareable_clock_decides_as_the_parsed_one() -> None:
+    work = [(inp, policy) for inp, policy in cases()[:800] if fixed_offsets_only(inp)]
+    as_parsed = [(reparsed(inp), policy) for inp, policy in work]
+    as_shared = [
+        (
+            dataclasses.replace(
+                inp, intent=dataclasses.replace(inp.intent, at=shareable(inp.intent.at))
+            ),
+            policy,
+        )
+        for inp, policy in as_parsed
+    ]
+
+    for (a, p), (b, _) in zip(as_parsed, as_shared, strict=True):
+        one, two = evaluate(a, p), evaluate(b, p)
+        assert one == two
+        assert [t.isoformat() for t in instants(one)] == [t.isoformat() for t in instants(two)]
