@@ -12,6 +12,8 @@ from events.envelope import Envelope
 from events.topics import Topics
 from services.audit.core.replay import AuditReport
 from services.audit.shards import (
+    HEAD_START,
+    MIN_ENTRIES_PER_PROCESS,
     AuditJob,
     Child,
     available_cores,
@@ -19,6 +21,7 @@ from services.audit.shards import (
     ledger_sizes,
     processes_for,
     shares,
+    start_method,
 )
 from services.compliance.core import Policy
 from services.compliance.core.registry import policy_document
@@ -42,33 +45,51 @@ async def run_audit(
     """Fold the ledger, then check every dispatch record against what the fold found.
 
     By default the fold runs in one process per core, as the ledger's size warrants, with the
-    partitions dealt so that children, which start later, get less. ``processes`` asks for
+    partitions dealt so that spawned children, which start later, get less. ``processes`` asks for
     exactly that many, with the partitions dealt by size alone. ``rederive`` runs the whole
     decision core again on every entry, not only the gate on every decision.
     """
-    sizes = await ledger_sizes(bootstrap, topics.ledger, partitions)
-    if processes is None:
-        processes = processes_for(sum(sizes.values()), partitions, available_cores())
-        dealt = shares(sizes, processes)
-    else:
-        dealt = shares(sizes, max(1, min(processes, partitions)), head_start=0)
-    job = AuditJob(
-        bootstrap,
-        topics,
-        partitions,
-        settings,
-        policy_document(shadow) if shadow is not None else None,
-        frozenset(),
-        rederive,
-    )
-    first, *rest = dealt
+    method = start_method()
+    cores = available_cores()
+    most = max(1, min(processes or cores, partitions))
     children: list[Child] = []
     try:
-        children.extend(Child(replace(job, mine=share)) for share in rest if share)
+        if method == "fork":
+            # Before any connection, while this process has no other thread (start_method); a
+            # child not needed once the ledger's size is known is let go.
+            children.extend(Child(method) for _ in range(most - 1))
+        sizes = await ledger_sizes(bootstrap, topics.ledger, partitions)
+        if processes is None:
+            wanted = processes_for(
+                sum(sizes.values()), partitions, cores, MIN_ENTRIES_PER_PROCESS[method]
+            )
+            dealt = shares(sizes, wanted, HEAD_START[method])
+        else:
+            dealt = shares(sizes, most, head_start=0)
+        job = AuditJob(
+            bootstrap,
+            topics,
+            partitions,
+            settings,
+            policy_document(shadow) if shadow is not None else None,
+            frozenset(),
+            rederive,
+        )
+        first, *rest = dealt
+        if method != "fork":
+            children.extend(Child(method) for share in rest if share)
+        working = [share for share in rest if share]
+        folding: list[Child] = []
+        for i, child in enumerate(children):
+            if i < len(working):
+                child.give(replace(job, mine=working[i]))
+                folding.append(child)
+            else:
+                child.give(None)
         auditor = await fold(replace(job, mine=first))
         # Read while the other processes finish; check once every authorisation is known.
         dispatches = await _dispatches(bootstrap, topics, partitions)
-        for child in children:
+        for child in folding:
             auditor.merge(await child.part())
     finally:
         for child in children:

@@ -4,7 +4,8 @@ All of a borrower's entries share a partition and the fold keeps nothing across 
 what ``Auditor.merge`` combines, so partitions are independent: each process reads its own
 partitions from the broker, folds them, and hands back what it found. Each process also checks
 that every entry it reads sits on its borrower's partition, so that independence is verified,
-not assumed. The parent folds the first share itself while the others start.
+not assumed. The parent folds the first share itself while the others start: forked where that
+is safe, since a fork starts at once (ADR 0009).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import gc
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,11 +37,12 @@ from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.logreader import read_all
 
 # A spawned process needs most of a second to start Python and import Parley, in which time the
-# parent, already running, folds a few thousand entries: a child starts that far behind
+# parent, already running, folds a few thousand entries: a spawned child starts that far behind
 # (measured with bench/audit.py on a 2-vCPU machine), and below this many entries one process is
-# quicker.
-CHILD_HEAD_START = 4_000
-MIN_ENTRIES_PER_PROCESS = 5_000
+# quicker. A forked child starts at once; it is worth its fork, its connection to the broker and
+# sending back what it found from about a thousand entries.
+HEAD_START = {"fork": 0, "spawn": 4_000}
+MIN_ENTRIES_PER_PROCESS = {"fork": 1_000, "spawn": 5_000}
 
 
 @dataclass(frozen=True)
@@ -102,34 +107,82 @@ def _long_lived_heap() -> Iterator[None]:
             gc.unfreeze()
 
 
-def _fold_in_child(conn: Connection, job: AuditJob) -> None:
+def start_method() -> str:
+    """How children start: forked where that is safe, spawned otherwise.
+
+    A forked child starts at once, sharing the parent's imports; a spawned one starts a new
+    interpreter and imports Parley again, most of a second of a core that the folds need (ADR
+    0009). Forking copies only the calling thread, so a lock another thread holds stays held in
+    the child for ever: fork only on Linux (macOS's system libraries do not survive it) and while
+    this process has no other thread. ``run_audit`` therefore forks before it opens a connection.
+    """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _fold_in_child(jobs: Connection, results: Connection) -> None:
+    # A forked child inherits the parent's signal handlers and the wake-up descriptor of its
+    # event loop: a signal here must neither run the parent's handlers nor wake its loop. Ctrl-C
+    # reaches the parent too, which stops every child.
+    if threading.current_thread() is threading.main_thread():
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        job = jobs.recv()
+    except EOFError:  # the parent gave up before dealing the partitions
+        return
+    finally:
+        jobs.close()
+    if job is None:  # nothing worth a process: the ledger turned out small
+        results.close()
+        return
     try:
         auditor = asyncio.run(fold(job))
-        conn.send(auditor.part())
+        results.send(auditor.part())
     except BaseException as exc:  # the parent raises it again: nothing is lost on the way
         try:
-            conn.send(exc)
+            results.send(exc)
         except Exception:  # an exception that does not pickle: send what it said
-            conn.send(RuntimeError("".join(traceback.format_exception(exc))))
+            results.send(RuntimeError("".join(traceback.format_exception(exc))))
         raise
     finally:
-        conn.close()
+        results.close()
 
 
 class Child:
-    """A spawned process folding one share of the partitions."""
+    """A process that folds the share of the partitions it is given (``give``), and hands back
+    what it found (``part``). It may be started before the shares are known."""
 
-    def __init__(self, job: AuditJob) -> None:
-        # spawn, not fork: the parent runs an event loop and the broker client's threads
-        spawn = multiprocessing.get_context("spawn")
-        self._results, sending = spawn.Pipe(duplex=False)
-        self._process = spawn.Process(target=_fold_in_child, args=(sending, job), daemon=True)
+    def __init__(self, method: str) -> None:
+        context = (
+            multiprocessing.get_context("fork")
+            if method == "fork"
+            else multiprocessing.get_context("spawn")
+        )
+        receiving, self._jobs = context.Pipe(duplex=False)
+        self._results, sending = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_fold_in_child, args=(receiving, sending), daemon=True
+        )
         self._process.start()
+        receiving.close()
         sending.close()  # the child holds the only sending end: EOF if it dies
 
-    async def part(self) -> LedgerPart:
+    def give(self, job: AuditJob | None) -> None:
+        """This child's job, or None to let it go; a child that died is reported by ``part``."""
         try:
-            result = await asyncio.to_thread(self._results.recv)
+            self._jobs.send(job)
+        except OSError:
+            pass
+        finally:
+            self._jobs.close()
+
+    async def part(self) -> LedgerPart:
+        await _readable(self._results)
+        try:
+            result = self._results.recv()  # the child sends it whole: the rest follows at once
         except EOFError:
             raise RuntimeError(
                 f"audit worker exited ({self._process.exitcode}) without a result"
@@ -140,10 +193,30 @@ class Child:
         return result
 
     def stop(self) -> None:
+        if not self._jobs.closed:
+            self._jobs.close()
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
         self._results.close()
+
+
+async def _readable(conn: Connection) -> None:
+    """Wait on the event loop, not in a thread: a thread left behind would stop the next audit
+    in this process from forking (``start_method``)."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = conn.fileno()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 def available_cores() -> int:
@@ -151,15 +224,14 @@ def available_cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-def processes_for(entries: int, partitions: int, cores: int) -> int:
+def processes_for(entries: int, partitions: int, cores: int, min_entries: int = 5_000) -> int:
     """How many processes fold a ledger of ``entries`` entries: one per core, never more than
-    there are partitions, and only as many as the ledger is worth starting."""
-    return max(1, min(cores, partitions, entries // MIN_ENTRIES_PER_PROCESS))
+    there are partitions, and only as many as the ledger is worth starting (``min_entries``
+    each)."""
+    return max(1, min(cores, partitions, entries // min_entries))
 
 
-def shares(
-    sizes: Mapping[int, int], processes: int, head_start: int = CHILD_HEAD_START
-) -> list[frozenset[int]]:
+def shares(sizes: Mapping[int, int], processes: int, head_start: int) -> list[frozenset[int]]:
     """Partitions dealt to ``processes`` processes so that all finish about together: the
     largest partition first, each to the process with the least to do, counting that a child
     starts ``head_start`` entries behind the parent. The parent's share is the first; a share

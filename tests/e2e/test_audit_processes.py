@@ -15,6 +15,7 @@ from events.envelope import wrap
 from events.partitioning import partition_for
 from events.records import Out
 from events.topics import Topics
+from services.audit import run as audit_run
 from services.audit.core.report import AuditReport
 from services.audit.run import run_audit
 from services.compliance.core.registry import policy_document
@@ -51,9 +52,12 @@ def _comparable(report: AuditReport) -> dict[str, Any]:
     return d
 
 
+@pytest.mark.parametrize("method", ["fork", "spawn"])
 async def test_two_processes_report_what_one_process_reports(
-    bootstrap: str, topics: Topics
+    bootstrap: str, topics: Topics, method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Children forked (started before the ledger's size is known, and let go if not needed)
+    or spawned (started once it is): the same report as one process."""
     ledger = portfolio(borrowers=40, days=8, seed=6)
     late = FORGED_AT + timedelta(days=2)
     ledger.send(
@@ -87,10 +91,16 @@ async def test_two_processes_report_what_one_process_reports(
         await send_envelope(p, topics.outcomes, forged)
     settings = orchestrator_settings(topics)
 
+    monkeypatch.setattr(audit_run, "start_method", lambda: method)
+
     one = await run_audit(bootstrap, topics, PARTITIONS, settings, processes=1)
     two = await run_audit(bootstrap, topics, PARTITIONS, settings, processes=2)
+    four = await run_audit(bootstrap, topics, PARTITIONS, settings, processes=4)
+    chosen = await run_audit(bootstrap, topics, PARTITIONS, settings)
 
     assert _comparable(two) == _comparable(one)
+    assert _comparable(four) == _comparable(one)
+    assert _comparable(chosen) == _comparable(one)
     assert one.entries == len(ledger.entries)
     codes = {f.code for f in one.findings}
     assert {"decision_not_reproduced", "dispatch_without_authorisation"} <= codes

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from services.audit import shards
 from services.audit.shards import processes_for, shares
 
 
@@ -43,3 +46,24 @@ def test_one_process_per_core_only_when_the_ledger_is_worth_it() -> None:
     assert processes_for(entries=100, partitions=4, cores=2) == 1
     assert processes_for(entries=200_000, partitions=4, cores=2) == 2
     assert processes_for(entries=200_000, partitions=1, cores=8) == 1
+
+
+def test_children_fork_only_on_linux_with_no_other_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork copies only the calling thread: a lock another thread holds would stay held in
+    the child for ever (ADR 0009)."""
+    monkeypatch.setattr(shards.sys, "platform", "linux")
+    monkeypatch.setattr(shards.threading, "active_count", lambda: 1)
+    assert shards.start_method() == "fork"
+
+    monkeypatch.setattr(shards.threading, "active_count", lambda: 2)
+    assert shards.start_method() == "spawn"
+
+    monkeypatch.setattr(shards.sys, "platform", "darwin")
+    monkeypatch.setattr(shards.threading, "active_count", lambda: 1)
+    assert shards.start_method() == "spawn"
+
+
+def test_a_forked_child_starts_level_with_the_parent() -> None:
+    assert shards.HEAD_START["fork"] == 0
+    dealt = shares({0: 1000, 1: 1000, 2: 1000, 3: 1000}, 2, shards.HEAD_START["fork"])
+    assert [len(share) for share in dealt] == [2, 2]
