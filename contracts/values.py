@@ -49,6 +49,9 @@ class _Value(BaseModel):
             return self.__dict__ == other.__dict__
         return NotImplemented
 
+    def __hash__(self) -> int:  # equal values hash alike, as with pydantic's frozen hash
+        return hash(tuple(self.__dict__.values()))
+
 
 class Channel(StrEnum):
     SMS = "sms"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 
 from services.audit import shards
@@ -51,15 +54,15 @@ def test_one_process_per_core_only_when_the_ledger_is_worth_it() -> None:
 def test_children_fork_only_on_linux_with_no_other_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fork copies only the calling thread: a lock another thread holds would stay held in
     the child for ever (ADR 0009)."""
-    monkeypatch.setattr(shards.sys, "platform", "linux")
-    monkeypatch.setattr(shards.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert shards.start_method() == "fork"
 
-    monkeypatch.setattr(shards.threading, "active_count", lambda: 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
     assert shards.start_method() == "spawn"
 
-    monkeypatch.setattr(shards.sys, "platform", "darwin")
-    monkeypatch.setattr(shards.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert shards.start_method() == "spawn"
 
 
