@@ -19,6 +19,7 @@ from services.audit.shards import (
     available_cores,
     fold,
     ledger_sizes,
+    long_lived_heap,
     processes_for,
     shares,
     start_method,
@@ -53,49 +54,50 @@ async def run_audit(
     cores = available_cores()
     most = max(1, min(processes or cores, partitions))
     children: list[Child] = []
-    try:
-        if method == "fork":
-            # Before any connection, while this process has no other thread (start_method); a
-            # child not needed once the ledger's size is known is let go.
-            children.extend(Child(method) for _ in range(most - 1))
-        sizes = await ledger_sizes(bootstrap, topics.ledger, partitions)
-        if processes is None:
-            wanted = processes_for(
-                sum(sizes.values()), partitions, cores, MIN_ENTRIES_PER_PROCESS[method]
-            )
-            dealt = shares(sizes, wanted, HEAD_START[method])
-        else:
-            dealt = shares(sizes, most, head_start=0)
-        job = AuditJob(
-            bootstrap,
-            topics,
-            partitions,
-            settings,
-            policy_document(shadow) if shadow is not None else None,
-            frozenset(),
-            rederive,
-        )
-        first, *rest = dealt
-        if method != "fork":
-            children.extend(Child(method) for share in rest if share)
-        working = [share for share in rest if share]
-        folding: list[Child] = []
-        for i, child in enumerate(children):
-            if i < len(working):
-                child.give(replace(job, mine=working[i]))
-                folding.append(child)
+    with long_lived_heap():  # from the fold to the last merge and check (shards.py)
+        try:
+            if method == "fork":
+                # Before any connection, while this process has no other thread (start_method); a
+                # child not needed once the ledger's size is known is let go.
+                children.extend(Child(method) for _ in range(most - 1))
+            sizes = await ledger_sizes(bootstrap, topics.ledger, partitions)
+            if processes is None:
+                wanted = processes_for(
+                    sum(sizes.values()), partitions, cores, MIN_ENTRIES_PER_PROCESS[method]
+                )
+                dealt = shares(sizes, wanted, HEAD_START[method])
             else:
-                child.give(None)
-        auditor = await fold(replace(job, mine=first))
-        # Read while the other processes finish; check once every authorisation is known.
-        dispatches = await _dispatches(bootstrap, topics, partitions)
-        for child in folding:
-            auditor.merge(await child.part())
-    finally:
-        for child in children:
-            child.stop()
-    for borrower_id, d in dispatches:
-        auditor.dispatch(borrower_id, d.attempt_id, d.started_at)
+                dealt = shares(sizes, most, head_start=0)
+            job = AuditJob(
+                bootstrap,
+                topics,
+                partitions,
+                settings,
+                policy_document(shadow) if shadow is not None else None,
+                frozenset(),
+                rederive,
+            )
+            first, *rest = dealt
+            if method != "fork":
+                children.extend(Child(method) for share in rest if share)
+            working = [share for share in rest if share]
+            folding: list[Child] = []
+            for i, child in enumerate(children):
+                if i < len(working):
+                    child.give(replace(job, mine=working[i]))
+                    folding.append(child)
+                else:
+                    child.give(None)
+            auditor = await fold(replace(job, mine=first))
+            # Read while the other processes finish; check once every authorisation is known.
+            dispatches = await _dispatches(bootstrap, topics, partitions)
+            for child in folding:
+                auditor.merge(await child.part())
+        finally:
+            for child in children:
+                child.stop()
+        for borrower_id, d in dispatches:
+            auditor.dispatch(borrower_id, d.attempt_id, d.started_at)
     return auditor.report
 
 

@@ -68,7 +68,7 @@ async def fold(job: AuditJob) -> Auditor:
     rederive = Rederive(*context_factory(job.settings)) if job.rederive else None
     shadow = policy_from_document(job.shadow) if job.shadow is not None else None
     auditor = Auditor(policies, shadow, job.partitions, rederive=rederive)
-    with _long_lived_heap():
+    with long_lived_heap():
         async for record in read_all(job.bootstrap, job.topics.ledger, set(job.mine)):
             try:
                 entry = read_entry(record.value)
@@ -87,11 +87,13 @@ _folding = [0]  # folds under way in this process
 
 
 @contextmanager
-def _long_lived_heap() -> Iterator[None]:
-    """Collect cycles less often while folding. The fold allocates many short-lived objects and
-    keeps every borrower's state to the end, so at the default thresholds the collector kept
-    re-examining state that cannot be garbage (about a tenth of the fold's time). Nothing here
-    makes cycles the collector is needed for; the thresholds are restored after."""
+def long_lived_heap() -> Iterator[None]:
+    """Collect cycles less often while folding, and until what the fold found is handed on. The
+    fold allocates many short-lived objects and keeps every borrower's state to the end, so at
+    the default thresholds the collector kept re-examining state that cannot be garbage (about a
+    tenth of the fold's time), and a full collection set off by pickling a child's part took a
+    tenth of a second. Nothing here makes cycles the collector is needed for; the thresholds are
+    restored after."""
     _folding[0] += 1
     outermost = _folding[0] == 1  # folds may overlap in one event loop: the first restores
     before = gc.get_threshold()
@@ -139,8 +141,9 @@ def _fold_in_child(jobs: Connection, results: Connection) -> None:
         results.close()
         return
     try:
-        auditor = asyncio.run(fold(job))
-        results.send(auditor.part())
+        with long_lived_heap():  # pickling the part must not set off a scan of the whole fold
+            auditor = asyncio.run(fold(job))
+            results.send(auditor.part())
     except BaseException as exc:  # the parent raises it again: nothing is lost on the way
         try:
             results.send(exc)

@@ -161,8 +161,11 @@ class Auditor:
             self._find("mismatch", "entry_on_wrong_partition", entry, f"read from {partition}")
         r.policy_versions.add(entry.policy_version)
         self._last_version[entry.borrower_id] = entry.policy_version
-        self._ends_at = max(self._ends_at or entry.now, entry.now)
-        state = self.states.setdefault(entry.borrower_id, BorrowerState(entry.borrower_id))
+        now = shareable(entry.now)  # compared and folded often: see shareable
+        self._ends_at = now if self._ends_at is None else max(self._ends_at, now)
+        state = self.states.get(entry.borrower_id)
+        if state is None:
+            state = self.states[entry.borrower_id] = BorrowerState(entry.borrower_id)
         try:
             message = message_of(entry.event) if entry.event is not None else None
             recorded = [message_of(env) for env in entry.derived]
@@ -173,7 +176,7 @@ class Auditor:
         if entry.event is not None:
             state.seen_events.add(entry.event.event_id)
         if message is not None and not entry.duplicate:
-            evolve(state, message, entry.now)
+            evolve(state, message, now)
             self._consent(state, entry, message, "upstream")
         known = entry.policy_version in self.policies
         ctx = self._ctx(entry.policy_version)
@@ -183,7 +186,7 @@ class Auditor:
             and self.rederive is not None
             and entry.strategy_version == self.rederive.strategy_version
         ):
-            derived, exact = self._rederive(state, entry, message, recorded, ctx)
+            derived, exact = self._rederive(state, entry, now, message, recorded, ctx)
         else:
             derived = recorded
         self._derivable(entry, message, derived)
@@ -205,7 +208,7 @@ class Auditor:
                 # same inputs could only say the same. Otherwise (another strategy version, or a
                 # difference) each decision is re-proved on its own.
                 self._reprove(state, entry, m, gate_again=not exact)
-            evolve(state, m, entry.now)
+            evolve(state, m, now)
             self._note(state, entry, m)
 
     def _home(self, borrower_id: str) -> int:
@@ -277,6 +280,7 @@ class Auditor:
         self,
         state: BorrowerState,
         entry: RecordedEntry,
+        now: datetime,
         message: Message | None,
         recorded: list[Message],
         ctx: Context,
@@ -285,11 +289,11 @@ class Auditor:
         if entry.duplicate:
             expected: list[Message] = []
         elif message is None:
-            expected = fire_timers(snapshot(state), shareable(entry.now), ctx)
+            expected = fire_timers(snapshot(state), now, ctx)
         else:
             # The core is pure, but the audit does not take that on trust: it decides on a copy,
             # so a stray mutation could never leak into the state folded from the ledger.
-            expected = decide(snapshot(state), message, shareable(entry.now), ctx)
+            expected = decide(snapshot(state), message, now, ctx)
         self.report.entries_rederived += 1
         # Equal as JSON, field for field: model equality would take the same instant at another
         # offset as equal, and the ledger records the text. The schema version is not compared:

@@ -1,5 +1,9 @@
 """evolve: fold one event into a borrower's state. Deterministic, no I/O; mutates in place
-for speed (state is rebuilt from the ledger, so it is never shared or persisted)."""
+for speed (state is rebuilt from the ledger, so it is never shared or persisted).
+
+Times the gate compares over and over (attempts, outcomes, consents) are kept ``shareable``: as
+read from the log each has a tzinfo object of its own, and every comparison of two of them then
+asks both for their offsets."""
 
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ from contracts.strategy import (
     SegmentAssigned,
 )
 from contracts.values import PartyRole, Purpose
+from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ConsentRecord
 from services.orchestrator.core.state import (
     Attempt,
@@ -177,8 +182,8 @@ def _consent(state: BorrowerState, m: ConsentGranted | ConsentRevoked, now: date
             address=m.address,
             purpose=m.purpose,
             granted=isinstance(m, ConsentGranted),
-            received_at=m.received_at,
-            effective_at=m.effective_at or m.received_at,
+            received_at=shareable(m.received_at),
+            effective_at=shareable(m.effective_at or m.received_at),
             processed_at=now,
             written=getattr(m, "written", False),
         )
@@ -227,7 +232,7 @@ def _decided(state: BorrowerState, m: ContactDecided, now: datetime) -> None:
             channel=m.channel,
             to=m.to,
             purpose=m.purpose,
-            at=m.decided_at,
+            at=shareable(m.decided_at),
             stage=m.stage,
         )
 
@@ -275,7 +280,7 @@ def _outcome(state: BorrowerState, m: ContactOutcomeRecorded, now: datetime) -> 
         return  # a definite outcome stands
     new_rank = _PROVISIONAL.get(m.outcome.value)
     if current is None or new_rank is None or new_rank > _PROVISIONAL[current.value]:
-        attempt.outcome, attempt.outcome_at = m.outcome, m.reported_at
+        attempt.outcome, attempt.outcome_at = m.outcome, shareable(m.reported_at)
 
 
 _APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {

@@ -143,9 +143,25 @@ class Attempt:
     dispatched: bool = False
     outcome: OutcomeKind | None = None
     outcome_at: datetime | None = None
+    # The gate reads every attempt of a person at every decision about them: the record is made
+    # again only when a field it copies has changed (in practice the outcome, once reported).
+    _record: AttemptRecord | None = field(default=None, repr=False, compare=False)
 
     def record(self) -> AttemptRecord:
-        return AttemptRecord(
+        made = self._record
+        if (
+            made is not None
+            and made.outcome is self.outcome
+            and made.outcome_at is self.outcome_at
+            and made.at is self.at
+            and made.to is self.to
+            and made.channel is self.channel
+            and made.purpose is self.purpose
+            and made.loan_id is self.loan_id
+            and made.attempt_id is self.attempt_id
+        ):
+            return made
+        made = self._record = AttemptRecord(
             attempt_id=self.attempt_id,
             loan_id=self.loan_id,
             channel=self.channel,
@@ -155,6 +171,7 @@ class Attempt:
             outcome_at=self.outcome_at,
             purpose=self.purpose,
         )
+        return made
 
 
 @dataclass(slots=True)
