@@ -28,7 +28,12 @@ from events.partitioning import partition_for
 from events.records import Out, Record
 from events.topics import Topics
 from services.audit.run import run_audit
-from services.audit.shards import available_cores, processes_for
+from services.audit.shards import (
+    MIN_ENTRIES_PER_PROCESS,
+    available_cores,
+    processes_for,
+    start_method,
+)
 from services.compliance.core.registry import policy_document
 from services.orchestrator.app import build_engine
 from services.orchestrator.engine import Emitted
@@ -137,6 +142,7 @@ async def main(borrowers: int, processes: int | None, rounds: int) -> None:
         records = make_ledger(settings, borrowers)
         await write(bootstrap, records)
         n = len(records) - 1
+        method = start_method()  # as the first audit will find it
         raw: list[float] = []
         reprove: list[float] = []
         rederive: list[float] = []
@@ -152,8 +158,13 @@ async def main(borrowers: int, processes: int | None, rounds: int) -> None:
                 ok = ok and report.ok
         raw_s, reprove_s, rederive_s = (statistics.median(t) for t in (raw, reprove, rederive))
         print(f"ledger: {n} entries from {borrowers} borrowers over 30 days; audits ok={ok}")
-        used = processes or processes_for(n, PARTITIONS, available_cores())
-        print(f"audit processes: {used} ({available_cores()} cores); median of {rounds} rounds")
+        used = processes or processes_for(
+            n, PARTITIONS, available_cores(), MIN_ENTRIES_PER_PROCESS[method]
+        )
+        print(
+            f"audit processes: {used}, {method}ed ({available_cores()} cores);"
+            f" median of {rounds} rounds"
+        )
         print(
             f"(a) raw consume of the ledger:           {n / raw_s:8.0f} entries/s ({raw_s:.2f} s)"
         )

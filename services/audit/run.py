@@ -52,7 +52,7 @@ async def run_audit(
     """
     method = start_method()
     cores = available_cores()
-    most = max(1, min(processes or cores, partitions))
+    most = max(1, min(cores if processes is None else processes, partitions))
     children: list[Child] = []
     with long_lived_heap():  # from the fold to the last merge and check (shards.py)
         try:

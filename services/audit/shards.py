@@ -123,7 +123,13 @@ def start_method() -> str:
     return "spawn"
 
 
-def _fold_in_child(jobs: Connection, results: Connection) -> None:
+def _fold_in_child(
+    jobs: Connection, results: Connection, parents_ends: tuple[Connection, ...]
+) -> None:
+    # A forked child starts with a copy of every descriptor, its own pipes' parent ends too.
+    # Holding those, it would never see EOF when the parent dies, and would wait for ever.
+    for end in parents_ends:
+        end.close()
     # A forked child inherits the parent's signal handlers and the wake-up descriptor of its
     # event loop: a signal here must neither run the parent's handlers nor wake its loop. Ctrl-C
     # reaches the parent too, which stops every child.
@@ -133,14 +139,19 @@ def _fold_in_child(jobs: Connection, results: Connection) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         job = jobs.recv()
-    except EOFError:  # the parent gave up before dealing the partitions
+    except EOFError:  # the parent is gone, or gave up before dealing the partitions
+        results.close()
         return
+    except Exception as exc:  # a job that does not unpickle: say so
+        job = exc
     finally:
         jobs.close()
     if job is None:  # nothing worth a process: the ledger turned out small
         results.close()
         return
     try:
+        if isinstance(job, Exception):
+            raise job
         with long_lived_heap():  # pickling the part must not set off a scan of the whole fold
             auditor = asyncio.run(fold(job))
             results.send(auditor.part())
@@ -166,12 +177,21 @@ class Child:
         )
         receiving, self._jobs = context.Pipe(duplex=False)
         self._results, sending = context.Pipe(duplex=False)
+        # A forked child closes its copies of the parent's ends (_fold_in_child); a spawned one
+        # never has them. Each child forked later holds copies of the earlier children's
+        # parent ends, but the last one holds none of its own, so when the parent dies the last
+        # child sees EOF and exits, releasing those copies, and the others follow in turn.
+        parents_ends = (self._jobs, self._results) if method == "fork" else ()
         self._process = context.Process(
-            target=_fold_in_child, args=(receiving, sending), daemon=True
+            target=_fold_in_child, args=(receiving, sending, parents_ends), daemon=True
         )
         self._process.start()
         receiving.close()
         sending.close()  # the child holds the only sending end: EOF if it dies
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def give(self, job: AuditJob | None) -> None:
         """This child's job, or None to let it go; a child that died is reported by ``part``."""
