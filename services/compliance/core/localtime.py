@@ -139,12 +139,16 @@ def shareable(t: datetime) -> datetime:
     tz = t.tzinfo
     if type(tz) is not TzInfo:
         return t
-    offset = t.utcoffset()
-    assert offset is not None  # a TzInfo is a fixed offset
+    offset = tz.utcoffset(None)  # a TzInfo is a fixed offset: the same at every instant
+    assert offset is not None
     shared = _OFFSETS.get(offset)
     if shared is None:
         shared = _OFFSETS.setdefault(offset, timezone(offset))
-    return t.replace(tzinfo=shared)
+    try:
+        # To the same offset: the same wall time, and half the cost of replace(tzinfo=...).
+        return t.astimezone(shared)
+    except OverflowError:  # within a day of datetime's ends, the step through UTC overflows
+        return t.replace(tzinfo=shared)
 
 
 def stamp(t: datetime) -> tuple[int, int, datetime]:

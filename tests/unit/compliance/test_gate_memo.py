@@ -113,7 +113,10 @@ def test_a_parsed_clock_made_shareable_keeps_its_instant_offset_and_text() -> No
     for text in (
         "2026-03-04T20:30:00+00:00",
         "2026-03-04T20:30:00+08:00",
-        "2026-03-04T09:00:00-05:00",
+        "2026-03-04T09:00:00.123456-05:00",
+        "2026-03-04T09:00:00+05:45",
+        "0001-01-01T00:00:00+05:00",  # the ends of datetime's range
+        "9999-12-31T23:59:59-05:00",
     ):
         one, two = parsed(datetime.fromisoformat(text)), parsed(datetime.fromisoformat(text))
         assert one.tzinfo is not two.tzinfo  # what pydantic gives: never shared
