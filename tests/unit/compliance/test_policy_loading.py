@@ -160,3 +160,18 @@ def test_unknown_policy_reference_is_an_error() -> None:
     """A ref that is neither built-in nor a file says what is available."""
     with pytest.raises(PolicyError, match="not a built-in policy"):
         load_policy("no-such-policy")
+
+
+def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
+    broken = GOOD_PACK.replace("    gates: [call]", "    gates: [call")
+
+    error = _error(_write(tmp_path, broken))
+
+    assert str(error).startswith(f"{tmp_path / 'custom.yaml'}:12: ")
+    assert "invalid YAML" in str(error)
+
+
+def test_a_duplicate_key_names_file_and_line(tmp_path: Path) -> None:
+    error = _error(_write(tmp_path, GOOD_PACK + "pack: other\n"))
+
+    assert str(error) == f"{tmp_path / 'custom.yaml'}:12: pack: duplicate key"
