@@ -36,6 +36,10 @@ def read_text(file: FsPath, shown: str) -> str:
         return file.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(shown, None, "", f"cannot read file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            shown, None, "", f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start]:#04x})"
+        ) from None
 
 
 def validate(model: type[M], data: Any, lines: dict[Path, int], file: str) -> M:

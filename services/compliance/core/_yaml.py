@@ -13,7 +13,11 @@ Path = tuple[str | int, ...]
 
 def load_located(text: str, file: str) -> tuple[Any, dict[Path, int]]:
     """Parse one YAML document; return the data and a map of path -> 1-based line number."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks every character as the loader is made: inside the try.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(exc, text, file) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -23,11 +27,21 @@ def load_located(text: str, file: str) -> tuple[Any, dict[Path, int]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise PolicyError(file, line, "", f"invalid YAML: {exc.problem or exc}") from None
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(exc, text, file) from None
     finally:
         loader.dispose()
     lines: dict[Path, int] = {}
     _walk(node, (), lines, file)
     return data, lines
+
+
+def _unreadable(exc: yaml.reader.ReaderError, text: str, file: str) -> PolicyError:
+    """A character YAML does not allow (a control code): the line it is on."""
+    line = text.count("\n", 0, exc.position) + 1
+    char = exc.character
+    shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+    return PolicyError(file, line, "", f"invalid YAML: {exc.reason} ({shown})")
 
 
 def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], file: str) -> None:

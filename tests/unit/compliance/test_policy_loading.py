@@ -175,3 +175,20 @@ def test_a_duplicate_key_names_file_and_line(tmp_path: Path) -> None:
     error = _error(_write(tmp_path, GOOD_PACK + "pack: other\n"))
 
     assert str(error) == f"{tmp_path / 'custom.yaml'}:12: pack: duplicate key"
+
+
+def test_a_control_character_names_file_and_line(tmp_path: Path) -> None:
+    error = _error(_write(tmp_path, GOOD_PACK.replace("max: 5", "max: 5\x01")))
+
+    assert str(error).startswith(f"{tmp_path / 'custom.yaml'}:10: ")
+    assert "invalid YAML" in str(error)
+
+
+def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
+    policy = _write(tmp_path, GOOD_PACK)
+    (tmp_path / "custom.yaml").write_bytes(GOOD_PACK.encode() + b"# caf\xe9\n")
+
+    error = _error(policy)
+
+    assert str(error).startswith(f"{tmp_path / 'custom.yaml'}: ")
+    assert "not UTF-8" in str(error)
