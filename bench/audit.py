@@ -158,8 +158,10 @@ async def main(borrowers: int, processes: int | None, rounds: int) -> None:
                 ok = ok and report.ok
         raw_s, reprove_s, rederive_s = (statistics.median(t) for t in (raw, reprove, rederive))
         print(f"ledger: {n} entries from {borrowers} borrowers over 30 days; audits ok={ok}")
-        used = processes or processes_for(
-            n, PARTITIONS, available_cores(), MIN_ENTRIES_PER_PROCESS[method]
+        used = (
+            min(processes, PARTITIONS)
+            if processes is not None
+            else processes_for(n, PARTITIONS, available_cores(), MIN_ENTRIES_PER_PROCESS[method])
         )
         print(
             f"audit processes: {used}, {method}ed ({available_cores()} cores);"

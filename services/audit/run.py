@@ -50,6 +50,8 @@ async def run_audit(
     exactly that many, with the partitions dealt by size alone. ``rederive`` runs the whole
     decision core again on every entry, not only the gate on every decision.
     """
+    if processes is not None and processes < 1:
+        raise ValueError(f"processes must be at least 1, not {processes}")
     method = start_method()
     cores = available_cores()
     most = max(1, min(cores if processes is None else processes, partitions))

@@ -149,6 +149,7 @@ def _fold_in_child(
     if job is None:  # nothing worth a process: the ledger turned out small
         results.close()
         return
+    _exit_with_parent()
     try:
         if isinstance(job, Exception):
             raise job
@@ -163,6 +164,21 @@ def _fold_in_child(
         raise
     finally:
         results.close()
+
+
+def _exit_with_parent() -> None:
+    """Stop folding if the parent dies (killed, so that it could not stop its children): what
+    the child found would go nowhere. A watcher thread waits on the parent's sentinel, which
+    multiprocessing makes for every child, forked or spawned."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns once the parent has exited
+        os._exit(1)
+
+    threading.Thread(target=watch, name="audit-parent-watch", daemon=True).start()
 
 
 class Child:

@@ -208,20 +208,17 @@ def generate(
             # Half of China's contact persons tell the desk to stop calling them, a week after
             # the loan opens (CN-3: never contacted again). Drawn apart from the portfolio's own
             # numbers, so the rest of a seed's portfolio is what it was without refusals.
-            refused_at = datetime.combine(
-                (t0 + timedelta(days=7)).astimezone(zone).date(), time(15, 0), tzinfo=zone
-            ).astimezone(UTC)
-            if (
-                china
-                and refused_at < start + timedelta(days=days)
-                and random.Random(f"{seed}:{bid}:refuses").random() < 0.5
-            ):
-                ev.append(
-                    (
-                        refused_at,
-                        ThirdPartyRefused(party_id=contact_id, reported_at=refused_at),
+            if china and random.Random(f"{seed}:{bid}:refuses").random() < 0.5:
+                refused_at = datetime.combine(
+                    (t0 + timedelta(days=7)).astimezone(zone).date(), time(15, 0), tzinfo=zone
+                ).astimezone(UTC)
+                if refused_at < start + timedelta(days=days):
+                    ev.append(
+                        (
+                            refused_at,
+                            ThirdPartyRefused(party_id=contact_id, reported_at=refused_at),
+                        )
                     )
-                )
         due = (start + timedelta(days=rng.randint(2, max(3, days // 2)))).date()
         amount = Money(amount=Decimal(rng.randint(50, 900)), currency=currency)
         ev.append((t0, InstalmentDue(loan_id=lid, instalment_no=1, due_date=due, amount=amount)))

@@ -144,11 +144,13 @@ def shareable(t: datetime) -> datetime:
     shared = _OFFSETS.get(offset)
     if shared is None:
         shared = _OFFSETS.setdefault(offset, timezone(offset))
-    try:
-        # To the same offset: the same wall time, and half the cost of replace(tzinfo=...).
-        return t.astimezone(shared)
-    except OverflowError:  # within a day of datetime's ends, the step through UTC overflows
-        return t.replace(tzinfo=shared)
+    if not t.fold:  # astimezone gives fold 0 (meaningless for a fixed offset, but kept)
+        try:
+            # To the same offset: the same wall time, and half the cost of replace(tzinfo=...).
+            return t.astimezone(shared)
+        except OverflowError:  # within a day of datetime's ends, the step through UTC overflows
+            pass
+    return t.replace(tzinfo=shared)
 
 
 def stamp(t: datetime) -> tuple[int, int, datetime]:

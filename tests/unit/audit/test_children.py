@@ -1,8 +1,11 @@
-"""Forked audit children never outlive their parent, whatever stops it (ADR 0009)."""
+"""Forked audit children do not outlive a parent that dies without stopping them (ADR 0009):
+neither those still waiting for their share nor those folding one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,12 +16,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 # A parent that forks three children, as run_audit does before the ledger's size is known,
-# and dies (as by SIGKILL: no clean-up runs) before giving them anything to do.
+# gives the first a share whose fold never ends and the others nothing yet, and dies as by
+# SIGKILL: no clean-up runs.
 _PARENT = """
-import os
-from services.audit.shards import Child
+import asyncio, os
+from services.audit import shards
 
-children = [Child("fork") for _ in range(3)]
+async def endless(job):
+    await asyncio.sleep(3600)
+
+shards.fold = endless  # inherited by the forked children
+children = [shards.Child("fork") for _ in range(3)]
+children[0].give(shards.AuditJob("127.0.0.1:9", None, 4, None, None, frozenset({0}), False))
 print(" ".join(str(c.pid) for c in children), flush=True)
 os._exit(0)
 """
@@ -33,21 +42,27 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="children are forked only on Linux")
-def test_children_left_waiting_exit_when_their_parent_dies() -> None:
-    parent = subprocess.run(
-        [sys.executable, "-c", _PARENT],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    pids = [int(p) for p in parent.stdout.split()]
+def test_children_exit_when_their_parent_dies(tmp_path: Path) -> None:
+    out = tmp_path / "pids"
+    with out.open("w") as sink:  # a file, not a pipe: the parent's exit is not the children's
+        subprocess.run(
+            [sys.executable, "-c", _PARENT],
+            cwd=ROOT,
+            stdout=sink,
+            timeout=60,
+            check=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    pids = [int(p) for p in out.read_text().split()]
     assert len(pids) == 3
+    try:
+        deadline = time.monotonic() + 30  # a bound on liveness, not a speed: they exit at once
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
-    deadline = time.monotonic() + 30  # a liveness bound, not a speed: they exit at once
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-    assert not [p for p in pids if _alive(p)]
+        assert [p for p in pids if _alive(p)] == []
+    finally:
+        for pid in pids:  # a regression must not leave them behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
