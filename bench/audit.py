@@ -28,12 +28,7 @@ from events.partitioning import partition_for
 from events.records import Out, Record
 from events.topics import Topics
 from services.audit.run import run_audit
-from services.audit.shards import (
-    MIN_ENTRIES_PER_PROCESS,
-    available_cores,
-    processes_for,
-    start_method,
-)
+from services.audit.shards import available_cores, processes_to_use, start_method
 from services.compliance.core.registry import policy_document
 from services.orchestrator.app import build_engine
 from services.orchestrator.engine import Emitted
@@ -158,11 +153,7 @@ async def main(borrowers: int, processes: int | None, rounds: int) -> None:
                 ok = ok and report.ok
         raw_s, reprove_s, rederive_s = (statistics.median(t) for t in (raw, reprove, rederive))
         print(f"ledger: {n} entries from {borrowers} borrowers over 30 days; audits ok={ok}")
-        used = (
-            min(processes, PARTITIONS)
-            if processes is not None
-            else processes_for(n, PARTITIONS, available_cores(), MIN_ENTRIES_PER_PROCESS[method])
-        )
+        used = processes_to_use(n, PARTITIONS, available_cores(), method, processes)
         print(
             f"audit processes: {used}, {method}ed ({available_cores()} cores);"
             f" median of {rounds} rounds"

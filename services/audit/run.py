@@ -13,14 +13,13 @@ from events.topics import Topics
 from services.audit.core.replay import AuditReport
 from services.audit.shards import (
     HEAD_START,
-    MIN_ENTRIES_PER_PROCESS,
     AuditJob,
     Child,
     available_cores,
     fold,
     ledger_sizes,
     long_lived_heap,
-    processes_for,
+    processes_to_use,
     shares,
     start_method,
 )
@@ -63,13 +62,9 @@ async def run_audit(
                 # child not needed once the ledger's size is known is let go.
                 children.extend(Child(method) for _ in range(most - 1))
             sizes = await ledger_sizes(bootstrap, topics.ledger, partitions)
-            if processes is None:
-                wanted = processes_for(
-                    sum(sizes.values()), partitions, cores, MIN_ENTRIES_PER_PROCESS[method]
-                )
-                dealt = shares(sizes, wanted, HEAD_START[method])
-            else:
-                dealt = shares(sizes, most, head_start=0)
+            wanted = processes_to_use(sum(sizes.values()), partitions, cores, method, processes)
+            # Asked for a number, the partitions are dealt by size alone.
+            dealt = shares(sizes, wanted, HEAD_START[method] if processes is None else 0)
             job = AuditJob(
                 bootstrap,
                 topics,
@@ -80,16 +75,14 @@ async def run_audit(
                 rederive,
             )
             first, *rest = dealt
-            if method != "fork":
-                children.extend(Child(method) for share in rest if share)
             working = [share for share in rest if share]
-            folding: list[Child] = []
-            for i, child in enumerate(children):
-                if i < len(working):
-                    child.give(replace(job, mine=working[i]))
-                    folding.append(child)
-                else:
-                    child.give(None)
+            if method != "fork":
+                children.extend(Child(method) for _ in working)
+            folding = children[: len(working)]
+            for child, share in zip(folding, working, strict=True):
+                child.give(replace(job, mine=share))
+            for child in children[len(working) :]:
+                child.give(None)
             auditor = await fold(replace(job, mine=first))
             # Read while the other processes finish; check once every authorisation is known.
             dispatches = await _dispatches(bootstrap, topics, partitions)

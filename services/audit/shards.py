@@ -270,6 +270,16 @@ def processes_for(entries: int, partitions: int, cores: int, min_entries: int = 
     return max(1, min(cores, partitions, entries // min_entries))
 
 
+def processes_to_use(
+    entries: int, partitions: int, cores: int, method: str, asked: int | None = None
+) -> int:
+    """How many processes ``run_audit`` folds with: ``asked`` (at most one per partition), or
+    as many as ``processes_for`` finds the ledger worth, children started by ``method``."""
+    if asked is not None:
+        return max(1, min(asked, partitions))
+    return processes_for(entries, partitions, cores, MIN_ENTRIES_PER_PROCESS[method])
+
+
 def shares(sizes: Mapping[int, int], processes: int, head_start: int) -> list[frozenset[int]]:
     """Partitions dealt to ``processes`` processes so that all finish about together: the
     largest partition first, each to the process with the least to do, counting that a child
