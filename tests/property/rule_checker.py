@@ -77,33 +77,49 @@ def _phone_type(inp: GateInput, to: str | None) -> PhoneType | None:
 
 
 def _consent_state(inp: GateInput) -> tuple[ConsentRecord | None, list[ConsentRecord]]:
-    """(standing revocation, standing grants). Plain reading: a later grant undoes a revocation
-    only if it is at least as specific; any later revocation undoes a grant."""
+    """(standing revocation, standing grants). Plain reading: a grant binds from its effective
+    time, a revocation from its effective time or once processed if that is sooner (P6); of two
+    records the one received later is later; a later grant undoes a revocation only if it names
+    the address and the purpose wherever the revocation does; any later revocation undoes a
+    grant."""
     i = inp.intent
+
+    def binds_from(c: ConsentRecord) -> datetime:
+        return c.effective_at if c.granted else min(c.effective_at, c.processed_at)
+
+    def same_address(c: ConsentRecord) -> bool:
+        if c.address is None or i.to is None:
+            return c.address is None
+        if i.channel is Channel.EMAIL:
+            return c.address.lower() == i.to.lower()
+        return c.address == i.to
+
     mine = [
         c
         for c in inp.consents
         if c.channel == i.channel
-        and (c.address is None or c.address == i.to)
+        and same_address(c)
         and (c.purpose is None or c.purpose == i.purpose)
-        and c.effective_at <= i.at
+        and binds_from(c) <= i.at
     ]
 
     def later(a: ConsentRecord, b: ConsentRecord) -> bool:
-        return (a.effective_at, a.processed_at) > (b.effective_at, b.processed_at)
+        return (a.received_at, a.processed_at) > (b.received_at, b.processed_at)
 
-    def spec(c: ConsentRecord) -> int:
-        return int(c.address is not None) + int(c.purpose is not None)
+    def as_narrow(g: ConsentRecord, r: ConsentRecord) -> bool:
+        return (r.address is None or g.address is not None) and (
+            r.purpose is None or g.purpose is not None
+        )
 
     revoked = [
         r
         for r in mine
-        if not r.granted and not any(g.granted and later(g, r) and spec(g) >= spec(r) for g in mine)
+        if not r.granted and not any(g.granted and later(g, r) and as_narrow(g, r) for g in mine)
     ]
     grants = [
         g for g in mine if g.granted and not any((not r.granted) and later(r, g) for r in mine)
     ]
-    latest = max(revoked, key=lambda c: (c.effective_at, c.processed_at), default=None)
+    latest = max(revoked, key=lambda c: (c.received_at, c.processed_at), default=None)
     return latest, grants
 
 

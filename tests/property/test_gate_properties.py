@@ -148,16 +148,23 @@ def scenarios(draw: st.DrawFn) -> GateInput:
     consents = []
     for _ in range(draw(st.integers(0, 4))):
         channel = draw(st.sampled_from([Channel.CALL, Channel.SMS, Channel.EMAIL]))
-        effective = at + timedelta(minutes=draw(st.integers(-40 * 24 * 60, 60)))
+        received = at + timedelta(minutes=draw(st.integers(-40 * 24 * 60, 60)))
+        # Mostly effective on receipt; sometimes back-dated or dated to take effect later.
+        dated = draw(st.sampled_from([0, 0, 0, -1, 1])) * draw(st.integers(1, 3 * 24 * 60))
+        address = draw(st.sampled_from([None, *_destinations(party, channel)]))
+        if channel is Channel.EMAIL and address is not None and draw(st.booleans()):
+            address = address.upper()  # the same mailbox, as a person may type it
         consents.append(
             ConsentRecord(
                 channel=channel,
-                address=draw(st.sampled_from([None, *_destinations(party, channel)])),
-                purpose=draw(st.sampled_from([None, None, None, Purpose.REMINDER])),
+                address=address,
+                purpose=draw(
+                    st.sampled_from([None, None, None, Purpose.REMINDER, Purpose.COLLECTION])
+                ),
                 granted=draw(st.booleans()),
-                received_at=effective - timedelta(minutes=draw(st.integers(0, 10))),
-                effective_at=effective,
-                processed_at=effective + timedelta(seconds=draw(st.integers(0, 60))),
+                received_at=received,
+                effective_at=received + timedelta(minutes=dated),
+                processed_at=received + timedelta(seconds=draw(st.integers(0, 600))),
                 written=draw(st.booleans()),
             )
         )

@@ -1,10 +1,16 @@
 """The consent ledger (TC-1, TC-2, TC-4, RF-16, RF-17, NYC written consent).
 
-Records are bitemporal; only those with ``effective_at <= at`` are in force. Ordering is by
-``(effective_at, processed_at)``. A revocation *stands* unless a later grant at least as specific
-(address-scoped beats medium-wide; purpose-scoped beats all-purpose) supersedes it, so a medium
-opt-out beats every older grant and a blanket grant never undoes an address opt-out. When any
-revocation stands, revocation wins (P6) even if some grant also stands.
+Records are bitemporal (received, effective, processed). A grant is in force from its effective
+time. A revocation is in force from its effective time or from when Parley processed it, whichever
+is earlier: once processed, revocation wins (P6), so a revocation dated to take effect later
+cannot keep contact going (TC-3 gives ten business days at most, and this ledger never needs
+them). Which of two records is later is which the person gave later: ``(received_at,
+processed_at)``; a grant received before an opt-out never outlives it by naming a later effective
+time. A revocation *stands* unless a later grant at least as narrow in both scopes (the same
+address if the revocation names one, the same purpose if it names one) supersedes it: a medium
+opt-out beats every older grant, and neither a blanket grant nor a medium-wide grant for one
+purpose undoes an address opt-out. When any revocation stands, revocation wins (P6) even if some
+grant also stands. Email addresses match without regard to case, as mailboxes do in practice.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ class Ledger:
         if self.revocation is not None:
             r = self.revocation
             scope = "address" if r.address is not None else "medium"
-            return _line(channel, "revoked", scope, *stamp(r.effective_at))
+            return _line(channel, "revoked", scope, *stamp(in_force_from(r)))
         if self.grants:
             grants = self.grants
             g = grants[0] if len(grants) == 1 else max(grants, key=_order)
@@ -55,12 +61,31 @@ def forget() -> None:
     _line.cache_clear()
 
 
+def in_force_from(record: ConsentRecord) -> datetime:
+    """When a record starts to bind: a grant when it takes effect, a revocation when it takes
+    effect or is processed, whichever comes first (P6)."""
+    if record.granted or record.effective_at <= record.processed_at:
+        return record.effective_at
+    return record.processed_at
+
+
 def _order(record: ConsentRecord) -> tuple[datetime, datetime]:
-    return record.effective_at, record.processed_at
+    return record.received_at, record.processed_at
 
 
-def _specificity(record: ConsentRecord) -> int:
-    return (record.address is not None) + (record.purpose is not None)
+def _supersedes(grant: ConsentRecord, revocation: ConsentRecord) -> bool:
+    """A later grant undoes a revocation only if it is as narrow in each scope."""
+    return (
+        (revocation.address is None or grant.address is not None)
+        and (revocation.purpose is None or grant.purpose is not None)
+        and _order(grant) > _order(revocation)
+    )
+
+
+def _same_address(recorded: str | None, to: str | None, channel: Channel) -> bool:
+    if recorded is None or recorded == to:
+        return True
+    return channel is Channel.EMAIL and to is not None and recorded.casefold() == to.casefold()
 
 
 def resolve(
@@ -70,24 +95,20 @@ def resolve(
     purpose: Purpose,
     at: datetime,
 ) -> Ledger:
-    addresses, purposes = (None, to), (None, purpose)
+    purposes = (None, purpose)
     relevant = [
         c
         for c in consents
         if c.channel == channel
-        and c.address in addresses
         and c.purpose in purposes
-        and c.effective_at <= at
+        and _same_address(c.address, to, channel)
+        and in_force_from(c) <= at
     ]
     grants = [c for c in relevant if c.granted]
     revocations = [c for c in relevant if not c.granted]
     if not revocations:  # nothing to stand, nothing superseding a grant
         return Ledger(revocation=None, grants=tuple(grants))
-    standing_revocations = [
-        r
-        for r in revocations
-        if not any(_order(g) > _order(r) and _specificity(g) >= _specificity(r) for g in grants)
-    ]
+    standing_revocations = [r for r in revocations if not any(_supersedes(g, r) for g in grants)]
     standing_grants = tuple(
         g for g in grants if not any(_order(r) > _order(g) for r in revocations)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.values import Channel, Purpose
+from services.compliance.core import consent
 from services.orchestrator.core.state import BorrowerState
 
 
@@ -36,14 +37,7 @@ def revoked_since(
         return "hold:dispute"
     if purpose is Purpose.OPT_OUT_CONFIRMATION:
         return None  # TC-4: the one confirmation goes to the address that just opted out
-    relevant = [
-        c
-        for c in party.consents
-        if c.channel is channel
-        and (c.address is None or (to is not None and c.address.lower() == to.lower()))
-        and (c.purpose is None or c.purpose is purpose)
-        and c.effective_at <= now
-    ]
-    if relevant and not max(relevant, key=lambda c: (c.effective_at, c.processed_at)).granted:
+    # The gate's own reading of the consent ledger, so the two cannot disagree on what stands.
+    if consent.resolve(tuple(party.consents), channel, to, purpose, now).revocation is not None:
         return "consent:revoked"
     return None

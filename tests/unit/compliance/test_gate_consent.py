@@ -9,7 +9,7 @@ import pytest
 from contracts.decisions import Verdict
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, Phone, PhoneType, Purpose
-from services.compliance.core import is_opt_out, opt_out_keywords
+from services.compliance.core import ConsentRecord, is_opt_out, opt_out_keywords
 from tests.unit.compliance.gate_builders import (
     EMAIL,
     ET,
@@ -47,7 +47,7 @@ def test_medium_opt_out_beats_an_older_address_grant() -> None:
 
 
 def test_later_grant_supersedes_an_earlier_opt_out() -> None:
-    """The latest record by effective_at wins: consent given after an opt-out restores texting."""
+    """The record the person gave last wins: consent given after an opt-out restores texting."""
     consents = (
         revoke(Channel.SMS, None, at=AT - timedelta(days=9)),
         grant(Channel.SMS, MOBILE, at=AT - timedelta(days=1)),
@@ -70,15 +70,88 @@ def test_blanket_grant_does_not_undo_an_address_opt_out() -> None:
     assert result.verdict == Verdict.SUPPRESSED
 
 
-def test_revocation_applies_from_its_effective_time() -> None:
-    """Bitemporal: a revocation effective later does not apply yet."""
-    later = revoke(
-        Channel.SMS, MOBILE, at=AT - timedelta(hours=1), effective=AT + timedelta(hours=1)
+def test_medium_wide_grant_for_one_purpose_does_not_undo_an_address_opt_out() -> None:
+    """A grant undoes a revocation only if it is as narrow in each scope: "texts about this debt"
+    to any number is narrower in purpose but wider in address than a STOP from one number."""
+    consents = (
+        grant(Channel.SMS),
+        revoke(Channel.SMS, MOBILE, at=AT - timedelta(days=2)),
+        grant(Channel.SMS, None, at=AT - timedelta(days=1), purpose=Purpose.COLLECTION),
     )
 
-    result = decide(AT, channel=Channel.SMS, consents=(grant(Channel.SMS), later))
+    result = decide(AT, channel=Channel.SMS, consents=consents)
 
-    assert result.verdict == Verdict.AUTHORISED
+    assert result.verdict == Verdict.SUPPRESSED
+    assert "RF-16" in result.reasons
+
+
+def test_address_grant_for_one_purpose_undoes_an_address_opt_out_for_that_purpose() -> None:
+    consents = (
+        revoke(Channel.SMS, MOBILE, at=AT - timedelta(days=2)),
+        grant(Channel.SMS, MOBILE, at=AT - timedelta(days=1), purpose=Purpose.COLLECTION),
+    )
+
+    assert decide(AT, channel=Channel.SMS, consents=consents).verdict == Verdict.AUTHORISED
+    reminder = decide(AT, channel=Channel.SMS, consents=consents, purpose=Purpose.REMINDER)
+    assert reminder.verdict == Verdict.SUPPRESSED
+
+
+def test_a_grant_given_before_an_opt_out_does_not_outlive_it_by_taking_effect_later() -> None:
+    """Later means given later: a grant received before a STOP, dated to take effect after it,
+    does not restore texting when that date comes."""
+    given = AT - timedelta(days=10)
+    future_grant = ConsentRecord(
+        Channel.SMS, MOBILE, None, True, given, AT - timedelta(days=1), given
+    )
+    consents = (future_grant, revoke(Channel.SMS, MOBILE, at=AT - timedelta(days=5)))
+
+    result = decide(AT, channel=Channel.SMS, consents=consents)
+
+    assert result.verdict == Verdict.SUPPRESSED
+
+
+def test_a_grant_applies_from_its_effective_time() -> None:
+    """Bitemporal: consent that takes effect later does not allow contact yet (TC-1)."""
+    given = AT - timedelta(hours=1)
+    later = ConsentRecord(Channel.SMS, MOBILE, None, True, given, AT + timedelta(hours=1), given)
+
+    assert decide(AT, channel=Channel.SMS, consents=(later,)).reasons == ("TC-1",)
+    after = decide(AT + timedelta(hours=2), channel=Channel.SMS, consents=(later,))
+    assert after.verdict == Verdict.AUTHORISED
+
+
+@pytest.mark.parametrize("effective_in", [timedelta(hours=1), timedelta(days=30)])
+def test_a_revocation_binds_once_processed_even_if_dated_later(effective_in: timedelta) -> None:
+    """P6: once Parley has processed a revocation no contact it covers is authorised, whatever
+    later effective time it names (TC-3 allows at most ten business days; P6 allows none)."""
+    stop = revoke(Channel.SMS, MOBILE, at=AT - timedelta(hours=1), effective=AT + effective_in)
+
+    result = decide(AT, channel=Channel.SMS, consents=(grant(Channel.SMS), stop))
+
+    assert result.verdict == Verdict.SUPPRESSED
+    assert result.evidence.consent == (
+        f"sms: revoked (address, effective {(AT - timedelta(hours=1)).isoformat()})"
+    )
+
+
+def test_a_backdated_revocation_binds_from_its_effective_time() -> None:
+    received = AT - timedelta(hours=1)
+    stop = ConsentRecord(
+        Channel.SMS, MOBILE, None, False, received, AT - timedelta(days=2), received
+    )
+
+    result = decide(AT, channel=Channel.SMS, consents=(grant(Channel.SMS), stop))
+
+    assert result.verdict == Verdict.SUPPRESSED
+
+
+def test_an_email_opt_out_matches_the_address_whatever_its_case() -> None:
+    """RF-16 for email: "Pat@Example.com" opting out is pat@example.com opting out."""
+    consents = (revoke(Channel.EMAIL, "Pat@Example.COM", at=AT - timedelta(days=1)),)
+
+    result = decide(AT, channel=Channel.EMAIL, to=EMAIL, consents=consents)
+
+    assert result.verdict == Verdict.SUPPRESSED
 
 
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.CALL])

@@ -1,0 +1,72 @@
+"""P6 at dispatch time: an authorised task is checked again against what is known when it is
+about to go, and reads the consent ledger exactly as the gate does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from contracts.values import Channel, PartyRole, Purpose
+from services.compliance.core.model import ConsentRecord
+from services.orchestrator.core.recheck import revoked_since
+from services.orchestrator.core.state import BorrowerState, Loan, Party
+
+NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+MOBILE = "+12125550147"
+
+
+def _record(
+    channel: Channel,
+    address: str | None,
+    granted: bool,
+    days_ago: int,
+    purpose: Purpose | None = None,
+) -> ConsentRecord:
+    at = NOW - timedelta(days=days_ago)
+    return ConsentRecord(channel, address, purpose, granted, at, at, at)
+
+
+def _state(*consents: ConsentRecord) -> BorrowerState:
+    state = BorrowerState("b1")
+    state.parties["b1"] = Party("b1", PartyRole.BORROWER, consents=list(consents))
+    state.loans["L1"] = Loan("L1")
+    return state
+
+
+def _recheck(state: BorrowerState, channel: Channel, to: str, purpose: Purpose) -> str | None:
+    return revoked_since(state, "b1", "L1", channel, to, purpose, NOW)
+
+
+def test_a_later_grant_at_the_same_scope_lets_the_task_go() -> None:
+    state = _state(
+        _record(Channel.SMS, MOBILE, False, days_ago=2),
+        _record(Channel.SMS, MOBILE, True, days_ago=1),
+    )
+
+    assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) is None
+
+
+def test_a_wider_grant_does_not_undo_a_stop_from_the_number() -> None:
+    """As the gate reads it: a medium-wide grant for one purpose, given after a STOP from one
+    number, leaves the STOP standing (the latest record alone would have let the task go)."""
+    state = _state(
+        _record(Channel.SMS, MOBILE, False, days_ago=2),
+        _record(Channel.SMS, None, True, days_ago=1, purpose=Purpose.COLLECTION),
+    )
+
+    assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) == "consent:revoked"
+
+
+def test_an_email_opt_out_stops_the_task_whatever_the_case_of_the_address() -> None:
+    state = _state(_record(Channel.EMAIL, "Pat@Example.com", False, days_ago=1))
+
+    assert (
+        _recheck(state, Channel.EMAIL, "pat@example.com", Purpose.COLLECTION) == "consent:revoked"
+    )
+
+
+def test_a_dispute_holds_everything_but_the_dispute_response() -> None:
+    state = _state()
+    state.loans["L1"].disputed = True
+
+    assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) == "hold:dispute"
+    assert _recheck(state, Channel.SMS, MOBILE, Purpose.DISPUTE_RESPONSE) is None
