@@ -203,6 +203,9 @@ class ZonesData(_Strict):
     max_zones_per_number: int = Field(ge=1)
     us_area_codes: dict[str, tuple[str, ...]]
     nyc: NycData
+    # Left out of the dump when empty, so a policy document recorded before this field existed
+    # still hashes to its version (registry.policy_from_document re-checks the hash).
+    us_territories: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
 
 
 class Override(_Strict):

@@ -1,8 +1,10 @@
 """Candidate time zones and jurisdictions of a person (RF-7: every candidate location counts).
 
-Sources, in this order, all kept: each address (US state -> its zones from zones.yaml; country
-alone -> the country's fallback zones), each phone number (area-code-level zones from
-``phonenumbers``; non-geographic numbers -> the country's fallback zones) and the declared zone.
+Sources, in this order, all kept: each address (US state or territory -> its zones from
+zones.yaml; country alone -> the country's fallback zones), each phone number (area-code-level
+zones from ``phonenumbers``; non-geographic numbers -> the territory's or country's fallback zones)
+and the declared zone. Regions are read stripped and upper-cased ("ma" is MA), and a US territory
+(GU, PR, ...) is part of the US whether it is written as a country or as a US region.
 """
 
 from __future__ import annotations
@@ -27,38 +29,55 @@ def builtin_zones() -> schema.ZonesData:
     return _zones()
 
 
+def _place(country: str, region: str | None) -> tuple[str, str | None]:
+    """(country, region) with the region stripped and upper-cased, and a territory moved under US."""
+    data = builtin_zones()
+    if country in data.us_territories:
+        return "US", country
+    return country, (region or "").strip().upper() or None
+
+
 @lru_cache(maxsize=65536)
-def _phone(number: str) -> tuple[str | None, tuple[str, ...], str | None]:
-    """(country, zones, area code) of an E.164 number; area code only for US numbers."""
+def _phone(number: str) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
+    """(country, zones, area code, region) of an E.164 number.
+
+    The area code is given for US numbers, the region for numbers of a US territory only.
+    """
     data = builtin_zones()
     try:
         parsed = phonenumbers.parse(number)
     except phonenumbers.NumberParseException:
-        return None, (), None
+        return None, (), None, None
     if parsed.country_code is None:
-        return None, (), None
+        return None, (), None, None
     if parsed.country_code == _NANP:
         country = phonenumbers.region_code_for_number(parsed)
     else:
         # GB mobiles resolve to GG/JE/IM by number; the regulator is still the country code's.
         country = phonenumbers.region_code_for_country_code(parsed.country_code)
     if country in (None, "ZZ", "001"):
-        return None, (), None
+        return None, (), None, None
+    # +1 671 is region GU to phonenumbers, but Guam is in the US: federal rules apply there.
+    country, region = _place(country, None)
     zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
     if not zones or len(zones) > data.max_zones_per_number:
-        zones = data.countries.get(country, ())
+        zones = _fallback_zones(country, region)
     area = str(parsed.national_number)[:3] if country == "US" else None
-    return country, zones, area
+    return country, zones, area, region
+
+
+def _fallback_zones(country: str, region: str | None) -> tuple[str, ...]:
+    data = builtin_zones()
+    if country == "US" and region in data.us_states:
+        return data.us_states[region]
+    # Unknown place inside the country: the country's strictest set (for the US every contiguous
+    # zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern).
+    return data.countries.get(country, ())
 
 
 @lru_cache(maxsize=65536)
 def _address_zones(address: Address) -> tuple[str, ...]:
-    data = builtin_zones()
-    if address.country == "US" and address.region in data.us_states:
-        return data.us_states[address.region]
-    # Unknown place inside the country: the country's strictest set (for the US every contiguous
-    # zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern).
-    return data.countries.get(address.country, ())
+    return _fallback_zones(*_place(address.country, address.region))
 
 
 def _valid_zone(name: str) -> bool:
@@ -98,23 +117,26 @@ def _jurisdictions_of(addresses: tuple[Address, ...], numbers: tuple[str, ...]) 
     data = builtin_zones()
     found: set[str] = set()
     for address in addresses:
-        found.add(address.country)
-        if address.country == "US" and address.region:
-            found.add(f"US-{address.region}")
-            if _is_nyc(address, data):
+        country, region = _place(address.country, address.region)
+        found.add(country)
+        if country == "US" and region:
+            found.add(f"US-{region}")
+            if _is_nyc(address, region, data):
                 found.add("US-NY-NYC")
     for number in numbers:
-        country, _, area = _phone(number)
-        if country:
-            found.add(country)
+        phone_country, _, area, territory = _phone(number)
+        if phone_country:
+            found.add(phone_country)
+        if phone_country == "US" and territory:
+            found.add(f"US-{territory}")
         for code, areas in data.us_area_codes.items():
             if area is not None and area in areas:
                 found.add(code)
     return tuple(sorted(found))
 
 
-def _is_nyc(address: Address, data: schema.ZonesData) -> bool:
-    if address.region != data.nyc.region:
+def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
+    if region != data.nyc.region:
         return False
     city = (address.city or "").strip().casefold()
     postal = (address.postal_code or "").strip()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+import pytest
+
 from contracts.values import Address, Phone
-from services.compliance.core import candidate_zones, jurisdictions
+from services.compliance.core import candidate_zones, jurisdictions, load_policy
+from services.compliance.core.registry import policy_document, policy_from_document
 from tests.unit.compliance.gate_builders import BOSTON, LONDON_ADDR, NYC, SEATTLE, SHANGHAI, person
 
 
@@ -57,3 +63,88 @@ def test_jurisdictions_from_phone_area_codes_and_borrower_address() -> None:
 def test_uk_mobile_belongs_to_gb() -> None:
     """+44 7... numbers that phonenumbers places in GG/JE/IM still count as GB."""
     assert jurisdictions(person(addresses=(), phones=(Phone(number="+447911123456"),))) == ("GB",)
+
+
+TERRITORIES = [
+    ("PR", "America/Puerto_Rico", "+17875550100"),
+    ("VI", "America/St_Thomas", "+13405550100"),
+    ("GU", "Pacific/Guam", "+16715550100"),
+    ("MP", "Pacific/Saipan", "+16705550100"),
+    ("AS", "Pacific/Pago_Pago", "+16846221234"),
+]
+CONTIGUOUS = (
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/New_York",
+    "America/Phoenix",
+)
+
+
+@pytest.mark.parametrize("region", ["MA", "ma", " MA ", "Ma"])
+def test_region_is_read_stripped_and_upper_cased(region: str) -> None:
+    """A region written "ma" or " MA " is Massachusetts: its zone and its jurisdiction."""
+    party = person(addresses=(Address(country="US", region=region),), phones=())
+
+    assert candidate_zones(party) == ("America/New_York",)
+    assert jurisdictions(party) == ("US", "US-MA")
+
+
+def test_nyc_is_found_whatever_the_case_of_the_region() -> None:
+    """The NYC rules apply to region "ny" as to "NY"."""
+    party = person(addresses=(Address(country="US", region=" ny", city="Brooklyn"),), phones=())
+
+    assert jurisdictions(party) == ("US", "US-NY", "US-NY-NYC")
+
+
+@pytest.mark.parametrize(("code", "zone", "_number"), TERRITORIES)
+def test_territory_address_has_its_own_zone_and_us_rules(
+    code: str, zone: str, _number: str
+) -> None:
+    """A territory written as a US region or as a country is the US, in the territory's zone."""
+    as_region = person(addresses=(Address(country="US", region=code),), phones=())
+    as_country = person(addresses=(Address(country=code),), phones=())
+
+    for party in (as_region, as_country):
+        assert candidate_zones(party) == (zone,)
+        assert jurisdictions(party) == ("US", f"US-{code}")
+
+
+@pytest.mark.parametrize(("code", "zone", "number"), TERRITORIES)
+def test_territory_number_is_a_us_number_in_its_zone(code: str, zone: str, number: str) -> None:
+    """phonenumbers places +1 671 in region GU; it still brings the US rules and Guam's zone."""
+    party = person(addresses=(), phones=(Phone(number=number),))
+
+    assert candidate_zones(party) == (zone,)
+    assert jurisdictions(party) == ("US", f"US-{code}")
+
+
+def test_territory_number_without_a_zone_falls_back_to_the_territory() -> None:
+    """A +1 684 number phonenumbers cannot place falls back to Samoa, not the mainland."""
+    party = person(addresses=(), phones=(Phone(number="+16845550100"),))
+
+    assert candidate_zones(party) == ("Pacific/Pago_Pago",)
+    assert jurisdictions(party) == ("US", "US-AS")
+
+
+def test_unknown_us_place_is_the_contiguous_states_only() -> None:
+    """The US fallback stays the contiguous zones; a territory counts only once something names it."""
+    unknown = person(addresses=(Address(country="US", region="ZZ"),), phones=())
+    no_region = person(addresses=(Address(country="US"),), phones=())
+
+    assert candidate_zones(unknown) == CONTIGUOUS
+    assert candidate_zones(no_region) == CONTIGUOUS
+
+
+def test_policy_document_recorded_before_territories_still_loads() -> None:
+    """Zones data without us_territories dumps without the key, so its old version still checks."""
+    doc = policy_document(load_policy("default"))
+    del doc["zones"]["us_territories"]
+    canonical = {key: doc[key] for key in ("packs", "kinds", "zones")}
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    doc["version"] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    policy = policy_from_document(doc)
+
+    assert policy.version == doc["version"]
+    assert policy.zones.us_territories == ()
