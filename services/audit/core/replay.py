@@ -58,7 +58,7 @@ from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput
 from services.compliance.core.schema import ObligationRule
 from services.compliance.core.zones import jurisdictions
-from services.orchestrator.core.decide import Context, decide, fire_timers
+from services.orchestrator.core.decide import Context, decide, fire_timers, holders
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import BorrowerState
 
@@ -228,28 +228,33 @@ class Auditor:
         derived: list[Message],
     ) -> None:
         """TC-2: a reply with an opt-out word (under the entry's policy) from a number on file
-        revokes consent for that number at once, in the entry that applied the reply."""
+        revokes consent for that number at once, in the entry that applied the reply, for every
+        person on file with that number."""
         party_id = state.addresses.get(m.from_number)
         if party_id is None or party_id not in state.parties:
             return
         if not is_opt_out(self.policies[entry.policy_version], m.body):
             return
-        if any(
-            isinstance(d, ConsentRevoked)
-            and d.party_id == party_id
+        revoked = {
+            d.party_id
+            for d in derived
+            if isinstance(d, ConsentRevoked)
             and d.channel is Channel.SMS
             and d.address == m.from_number
             and d.purpose is None
             and (d.effective_at is None or d.effective_at <= m.received_at)
-            for d in derived
-        ):
+        }
+        everyone = dict.fromkeys([party_id, *holders(state, m.from_number)])
+        missing = [p for p in everyone if p not in revoked]
+        if not missing:
             return
         self.report.findings.append(
             Finding(
                 "violation",
                 "opt_out_not_honoured",
                 entry.borrower_id,
-                f"reply {m.external_id} carried an opt-out word; no revocation was recorded",
+                f"reply {m.external_id} carried an opt-out word; no revocation was recorded"
+                f" for {', '.join(missing)}",
                 entry_id=entry.entry_id,
                 rule="TC-2",
             )

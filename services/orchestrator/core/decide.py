@@ -513,29 +513,42 @@ def _segment(state: BorrowerState, ctx: Context) -> tuple[BorrowerState, list[Me
 def _inbound(
     state: BorrowerState, message: InboundMessageReceived, now: datetime, ctx: Context
 ) -> list[Message]:
-    """An opt-out word revokes consent for that number at once (TC-2), then one confirmation (TC-4)."""
+    """An opt-out word revokes consent for that number at once (TC-2), then one confirmation (TC-4).
+
+    A number two people share (a household phone) is revoked for each of them: which of them
+    sent the word is unknown, and revocation wins (P6)."""
     party_id = state.addresses.get(message.from_number)
     party = state.parties.get(party_id) if party_id else None
     if party is None or not is_opt_out(ctx.policy, message.body):
         return []
-    revoked = ConsentRevoked(
-        party_id=party.party_id,
-        channel=Channel.SMS,
-        address=message.from_number,
-        received_at=message.received_at,
-        effective_at=message.received_at,
-        words=message.body[:160],
-    )
-    out: list[Message] = [revoked]
+    out: list[Message] = [
+        ConsentRevoked(
+            party_id=holder,
+            channel=Channel.SMS,
+            address=message.from_number,
+            received_at=message.received_at,
+            effective_at=message.received_at,
+            words=message.body[:160],
+        )
+        for holder in dict.fromkeys([party.party_id, *holders(state, message.from_number)])
+    ]
     confirmation = ask.on_opt_out(
         state, party, message.from_number, message.external_id, now, ctx.playbook
     )
     if confirmation is not None:
-        # The gate must see the revocation it is confirming: decide on the state after it.
+        # The gate must see the revocations it is confirming: decide on the state after them.
         shadow = copy.deepcopy(state)
-        evolve(shadow, revoked, now)
+        for revoked in out:
+            evolve(shadow, revoked, now)
         out.extend(gate(shadow, confirmation, now, ctx, Batch()))
     return out
+
+
+def holders(state: BorrowerState, number: str) -> list[str]:
+    """Every person on file with this phone number, in the order they were added."""
+    return [
+        p.party_id for p in state.parties.values() if any(ph.number == number for ph in p.phones)
+    ]
 
 
 def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Message]:

@@ -15,9 +15,10 @@ from contracts import (
     ConsentGranted,
     ConsentRevoked,
     InboundMessageReceived,
+    PartyLinked,
     RequestContact,
 )
-from contracts.values import Channel
+from contracts.values import Channel, PartyRole, Phone, PhoneType
 from services.audit.core.replay import Auditor
 from services.audit.render import lag, render_html, render_terminal
 from tests.unit.audit.ledgers import (
@@ -149,6 +150,79 @@ def test_a_stop_reply_that_revoked_only_email_is_a_tc2_violation() -> None:
     report = audit(ledger, [*ledger.entries[:-1], edited(ledger.entries[-1], email_only)]).report
 
     assert "opt_out_not_honoured" in {f.code for f in report.findings}
+
+
+def _household(ledger: Ledger) -> None:
+    """A guarantor linked with the borrower's mobile (a shared household phone), texts allowed."""
+    t0 = NOON_NY - timedelta(hours=3)
+    ledger.send(
+        B,
+        PartyLinked(
+            loan_id="L1",
+            party_id="g1",
+            role=PartyRole.GUARANTOR,
+            name="Bo",
+            phones=(Phone(number=MOBILE, type=PhoneType.MOBILE),),
+        ),
+        t0,
+    )
+    ledger.send(
+        B,
+        ConsentGranted(party_id="g1", channel=Channel.SMS, address=MOBILE, received_at=t0),
+        t0,
+    )
+
+
+def test_a_stop_from_a_shared_number_revokes_it_for_everyone_on_file_with_it() -> None:
+    """Who of the household sent STOP is unknown, so it binds each of them (P6): the borrower is
+    not texted there an hour later, and the audit finds the log in order."""
+    ledger = ny_borrower()
+    _household(ledger)
+    _reply(ledger, "STOP", NOON_NY - timedelta(hours=1), NOON_NY - timedelta(hours=1))
+    revoked = [
+        d["payload"]["party_id"]
+        for d in json.loads(ledger.entries[-1].value)["derived"]
+        if d["type"] == "consent.revoked"
+    ]
+    ledger.send(
+        B,
+        RequestContact(
+            request_id="r1",
+            party_id=B,
+            loan_id="L1",
+            channel=Channel.SMS,
+            to=MOBILE,
+            requested_by="desk",
+        ),
+        NOON_NY,
+    )
+    [decided] = [
+        d["payload"]
+        for d in json.loads(ledger.entries[-1].value)["derived"]
+        if d["type"] == "contact.decided"
+    ]
+
+    assert sorted(revoked) == [B, "g1"]
+    assert decided["verdict"] == "suppressed"
+    assert audit(ledger).report.ok
+
+
+def test_a_stop_from_a_shared_number_revoked_for_one_holder_only_is_a_tc2_violation() -> None:
+    ledger = ny_borrower()
+    _household(ledger)
+    _reply(ledger, "STOP", NOON_NY, NOON_NY)
+
+    def borrower_kept(doc: dict[str, Any]) -> None:
+        doc["derived"] = [
+            d
+            for d in doc["derived"]
+            if d["type"] != "consent.revoked" or d["payload"]["party_id"] != B
+        ]
+
+    report = audit(ledger, [*ledger.entries[:-1], edited(ledger.entries[-1], borrower_kept)]).report
+
+    [f] = [f for f in report.findings if f.code == "opt_out_not_honoured"]
+    assert f.detail.endswith(f"for {B}")
 
 
 def test_a_reply_without_an_opt_out_word_needs_no_revocation() -> None:
