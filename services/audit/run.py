@@ -92,7 +92,7 @@ async def run_audit(
             for child in children:
                 child.stop()
         for borrower_id, d in dispatches:
-            auditor.dispatch(borrower_id, d.attempt_id, d.started_at)
+            auditor.dispatch(borrower_id, d.attempt_id, d.started_at, d.channel)
     return auditor.report
 
 

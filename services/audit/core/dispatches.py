@@ -20,6 +20,24 @@ class Authorised:
     channel: Channel
     to: str | None
     purpose: Purpose
+    borrower_id: str
+    party_id: str
+    loan_id: str
+    # (from, hold or None): how the holds on this contact changed while it was open, in order.
+    holds: list[tuple[datetime, str | None]] = field(default_factory=list)
+
+    def hold(self, since: datetime, reason: str | None) -> None:
+        if (self.holds[-1][1] if self.holds else None) != reason:
+            self.holds.append((since, reason))
+
+    def held_at(self, t: datetime) -> str | None:
+        """The hold on this contact at instant t, if any (applied at or before t)."""
+        held = None
+        for since, reason in self.holds:
+            if since > t:
+                break
+            held = reason
+        return held
 
 
 def consent_record(m: ConsentGranted | ConsentRevoked, processed_at: datetime) -> ConsentRecord:
@@ -64,32 +82,36 @@ class Authorisations:
             mine.sort(key=lambda r: r.record.processed_at)  # stable: log order within a shard
 
     def check(
-        self, report: AuditReport, borrower_id: str, attempt_id: str, started_at: datetime
+        self,
+        report: AuditReport,
+        borrower_id: str,
+        attempt_id: str,
+        started_at: datetime,
+        channel: Channel,
     ) -> None:
         """A channel worker recorded that it was about to call a vendor for this attempt."""
         report.dispatches_checked += 1
+
+        def violation(code: str, detail: str) -> None:
+            report.findings.append(Finding("violation", code, borrower_id, detail, attempt_id))
+
         a = self.attempts.get(attempt_id)
         if a is None:
-            report.findings.append(
-                Finding(
-                    "violation",
-                    "dispatch_without_authorisation",
-                    borrower_id,
-                    "no authorised decision",
-                    attempt_id,
-                )
-            )
+            violation("dispatch_without_authorisation", "no authorised decision")
             return
         if started_at < a.decided_at or (a.not_after is not None and started_at > a.not_after):
-            report.findings.append(
-                Finding(
-                    "violation",
-                    "dispatch_outside_authorisation",
-                    borrower_id,
-                    f"started {started_at.isoformat()}",
-                    attempt_id,
-                )
+            violation("dispatch_outside_authorisation", f"started {started_at.isoformat()}")
+        if channel is not a.channel or borrower_id != a.borrower_id:
+            violation(
+                "dispatch_differs_from_authorisation",
+                f"{channel.value} for {borrower_id}; authorised {a.channel.value}"
+                f" for {a.borrower_id}",
             )
+        held = a.held_at(started_at)
+        if held is not None:
+            # P6: a dispute, cease, bankruptcy, attorney or death applied after the decision
+            # and before the dispatch; the channel worker's re-check should have stopped it.
+            violation("dispatch_during_hold", held)
         if a.to is None or a.purpose is Purpose.OPT_OUT_CONFIRMATION:
             return  # TC-4: the one confirmation of an opt-out is sent after it, by design
         to = a.to.lower()

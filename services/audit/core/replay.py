@@ -34,9 +34,15 @@ from pydantic import ValidationError
 from contracts import (
     STRATEGY_TYPES,
     TASK_TYPES,
+    AttorneyRepresented,
+    BankruptcyFiled,
+    CeaseRequested,
     ConsentGranted,
     ConsentRevoked,
     ContactDecided,
+    DeceasedReported,
+    DisputeOpened,
+    DisputeResolved,
     InboundMessageReceived,
     IntentDropped,
     Message,
@@ -44,6 +50,7 @@ from contracts import (
     TimerScheduled,
 )
 from contracts.decisions import Verdict
+from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.values import Channel
 from events.partitioning import partition_for
 from services.audit.core.dispatches import Authorisations, Authorised, consent_record
@@ -52,7 +59,7 @@ from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, Revocation
 from services.audit.core.snapshot import snapshot
 from services.compliance.core import Policy, evaluate, obligations
-from services.compliance.core.keywords import is_opt_out
+from services.compliance.core.keywords import is_opt_out, names_an_opt_out
 from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput
@@ -60,6 +67,7 @@ from services.compliance.core.schema import ObligationRule
 from services.compliance.core.zones import jurisdictions
 from services.orchestrator.core.decide import Context, decide, fire_timers, holders
 from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 
 __all__ = ["AuditReport", "Auditor", "Finding", "LedgerPart", "Rederive"]
@@ -81,6 +89,23 @@ _DERIVABLE: tuple[type[Message], ...] = (
     ConsentRevoked,
 )
 
+
+# The upstream facts that put a hold on contact, or lift one (P6).
+HOLD_TYPES: tuple[type[Message], ...] = (
+    AttorneyRepresented,
+    BankruptcyFiled,
+    CeaseRequested,
+    DeceasedReported,
+    DisputeOpened,
+    DisputeResolved,
+)
+
+_CHANNEL_OF: dict[type[Message], Channel] = {
+    SendSms: Channel.SMS,
+    SendEmail: Channel.EMAIL,
+    PlaceCall: Channel.CALL,
+    SendLetter: Channel.LETTER,
+}
 
 _VERDICT_PARTS = ("verdict", "reasons", "rules", "evidence", "defer_until")
 
@@ -173,11 +198,20 @@ class Auditor:
             # A type or schema version this build cannot read: nothing in it can be re-proved.
             self._find("unverifiable", "unreadable_event", entry, _unreadable(exc))
             return
-        if entry.event is not None:
-            state.seen_events.add(entry.event.event_id)
+        event = entry.event
+        if event is not None:
+            if entry.duplicate and event.event_id not in state.seen_events:
+                # A duplicate repeats an event already applied. Marked on one never seen, it would
+                # drop that event (a dispute, a cease) from every later decision's state: report
+                # it, and fold the event in as the orchestrator should have.
+                self._find("mismatch", "duplicate_of_unseen_event", entry, "event not seen before")
+                entry = entry.model_copy(update={"duplicate": False})
+            state.seen_events.add(event.event_id)
         if message is not None and not entry.duplicate:
             evolve(state, message, now)
             self._consent(state, entry, message, "upstream")
+            if isinstance(message, HOLD_TYPES):
+                self._holds_changed(state, now)
         known = entry.policy_version in self.policies
         ctx = self._ctx(entry.policy_version)
         exact = False
@@ -408,15 +442,78 @@ class Auditor:
         """Remember what a dispatch record will be checked against."""
         if isinstance(m, ContactDecided) and m.verdict is Verdict.AUTHORISED:
             self.seen.attempts[m.attempt_id] = Authorised(
-                m.decided_at, None, m.channel, m.to, m.purpose
+                m.decided_at,
+                None,
+                m.channel,
+                m.to,
+                m.purpose,
+                entry.borrower_id,
+                m.party_id,
+                m.loan_id,
             )
-        elif (
-            m.TYPE.startswith("task.")
-            and (a := self.seen.attempts.get(str(getattr(m, "attempt_id", "")))) is not None
-        ):
-            a.not_after = getattr(m, "not_after", None)
+        elif isinstance(m, TASK_TYPES):
+            self._task(entry, m)
         else:
             self._consent(state, entry, m, "reply")
+
+    def _task(self, entry: RecordedEntry, task: Message) -> None:
+        """A task must carry out an authorised decision as decided: the same person, debt,
+        medium, address and purpose (the gate proved that contact, not another), and a text or
+        email must carry the opt-out notice (RF-16)."""
+        assert isinstance(task, SendSms | SendEmail | PlaceCall | SendLetter)
+        a = self.seen.attempts.get(task.attempt_id)
+        if a is None:
+            self._find("violation", "task_without_authorisation", entry, task.TYPE, task.attempt_id)
+            return
+        a.not_after = task.not_after
+        differ = [
+            name
+            for name, same in (
+                ("channel", _CHANNEL_OF[type(task)] is a.channel),
+                ("to", isinstance(task, SendLetter) or task.to == a.to),
+                ("party", task.party_id == a.party_id),
+                ("debt", task.loan_id == a.loan_id),
+                ("purpose", task.purpose is a.purpose),
+                ("borrower", entry.borrower_id == a.borrower_id),
+            )
+            if not same
+        ]
+        if differ:
+            self._find(
+                "violation",
+                "task_differs_from_authorisation",
+                entry,
+                f"{', '.join(differ)} differ",
+                task.attempt_id,
+            )
+        policy = self.policies.get(entry.policy_version)
+        if (
+            isinstance(task, SendSms | SendEmail)
+            and policy is not None
+            and not names_an_opt_out(policy, task.body)
+        ):
+            self.report.findings.append(
+                Finding(
+                    "violation",
+                    "opt_out_notice_missing",
+                    entry.borrower_id,
+                    f"{task.TYPE} names none of the policy's opt-out words",
+                    task.attempt_id,
+                    entry.entry_id,
+                    rule="RF-16",
+                )
+            )
+
+    def _holds_changed(self, state: BorrowerState, now: datetime) -> None:
+        """After a dispute, cease, bankruptcy, attorney or death is applied: every authorisation
+        of this borrower still open is held from now on (P6), as the channel worker's re-check
+        would find it; a dispatch record after this instant is checked against it."""
+        for attempt in state.attempts.values():
+            a = self.seen.attempts.get(attempt.attempt_id)
+            if a is None or (a.not_after is not None and a.not_after < now):
+                continue
+            reason = revoked_since(state, a.party_id, a.loan_id, a.channel, a.to, a.purpose, now)
+            a.hold(now, reason if reason is not None and reason.startswith("hold:") else None)
 
     def _consent(self, state: BorrowerState, entry: RecordedEntry, m: Message, source: str) -> None:
         """File a consent grant or revocation; a revocation is also TC-3 evidence."""
@@ -513,9 +610,11 @@ class Auditor:
 
     # -- the dispatch records -----------------------------------------------------------------
 
-    def dispatch(self, borrower_id: str, attempt_id: str, started_at: datetime) -> None:
+    def dispatch(
+        self, borrower_id: str, attempt_id: str, started_at: datetime, channel: Channel
+    ) -> None:
         """A channel worker recorded that it was about to call a vendor for this attempt."""
-        self.seen.check(self.report, borrower_id, attempt_id, started_at)
+        self.seen.check(self.report, borrower_id, attempt_id, started_at, channel)
 
     def _find(
         self, kind: str, code: str, entry: RecordedEntry, detail: str, attempt_id: str | None = None

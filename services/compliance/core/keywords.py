@@ -10,6 +10,8 @@ read them as revocation, so this function is a floor, not a ceiling.
 
 from __future__ import annotations
 
+import re
+
 from services.compliance.core.policy import Policy
 
 # Trailing punctuation: ASCII, and the CJK full stop and full-width ! ? , forms.
@@ -31,5 +33,18 @@ def is_opt_out(policy: Policy, body: str) -> bool:
         if text == word or text.startswith(word + " "):
             return True
         if not word.isascii() and text.startswith(word):
+            return True
+    return False
+
+
+def names_an_opt_out(policy: Policy, body: str) -> bool:
+    """Whether an outgoing text or email tells the person how to opt out (RF-16): it names one
+    of the policy's opt-out keywords as written in the packs (upper case, as "Reply STOP"), as a
+    word of its own, or anywhere in scripts that do not use spaces (回复退订)."""
+    for keyword in policy.keywords:
+        if not keyword.isascii():
+            if keyword in body:
+                return True
+        elif re.search(rf"(?<![A-Za-z]){re.escape(keyword)}(?![A-Za-z])", body):
             return True
     return False

@@ -266,7 +266,7 @@ def test_a_dispatch_after_the_revocation_is_processed_is_counted_against_it() ->
     _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=1))
     auditor = audit(ledger)
 
-    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2), Channel.SMS)
 
     assert [f.code for f in auditor.report.findings] == ["dispatch_after_revocation"]
     assert [r.dispatches_after for r in auditor.report.revocations] == [1]
@@ -279,7 +279,7 @@ def test_a_dispatch_before_the_revocation_is_processed_is_not() -> None:
     _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=5))
     auditor = audit(ledger)
 
-    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2), Channel.SMS)
 
     assert auditor.report.ok, auditor.report.findings
 
@@ -295,7 +295,7 @@ def test_consent_given_again_ends_the_revocation() -> None:
     attempt = _authorised_text(ledger, NOON_NY)
     auditor = audit(ledger)
 
-    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=1))
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=1), Channel.SMS)
 
     assert auditor.report.ok, auditor.report.findings
     assert [r.dispatches_after for r in auditor.report.revocations] == [0]
@@ -307,7 +307,7 @@ def test_a_revocation_of_every_number_covers_the_number_dispatched_to() -> None:
     _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=1), address=None)
     auditor = audit(ledger)
 
-    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+    auditor.dispatch(B, attempt, NOON_NY + timedelta(minutes=2), Channel.SMS)
 
     assert [f.code for f in auditor.report.findings] == ["dispatch_after_revocation"]
     assert [(r.scope, r.dispatches_after) for r in auditor.report.revocations] == [("medium", 1)]
@@ -323,7 +323,7 @@ def test_merged_shards_count_dispatches_against_the_right_revocation() -> None:
     merged: Auditor = audit(other)
     merged.merge(audit(ledger).part())
 
-    merged.dispatch(B, attempt, NOON_NY + timedelta(minutes=2))
+    merged.dispatch(B, attempt, NOON_NY + timedelta(minutes=2), Channel.SMS)
 
     assert [r.dispatches_after for r in merged.report.revocations] == [0, 1]
 

@@ -10,6 +10,7 @@ from contracts.decisions import Verdict
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, Phone, PhoneType, Purpose
 from services.compliance.core import ConsentRecord, is_opt_out, opt_out_keywords
+from services.compliance.core.keywords import names_an_opt_out
 from tests.unit.compliance.gate_builders import (
     EMAIL,
     ET,
@@ -271,3 +272,21 @@ def test_opt_out_keywords_come_from_the_packs() -> None:
     assert opt_out_keywords(POLICY) == frozenset(
         {"STOP", "QUIT", "END", "REVOKE", "OPT OUT", "CANCEL", "UNSUBSCRIBE", "STOPALL", "退订"}
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "tells"),
+    [
+        ("Acme: your account needs attention. Reply STOP to opt out.", True),
+        ("To stop emails to this address, reply UNSUBSCRIBE.", True),
+        ("您的账户需要处理。回复退订拒收", True),
+        ("Pay now.", False),
+        ("Please attend to your account; spend a minute with us.", False),  # END, but in words
+        ("Reply stop to opt out.", False),  # not the keyword as the pack writes it
+    ],
+)
+def test_an_outgoing_message_names_an_opt_out_word_as_the_pack_writes_it(
+    body: str, tells: bool
+) -> None:
+    """RF-16, as the audit checks every text and email: the way to opt out is named."""
+    assert names_an_opt_out(POLICY, body) is tells
