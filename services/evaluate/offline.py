@@ -3,15 +3,18 @@ deterministically, and answer every contact request with its decision.
 
 Input: JSON lines, one envelope per line (docs/evaluate.md). The short form needs only
 ``type``, ``borrower_id``, ``occurred_at`` and ``payload``; the rest is filled in. Lines must be
-in time order per borrower. Before each line, timers due by its time fire, as they would live.
+in time order (``occurred_at`` never goes back). Before each line, timers due by its time fire,
+as they would live.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +52,20 @@ def _complete(raw: dict[str, Any], line: int) -> dict[str, Any]:
     return out
 
 
+def _text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Everything before the bad byte decoded, so its lines are counted as reading them would.
+        before = data[: exc.start].decode("utf-8")
+        n = len(io.StringIO(before + "|", newline=None).readlines())
+        raise EventsFileError(f"{path}:{n}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
+
+
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as f:
+    # newline=None: the universal newlines of a file opened as text, so line numbers match.
+    with io.StringIO(_text(path), newline=None) as f:
         for n, text in enumerate(f, start=1):
             if not text.strip() or text.lstrip().startswith("#"):
                 continue
@@ -77,6 +92,7 @@ def evaluate_file(
     decisions: list[dict[str, Any]] = []
     requests = lines = 0
     outcome_types = {m.TYPE for m in OUTCOME_TYPES}
+    latest: tuple[datetime, int] | None = None  # the clock so far, and the line that set it
     for n, raw in _lines(path):
         lines += 1
         value = json.dumps(raw).encode()
@@ -85,8 +101,13 @@ def evaluate_file(
             decoded = decode(value, key, max_bytes=1 << 20)
         except Undecodable as exc:
             raise EventsFileError(f"{path}:{n}: {exc.reason.value}: {exc.detail}") from None
+        occurred_at = decoded.envelope.occurred_at
+        if latest is not None and occurred_at < latest[0]:
+            raise EventsFileError(_out_of_order(path, n, occurred_at, *latest))
+        if latest is None or occurred_at > latest[0]:
+            latest = (occurred_at, n)
         topic = topics.outcomes if decoded.envelope.type in outcome_types else topics.upstream
-        fired = engine.tick(0, decoded.envelope.occurred_at)
+        fired = engine.tick(0, occurred_at)
         record = Record(topic, 0, offsets[topic], key, value)
         offsets[topic] += 1
         out = engine.process(record)
@@ -98,6 +119,17 @@ def evaluate_file(
         for emitted in (fired, out) if all_decisions else (out,):
             decisions.extend(_decisions(emitted, n, only_requests=not all_decisions))
     return Evaluated(decisions, requests, lines)
+
+
+def _out_of_order(path: Path, n: int, at: datetime, clock: datetime, line: int) -> str:
+    # The orchestrator's clock never goes back: live, an earlier time after a later one on the
+    # same partition is decided at the later time. Offline every borrower shares one partition,
+    # so such a line would be decided at a time it does not show; refuse it instead.
+    return (
+        f"{path}:{n}: occurred_at: {at.isoformat()} is before line {line}'s"
+        f" {clock.isoformat()}; lines must be in time order, as the"
+        " orchestrator's clock never goes back"
+    )
 
 
 def _decisions(out: Emitted, line: int, *, only_requests: bool) -> Iterator[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from tests.cli.test_cli_errors import parley
@@ -54,3 +55,71 @@ def test_an_unknown_policy_is_one_line() -> None:
     assert result.returncode == 2
     assert len(err) == 1
     assert "atlantis" in err[0]
+
+
+def _events(tmp_path: Path, lines: list[str]) -> Path:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return events
+
+
+def _one_error(result: subprocess.CompletedProcess[str]) -> str:
+    err = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(err) == 1, result.stderr
+    return err[0]
+
+
+def test_a_file_that_is_not_utf8_names_the_file_and_line(tmp_path: Path) -> None:
+    """A Latin-1 name on line 2 is one clear line, not a UnicodeDecodeError traceback."""
+    lines = (EXAMPLES / "events.jsonl").read_bytes().splitlines()
+    lines[1] = lines[1].replace(b'"name": "Ann"', b'"name": "Ren\xe9e"')
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(lines) + b"\n")
+
+    error = _one_error(parley("evaluate", str(events)))
+
+    assert f"{events}:2: not UTF-8 text (byte 0xe9)" in error
+
+
+def test_a_line_earlier_than_a_previous_one_is_refused(tmp_path: Path) -> None:
+    """Out of time order, desk-2 would be decided at desk-3's later clock; it is an error."""
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    desk2, desk3 = lines[7], lines[10]
+    events = _events(tmp_path, [*lines[:7], desk3, desk2])
+
+    error = _one_error(parley("evaluate", str(events)))
+
+    assert error.endswith(
+        f"{events}:9: occurred_at: 2026-03-03T02:00:00+00:00 is before line 8's"
+        " 2026-03-04T17:00:00+00:00; lines must be in time order,"
+        " as the orchestrator's clock never goes back"
+    )
+
+
+def test_another_borrowers_later_line_also_sets_the_clock(tmp_path: Path) -> None:
+    """Offline every borrower shares one clock (one partition), so order is file-wide."""
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    other = (
+        lines[1].replace("b-ann", "b-bob").replace("2026-03-02T15:00:00Z", "2026-03-05T00:00:00Z")
+    )
+    events = _events(tmp_path, [*lines[:5], other, lines[6]])
+
+    error = _one_error(parley("evaluate", str(events)))
+
+    assert f"{events}:7: occurred_at: " in error
+    assert "before line 6's 2026-03-05T00:00:00+00:00" in error
+
+
+def test_a_requests_at_field_does_not_move_the_decision(tmp_path: Path) -> None:
+    """As live, a request is decided at the clock (its occurred_at); payload ``at`` is not read."""
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    desk1 = lines[6].replace('"requested_by"', '"at": "2026-03-03T14:00:00Z", "requested_by"')
+    events = _events(tmp_path, [*lines[:6], desk1])
+
+    result = parley("evaluate", str(events))
+
+    assert result.returncode == 0, result.stderr
+    (decision,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert decision["decided_at"] == "2026-03-03T01:59:00Z"
+    assert decision["verdict"] == "authorised"

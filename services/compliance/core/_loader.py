@@ -55,7 +55,8 @@ def validate(model: type[M], data: Any, lines: dict[Path, int], file: str) -> M:
         problem = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             name = str(loc[-1])
-            close = difflib.get_close_matches(name, _FIELDS, n=1)
+            # A field of another kind of rule is no typo: "did you mean" itself would mislead.
+            close = [] if name in _FIELDS else difflib.get_close_matches(name, _FIELDS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problem = f"unknown field '{name}'{hint}"
         elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "id":
@@ -91,6 +92,9 @@ def check_pack(
             raise PolicyError(
                 file, where, f"counters.{index}", f"duplicate counter '{counter.key}'"
             )
+        if counter.max < 1:
+            where = line_of(lines, ("counters", index, "max"))
+            raise PolicyError(file, where, f"counters.{index}.max", schema.CAP_TOO_LOW)
         seen[counter.key] = index
     for index, cooldown in enumerate(pack.cooldowns):
         if cooldown.after not in kinds:

@@ -1,9 +1,10 @@
 """Contact caps and cooldowns as explicit data: what is counted, per whom, over which window.
 
-Rolling windows (RF-1 "7 consecutive days") count attempts with ``T - N days < at <= T``, so an
-attempt falls out exactly N days after it was made. Calendar-day windows (CN-3, CN-4) are computed
-in *every* candidate zone and bind if the cap is reached in any of them (the strict reading when
-the person's zone is uncertain). Reserved attempts count from reservation (P2) per counting.yaml.
+Rolling windows (RF-1 "7 consecutive days") count attempts with ``T - N days < at <= T`` in
+absolute time, so an attempt falls out exactly N times 24 hours after it was made, across DST
+changes too. Calendar-day windows (CN-3, CN-4) are computed in *every* candidate zone and bind
+if the cap is reached in any of them (the strict reading when the person's zone is uncertain).
+Reserved attempts count from reservation (P2) per counting.yaml.
 """
 
 from __future__ import annotations
@@ -108,11 +109,11 @@ def fixed_offsets(times: Iterable[datetime]) -> bool:
     return not [at for at in times if type(at.tzinfo) not in _FIXED_TZ]
 
 
-def _rolling(times: list[datetime], t: datetime, span: timedelta, fixed: bool) -> int:
-    start = t - span
-    if fixed:
-        return bisect_right(times, t) - bisect_right(times, start)
-    return sum(1 for at in times if start < at <= t)
+def _rolling(times: list[datetime], t: datetime, span: timedelta) -> int:
+    """Attempts with ``t - span < at <= t``; ``times`` fixed-offset and sorted (see ``tally``)."""
+    # In UTC: with a ZoneInfo, ``t - span`` is wall-clock arithmetic, an hour off across DST.
+    start = t.astimezone(UTC) - span
+    return bisect_right(times, t) - bisect_right(times, start)
 
 
 def tally(
@@ -129,12 +130,16 @@ def tally(
     """
     cap = rule.max
     if rule.rolling_days is not None:
+        # A rolling window is a span of absolute time (7 days are 168 hours, whatever the clocks
+        # did meanwhile). Datetimes sharing a ZoneInfo add and compare as wall times, so such
+        # times are taken as UTC instants; fixed offsets already behave as instants.
         span = _days(rule.rolling_days)
-        fixed = fixed_offsets(times)
-        value = _rolling(times, t, span, fixed)
+        if not fixed_offsets(times):
+            times = sorted([at.astimezone(UTC) for at in times])
+        value = _rolling(times, t, span)
         if len(times) < cap:
             return value, None
-        return value, _rolling_clear(times, span, cap, fixed)
+        return value, _rolling_clear(times, span, cap)
     # Per zone, how many attempts fall on each local date.
     per_zone = [
         (zone, Counter([at.astimezone(zone).date() for at in times]))
@@ -161,29 +166,18 @@ def _days(n: int) -> timedelta:
 
 
 def _rolling_clear(
-    times: list[datetime], span: timedelta, cap: int, fixed: bool
+    times: list[datetime], span: timedelta, cap: int
 ) -> Callable[[datetime], datetime]:
-    if not fixed:
-        ends = [at + span for at in times]  # when each attempt leaves the window
-
-        def rolling(t: datetime) -> datetime:
-            candidates = sorted({t, *(end for end in ends if end > t)})
-            for candidate in candidates:
-                if _rolling(times, candidate, span, False) < cap:
-                    return candidate
-            return candidates[-1]  # unreachable with max >= 1
-
-        return rolling
-
     made: list[list[datetime]] = []  # the ends, made once when first needed
 
-    def rolling_fixed(t: datetime) -> datetime:
-        # Instant order throughout: ``ends`` is sorted like ``times``, so the ends after t
-        # are a suffix; the first of several equal ends is the one a set would keep.
-        if _rolling(times, t, span, True) < cap:
+    def rolling(t: datetime) -> datetime:
+        # Instant order throughout (``times`` have fixed offsets, see ``tally``): ``ends`` is
+        # sorted like ``times``, so the ends after t are a suffix; the first of several equal
+        # ends is the one a set would keep.
+        if _rolling(times, t, span) < cap:
             return t
         if not made:
-            made.append([at + span for at in times])
+            made.append([at + span for at in times])  # when each attempt leaves the window
         ends = made[0]
         later = ends[bisect_right(ends, t) :]
         if times and times[-1] <= t:
@@ -193,7 +187,7 @@ def _rolling_clear(
             lo, hi = 0, len(later)
             while lo < hi:
                 mid = (lo + hi) // 2
-                if _rolling(times, later[mid], span, True) < cap:
+                if _rolling(times, later[mid], span) < cap:
                     hi = mid
                 else:
                     lo = mid + 1
@@ -204,12 +198,12 @@ def _rolling_clear(
         for candidate in later:
             if candidate == previous:
                 continue
-            if _rolling(times, candidate, span, True) < cap:
+            if _rolling(times, candidate, span) < cap:
                 return candidate
             previous = candidate
         return sorted({t, *later})[-1]  # unreachable with max >= 1
 
-    return rolling_fixed
+    return rolling
 
 
 def _midnights_after(t: datetime, times: list[datetime], zones: tuple[str, ...]) -> list[datetime]:

@@ -93,21 +93,26 @@ def _build(
         target = path if path is not None else _loader.PACKS_DIR / f"{label}.yaml"
         data, lines = _loader.load_pack(_loader.read_text(target, file), file)
         raw.append((file, data, lines))
+    blame = _Blame(policy_file, policy_lines)
     for index, override in enumerate(overrides):
         where = line_of(policy_lines, ("overrides", index))
-        _apply(override, raw, policy_file, where)
+        for source, entry in _apply(override, raw, policy_file, where):
+            blame.touched[source, entry] = index
     packs: list[schema.Pack] = []
     names: dict[str, str] = {}
-    for file, data, lines in raw:
-        pack = _loader.validate(schema.Pack, data, lines, file)
-        _loader.check_pack(pack, lines, file, kinds.kinds)
+    for source, (file, data, lines) in enumerate(raw):
+        try:
+            pack = _loader.validate(schema.Pack, data, lines, file)
+            _loader.check_pack(pack, lines, file, kinds.kinds)
+        except PolicyError as exc:
+            raise blame(exc, source) from None
         if pack.pack in names:
             where = line_of(lines, ("pack",))
             problem = f"pack '{pack.pack}' is combined twice (also {names[pack.pack]})"
             raise PolicyError(file, where, "pack", problem)
         names[pack.pack] = file
         packs.append(pack)
-    _check_combined(packs, raw)
+    _check_combined(packs, raw, blame)
     canonical = {
         "packs": [p.model_dump(mode="json") for p in packs],
         "kinds": kinds.model_dump(mode="json"),
@@ -123,33 +128,73 @@ def _apply(
     raw: list[tuple[str, dict[str, Any], dict[Path, int]]],
     file: str,
     line: int | None,
-) -> None:
+) -> list[tuple[int, Path]]:
+    """Apply one override in place; return (source index, path) of every entry it changed."""
     changes = override.model_dump(exclude={"rule", "pack"}, exclude_none=True)
-    matched = 0
-    for _, data, _lines in raw:
+    found: list[tuple[int, Path, str, dict[str, Any]]] = []
+    for source, (_, data, _lines) in enumerate(raw):
         if override.pack is not None and data.get("pack") != override.pack:
             continue
-        for section, fields in _OVERRIDABLE.items():
+        for section in _OVERRIDABLE:
             entries = data.get(section)
-            items = [entries] if isinstance(entries, dict) else (entries or [])
-            for entry in items:
+            items: list[tuple[Path, Any]] = (
+                [((section,), entries)]
+                if isinstance(entries, dict)
+                else [((section, i), entry) for i, entry in enumerate(entries or [])]
+            )
+            for path, entry in items:
                 key = entry.get("id")
                 if entry.get("variant"):
                     key = f"{key}/{entry['variant']}"
-                if override.rule not in (key, entry.get("id")):
-                    continue
-                bad = sorted(set(changes) - set(fields))
-                if bad:
-                    problem = f"rule '{override.rule}' in {section} has no overridable '{bad[0]}'"
-                    raise PolicyError(file, line, "overrides", problem)
-                entry.update(changes)
-                matched += 1
-    if not matched:
+                if override.rule in (key, entry.get("id")):
+                    found.append((source, path, section, entry))
+    if not found:
         raise PolicyError(file, line, "overrides.rule", f"unknown rule id '{override.rule}'")
+    # One id can name rules of several kinds (CN-2 is a window and a counter): each field goes
+    # to the rules that have it, and only a field none of them has is a mistake.
+    sections = sorted({section for _, _, section, _ in found})
+    for name in sorted(changes):
+        if not any(name in _OVERRIDABLE[section] for section in sections):
+            where = " or ".join(sections)
+            problem = f"rule '{override.rule}' in {where} has no overridable '{name}'"
+            raise PolicyError(file, line, "overrides", problem)
+    touched: list[tuple[int, Path]] = []
+    for source, path, section, entry in found:
+        mine = {name: value for name, value in changes.items() if name in _OVERRIDABLE[section]}
+        if mine:
+            entry.update(mine)
+            touched.append((source, path))
+    return touched
+
+
+@dataclass
+class _Blame:
+    """Errors in a rule an override changed belong to the override: the user's file and line,
+    not the built-in pack's, which is fine as shipped."""
+
+    file: str
+    lines: dict[Path, int]
+    touched: dict[tuple[int, Path], int] = field(default_factory=dict)  # -> override index
+
+    def __call__(self, error: PolicyError, source: int, entry: Path | None = None) -> PolicyError:
+        """``error`` from pack ``source``, moved to the override of ``entry`` (default: the rule
+        its field names) if one changed it."""
+        if entry is None:
+            parts = error.field.split(".")
+            entry = tuple(int(p) if p.isdigit() else p for p in parts[:2])
+        index = self.touched.get((source, entry), self.touched.get((source, entry[:1])))
+        if index is None:
+            return error
+        where = f"{error.file}:{error.line}" if error.line is not None else error.file
+        problem = f"{error.problem} (after this override, in {where} {error.field})"
+        line = line_of(self.lines, ("overrides", index))
+        return PolicyError(self.file, line, f"overrides.{index}", problem)
 
 
 def _check_combined(
-    packs: list[schema.Pack], raw: list[tuple[str, dict[str, Any], dict[Path, int]]]
+    packs: list[schema.Pack],
+    raw: list[tuple[str, dict[str, Any], dict[Path, int]]],
+    blame: _Blame,
 ) -> None:
     """Across packs: counter keys unique, and windows never intersect to nothing (RF-25)."""
     counters: dict[str, str] = {}
@@ -165,18 +210,23 @@ def _check_combined(
     for channel in schema.ALL_TIMED:
         allowed = frozenset(range(1440))
         first = ""
-        for pack, (file, _, lines) in zip(packs, raw, strict=True):
+        met: list[tuple[int, Path]] = []  # the windows intersected so far
+        for source, (pack, (file, _, lines)) in enumerate(zip(packs, raw, strict=True)):
             for index, window in enumerate(pack.windows):
                 if channel not in window.channels:
                     continue
                 allowed &= _loader.window_minutes(window)
+                met.append((source, ("windows", index)))
                 if not allowed:
                     where = line_of(lines, ("windows", index))
                     problem = (
                         f"contradictory window {window.id}: empty intersection with {first}"
                         f" for {channel.value}"
                     )
-                    raise PolicyError(file, where, f"windows.{index}", problem)
+                    error = PolicyError(file, where, f"windows.{index}", problem)
+                    # The last window an override changed emptied it, if any did.
+                    changed = [m for m in met if m in blame.touched] or met[-1:]
+                    raise blame(error, *changed[-1])
                 first = first or f"{window.id} ({pack.pack})"
 
 

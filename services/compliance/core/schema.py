@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from contracts.values import Channel, PhoneType, Purpose
 
@@ -54,6 +61,22 @@ def parse_hhmm(value: str) -> time:
 
 
 ALL_TIMED: tuple[Channel, ...] = (Channel.CALL, Channel.SMS, Channel.EMAIL)
+
+
+# With a cap of 0 the count is always at the cap and never clears: the gate would defer every
+# contact until the instant it was asked, for ever. Forbidding contact is a hold's job.
+CAP_TOO_LOW = "a counter's max must be at least 1 (to forbid contact, use a hold)"
+
+
+def _cap(value: int) -> int:
+    if value < 1:
+        raise ValueError(CAP_TOO_LOW)
+    return value
+
+
+# Checked when a policy is loaded (here and in ``_loader.check_pack``), not when a recorded
+# policy document is read back: an auditor must still be able to replay what was decided.
+Cap = Annotated[int, AfterValidator(_cap)]
 
 
 class _Strict(BaseModel):
@@ -120,7 +143,7 @@ class CounterRule(_Rule):
     per: Per
     rolling_days: int | None = Field(default=None, ge=1, le=366)
     calendar_day: bool = False
-    max: int = Field(ge=0)
+    max: int = Field(ge=0)  # at least 1 in a policy being loaded: see ``Cap``
     gates: tuple[Channel, ...]
     phone_types: tuple[PhoneType, ...] | None = None
 
@@ -213,7 +236,7 @@ class Override(_Strict):
 
     rule: str
     pack: str | None = None
-    max: int | None = Field(default=None, ge=0)
+    max: Cap | None = None
     rolling_days: int | None = Field(default=None, ge=1, le=366)
     block_days: int | None = Field(default=None, ge=1, le=366)
     start: LocalTime | None = None

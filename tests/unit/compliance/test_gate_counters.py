@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.unit.compliance.gate_builders import (
     SEATTLE,
     SH,
     SHANGHAI,
+    UTC,
     attempt,
     decide,
     grant,
@@ -265,3 +267,35 @@ def test_guarantor_has_a_budget_of_their_own() -> None:
     )
 
     assert result.verdict == Verdict.AUTHORISED
+
+
+def _calls_across_spring_forward() -> tuple[AttemptRecord, ...]:
+    # Sat 7 March 10:30 EST to Fri 13 March 10:30 EDT: clocks go forward on Sun 8 March.
+    return tuple(
+        attempt(datetime(2026, 3, day, 10, 30, tzinfo=ET), attempt_id=f"c{day}")
+        for day in range(7, 14)
+    )
+
+
+@pytest.mark.parametrize("zone", [ET, UTC], ids=["new-york-time", "utc"])
+def test_a_rolling_week_is_168_hours_across_a_dst_change(zone: ZoneInfo) -> None:
+    """RF-1 counts absolute time: 6 days 23h15m after the first call it is still in the week,
+    whatever zone the decision instant is written in (wall-clock arithmetic made it 7 days)."""
+    at = datetime(2026, 3, 14, 10, 45, tzinfo=ET).astimezone(zone)
+
+    result = decide(at, attempts=_calls_across_spring_forward())
+
+    assert result.verdict == Verdict.DEFERRED
+    assert result.reasons == ("RF-1",)
+    assert result.evidence.counts["RF-1"] == 7
+    assert result.defer_until == datetime(2026, 3, 14, 11, 30, tzinfo=ET)  # 10:30 EST + 168 h
+
+
+def test_the_oldest_call_leaves_the_week_168_hours_after_it_was_made() -> None:
+    """At 10:30 EST + 168 h (11:30 EDT) only six calls remain in the rolling week."""
+    result = decide(
+        datetime(2026, 3, 14, 11, 30, tzinfo=ET), attempts=_calls_across_spring_forward()
+    )
+
+    assert result.verdict == Verdict.AUTHORISED
+    assert result.evidence.counts["RF-1"] == 6

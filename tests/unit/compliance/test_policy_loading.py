@@ -192,3 +192,109 @@ def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
 
     assert str(error).startswith(f"{tmp_path / 'custom.yaml'}: ")
     assert "not UTF-8" in str(error)
+
+
+def _policy(tmp_path: Path, text: str) -> Path:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text, encoding="utf-8")
+    return policy
+
+
+def test_an_override_changes_the_rule_kind_that_has_the_field(tmp_path: Path) -> None:
+    """CN-2 is both a window and a counter: ``max`` goes to the counter, ``start`` to the window."""
+    policy = _policy(
+        tmp_path,
+        "policy: x\npacks: [cn]\noverrides:\n"
+        "  - {rule: CN-2, max: 2}\n"
+        '  - {rule: CN-2, start: "09:00"}\n',
+    )
+
+    (cn,) = [pack for pack in load_policy(str(policy)).packs if pack.pack == "cn"]
+
+    assert {c.key: c.max for c in cn.counters} == {"CN-2": 2, "CN-3": 3, "CN-4": 6}
+    assert [(w.id, w.start, w.end) for w in cn.windows] == [("CN-2", "09:00", "22:00")]
+
+
+def test_an_override_field_no_rule_of_that_id_has_is_an_error(tmp_path: Path) -> None:
+    """Neither CN-2 rule has ``block_days``; the error names both kinds."""
+    policy = _policy(
+        tmp_path, "policy: x\npacks: [cn]\noverrides:\n  - {rule: CN-2, block_days: 3}\n"
+    )
+
+    error = _error(policy)
+
+    assert str(error) == (
+        f"{policy}:4: overrides: rule 'CN-2' in counters or windows has no overridable 'block_days'"
+    )
+
+
+def test_a_field_of_another_rule_kind_gets_no_did_you_mean(tmp_path: Path) -> None:
+    """``calendar_day`` is a real field, just not an overridable one: no hint naming itself."""
+    policy = _policy(
+        tmp_path, "policy: x\npacks: [cn]\noverrides:\n  - {rule: CN-2, calendar_day: true}\n"
+    )
+
+    error = _error(policy)
+
+    assert str(error) == f"{policy}:4: overrides.0.calendar_day: unknown field 'calendar_day'"
+
+
+def test_an_override_to_a_cap_of_zero_is_an_error(tmp_path: Path) -> None:
+    """A cap of 0 never clears (every contact deferred 'until now'); forbidding is a hold's job."""
+    policy = _policy(
+        tmp_path, "policy: x\npacks: [us-federal]\noverrides:\n  - {rule: RF-1,\n     max: 0}\n"
+    )
+
+    error = _error(policy)
+
+    assert str(error) == (
+        f"{policy}:5: overrides.0.max: a counter's max must be at least 1"
+        " (to forbid contact, use a hold)"
+    )
+
+
+def test_a_pack_with_a_cap_of_zero_is_an_error(tmp_path: Path) -> None:
+    """The same in a pack of one's own, at the line of the ``max``."""
+    error = _error(_write(tmp_path, GOOD_PACK.replace("max: 5", "max: 0")))
+
+    assert str(error) == (
+        f"{tmp_path / 'custom.yaml'}:10: counters.0.max: a counter's max must be at least 1"
+        " (to forbid contact, use a hold)"
+    )
+
+
+def test_a_broken_override_is_reported_at_the_override(tmp_path: Path) -> None:
+    """RF-6 overridden to start after it ends: the user's file and line, not us-federal.yaml's."""
+    policy = _policy(
+        tmp_path,
+        "policy: x\npacks: [us-federal]\noverrides:\n"
+        "  - {rule: RF-1, max: 3}\n"
+        '  - {rule: RF-6, start: "22:00"}\n',
+    )
+
+    error = _error(policy)
+
+    assert str(error).startswith(
+        f"{policy}:5: overrides.1: contradictory window RF-6: start 22:00 >= end 21:00"
+    )
+    assert str(error).endswith("(after this override, in us-federal.yaml:27 windows.0)")
+
+
+def test_an_override_that_empties_the_windows_is_reported_at_the_override(
+    tmp_path: Path,
+) -> None:
+    """Overriding the first of two windows so they never meet blames the override, even though
+    the intersection empties at the second window, in the user's own pack."""
+    (tmp_path / "late.yaml").write_text(
+        'pack: late\njurisdiction: US\nwindows:\n  - {id: LT-1, start: "18:00", end: "21:00"}\n',
+        encoding="utf-8",
+    )
+    policy = _policy(
+        tmp_path,
+        'policy: x\npacks: [us-federal, late.yaml]\noverrides:\n  - {rule: RF-6, end: "10:00"}\n',
+    )
+
+    error = _error(policy)
+
+    assert str(error).startswith(f"{policy}:4: overrides.0: contradictory window LT-1:")
+    assert str(error).endswith(f"(after this override, in {tmp_path / 'late.yaml'}:4 windows.0)")
