@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from contracts.outcomes import OutcomeKind as O
@@ -25,6 +26,13 @@ class Place:
 
 
 # The places the generators use, with the facts the rule table needs (RF-7: every one counts).
+def _tzdata_zones(country: str) -> tuple[str, ...]:
+    """The zones tzdata's zone.tab lists for a country, read here, not through the gate."""
+    tab = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in tab.splitlines() if not line.startswith("#")]
+    return tuple(sorted(row[2] for row in rows if row[0] == country))
+
+
 ADDRESS_PLACES: dict[tuple[str, str | None, str | None], Place] = {
     ("US", "NY", "Albany"): Place(("America/New_York",), ("US",)),
     ("US", "MA", "Boston"): Place(("America/New_York",), ("US", "US-MA")),
@@ -33,6 +41,8 @@ ADDRESS_PLACES: dict[tuple[str, str | None, str | None], Place] = {
     ("US", "TX", "Austin"): Place(("America/Chicago", "America/Denver"), ("US",)),
     ("CN", "SH", "Shanghai"): Place(("Asia/Shanghai",), ("CN",)),
     ("GB", None, "London"): Place(("Europe/London",), ("GB",)),
+    # No pack covers Canada, and zones.yaml has no Canadian places: every zone tzdata lists.
+    ("CA", "ON", "Toronto"): Place(_tzdata_zones("CA"), ("CA",)),
 }
 PHONE_PLACES: dict[str, Place] = {
     "+15185550100": Place(("America/New_York",), ("US",)),
@@ -42,6 +52,7 @@ PHONE_PLACES: dict[str, Place] = {
     "+13125550100": Place(("America/Chicago",), ("US",)),
     "+8613800138000": Place(("Asia/Shanghai",), ("CN",)),
     "+447911123456": Place(("Europe/London",), ("GB",)),
+    "+14165550100": Place(("America/Toronto",), ("CA",)),
 }
 
 NOT_SENT = {O.EXPIRED, O.CANCELLED}
@@ -227,6 +238,8 @@ def _window_violations(inp: GateInput, zones: set[str], juris: set[str]) -> set[
         windows.append(("CN", time(8), time(22)))
     if "GB" in juris:
         windows.append(("UK-3", time(8), time(21)))
+    if not juris & {"US", "CN", "GB"}:  # no pack but the baseline: Parley's own hours
+        windows.append(("P1-HOURS", time(8), time(21)))
     for local in _local_times(i.at, zones):
         for name, start, end in windows:
             if not start <= local.time() < end:

@@ -14,7 +14,18 @@ from services.compliance.core._yaml import Path, line_of, load_located
 from services.compliance.core.errors import PolicyError
 
 PACKS_DIR = FsPath(__file__).resolve().parent.parent / "packs"
-BUILTIN_PACKS: tuple[str, ...] = ("baseline", "us-federal", "us-ma", "us-nyc", "us-wa", "cn", "uk")
+BUILTIN_PACKS: tuple[str, ...] = (
+    "baseline",
+    "elsewhere",
+    "us-federal",
+    "us-ma",
+    "us-nyc",
+    "us-wa",
+    "cn",
+    "uk",
+)
+# Part of every policy: Parley's own promises, and its hours where no other pack applies.
+ALWAYS: tuple[str, ...] = ("baseline", "elsewhere")
 OUTCOME_TOKENS = frozenset({kind.value for kind in OutcomeKind} | {"pending"})
 
 M = TypeVar("M", bound=BaseModel)

@@ -13,6 +13,9 @@ from services.compliance.core import _loader, schema
 from services.compliance.core._yaml import Path, line_of, load_located
 from services.compliance.core.errors import PolicyError
 
+# The jurisdiction of packs that apply to a person no other pack (but the baseline) applies to.
+ELSEWHERE = "elsewhere"
+
 _OVERRIDABLE: dict[str, tuple[str, ...]] = {
     "counters": ("max", "rolling_days"),
     "cooldowns": ("block_days",),
@@ -36,9 +39,15 @@ class Policy:
         return frozenset(word for pack in self.packs for word in pack.opt_out_keywords)
 
     def packs_for(self, jurisdictions: tuple[str, ...]) -> tuple[schema.Pack, ...]:
-        """Packs that apply to a person: the baseline ("*") and every matching jurisdiction."""
+        """Packs that apply to a person: the baseline ("*"), every pack of a matching
+        jurisdiction, and where there is none, the packs for "elsewhere" (Parley's own hours)."""
+        covered = any(p.jurisdiction in jurisdictions for p in self.packs)
         return tuple(
-            p for p in self.packs if p.jurisdiction == "*" or p.jurisdiction in jurisdictions
+            p
+            for p in self.packs
+            if p.jurisdiction == "*"
+            or p.jurisdiction in jurisdictions
+            or (p.jurisdiction == ELSEWHERE and not covered)
         )
 
 
@@ -46,13 +55,14 @@ def load_policy(ref: str) -> Policy:
     """Load a built-in policy ("default" = every shipped pack, or one pack name) or a policy file.
 
     A policy file is YAML: ``policy`` (a name), ``packs`` (built-in names or paths relative to the
-    file) and optional ``overrides`` (``{rule: RF-1, max: 6}``). The baseline pack (P1, P6) is
-    always included. Raises PolicyError with one ``file:line: field: problem`` line.
+    file) and optional ``overrides`` (``{rule: RF-1, max: 6}``). The baseline pack (P1, P6) and
+    the elsewhere pack (Parley's hours where no other pack applies) are always included. Raises PolicyError with one ``file:line: field: problem`` line.
     """
     if ref == "default":
         return _build("default", [(name, None) for name in _loader.BUILTIN_PACKS], (), "", {})
     if ref in _loader.BUILTIN_PACKS:
-        return _build(ref, [("baseline", None), (ref, None)], (), "", {})
+        names = dict.fromkeys([*_loader.ALWAYS, ref])
+        return _build(ref, [(name, None) for name in names], (), "", {})
     path = FsPath(ref)
     if not path.is_file():
         known = ", ".join(("default", *_loader.BUILTIN_PACKS))
@@ -62,7 +72,7 @@ def load_policy(ref: str) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError(ref, 1, "", "a policy file must be a mapping")
     spec = _loader.validate(schema.PolicyFile, data, lines, ref)
-    sources: list[tuple[str, FsPath | None]] = [("baseline", None)]
+    sources: list[tuple[str, FsPath | None]] = [(name, None) for name in _loader.ALWAYS]
     for index, item in enumerate(spec.packs):
         if item in _loader.BUILTIN_PACKS:
             sources.append((item, None))
@@ -74,7 +84,7 @@ def load_policy(ref: str) -> Policy:
             raise PolicyError(
                 ref, where, f"packs.{index}", f"unknown pack '{item}' (built-in: {known})"
             )
-    unique = list(dict.fromkeys(sources))  # naming baseline again is harmless
+    unique = list(dict.fromkeys(sources))  # naming baseline or elsewhere again is harmless
     return _build(spec.policy, unique, spec.overrides, ref, lines)
 
 
@@ -212,6 +222,8 @@ def _check_combined(
         first = ""
         met: list[tuple[int, Path]] = []  # the windows intersected so far
         for source, (pack, (file, _, lines)) in enumerate(zip(packs, raw, strict=True)):
+            if pack.jurisdiction == ELSEWHERE:
+                continue  # applies only where no other pack does, so it never meets their windows
             for index, window in enumerate(pack.windows):
                 if channel not in window.channels:
                     continue

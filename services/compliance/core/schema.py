@@ -188,7 +188,8 @@ class ObligationRule(_Strict):
 class Pack(_Strict):
     pack: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     title: str = ""
-    jurisdiction: str = Field(pattern=r"^(\*|[A-Z]{2}(-[A-Z0-9]+)*)$")
+    # "*": everyone; "elsewhere": everyone no other pack applies to; else a jurisdiction code.
+    jurisdiction: str = Field(pattern=r"^(\*|elsewhere|[A-Z]{2}(-[A-Z0-9]+)*)$")
     opt_out_keywords: tuple[str, ...] = ()
     holds: tuple[HoldRule, ...] = ()
     opt_outs: tuple[OptOutRule, ...] = ()

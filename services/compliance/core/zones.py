@@ -10,6 +10,7 @@ and the declared zone. Regions are read stripped and upper-cased ("ma" is MA), a
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -71,8 +72,25 @@ def _fallback_zones(country: str, region: str | None) -> tuple[str, ...]:
     if country == "US" and region in data.us_states:
         return data.us_states[region]
     # Unknown place inside the country: the country's strictest set (for the US every contiguous
-    # zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern).
-    return data.countries.get(country, ())
+    # zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern). A country zones.yaml does
+    # not list takes every zone tzdata gives it: a Canadian address is somewhere from St John's to
+    # Vancouver, and only no zone at all (P1-ZONE) was safer than ignoring it.
+    listed = data.countries.get(country)
+    return listed if listed is not None else tzdata_zones().get(country, ())
+
+
+@cache
+def tzdata_zones() -> dict[str, tuple[str, ...]]:
+    """Country code -> every zone tzdata's zone.tab lists for it (that this zoneinfo can load)."""
+    text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    found: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        country, _, name, *_ = line.split("\t")
+        if _valid_zone(name):
+            found.setdefault(country, set()).add(name)
+    return {country: tuple(sorted(names)) for country, names in found.items()}
 
 
 @lru_cache(maxsize=65536)

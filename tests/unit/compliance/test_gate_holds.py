@@ -191,8 +191,9 @@ def test_unknown_destination_is_never_contacted(channel: Channel, to: str | None
 
 
 def test_no_candidate_zone_means_no_timed_contact() -> None:
-    """P1-ZONE: with no location at all the local time cannot be proven convenient."""
-    party = person(addresses=(Address(country="DE"),), phones=())
+    """P1-ZONE: with no location at all the local time cannot be proven convenient (ZZ: a
+    country code no time zone database knows)."""
+    party = person(addresses=(Address(country="ZZ"),), phones=())
 
     email = decide(AT, channel=Channel.EMAIL, to=EMAIL, party=party)
     letter = decide(AT, channel=Channel.LETTER, to=None, party=party)

@@ -5,9 +5,16 @@ stated times, holidays, histories, consent ledgers, holds, intents in non-UTC ti
 evaluated and the repr of every result is hashed. ``GOLDEN`` was recorded with the gate before
 its performance work; a change of digest means some decision changed.
 
-Re-recorded once, for two corrections: caps of 0 are refused at load (the capped policy now caps
-RF-1 and CN-3 at 1), and rolling windows count absolute time across DST (5 cases moved by the hour
-the clocks changed), each checked case by case against the previous digest's decisions.
+Re-recorded twice. First for two corrections: caps of 0 are refused at load (the capped policy
+now caps RF-1 and CN-3 at 1), and rolling windows count absolute time across DST (5 cases moved
+by the hour the clocks changed), each checked case by case against the previous digest's
+decisions. Then for Parley's own hours where no pack applies (P1-HOURS, packs/elsewhere.yaml):
+669 of 3,000 results changed, every one a person no pack of that policy covers (a German
+address, a US person under the China-only policy...), which now carry P1-HOURS and are deferred
+outside 08:00-21:00; with that pack left out the digest is the previous one. Then (the same
+change) for the zones of a country zones.yaml does not list, now every zone tzdata gives it: 220
+results changed, every one with a German address, which had no zone (P1-ZONE) and now has
+Europe/Berlin; with that fallback left out the digest is the previous one.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from services.compliance.core import (
     load_policy,
 )
 
-GOLDEN = "922e9865324c993bfe63dd59eb69825decc46dc2776f321d96028f7565c5792e"
+GOLDEN = "c5ae0e7b7874f3f2f1753e1939a634248d650a53fb0460bda12455cccffd20d9"
 SEED = 20260414
 CASES = 3000
 

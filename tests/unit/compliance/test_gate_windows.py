@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -161,6 +162,72 @@ def test_uk_window_is_0800_to_2100_london() -> None:
 
     assert ok.verdict == Verdict.AUTHORISED
     assert late.reasons == ("UK-3",)
+
+
+TORONTO = ZoneInfo("America/Toronto")
+CA_MOBILE = "+14165550100"
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "verdict"),
+    [
+        (3, 0, Verdict.DEFERRED),
+        (8, 0, Verdict.AUTHORISED),
+        (20, 59, Verdict.AUTHORISED),
+        (21, 0, Verdict.DEFERRED),
+    ],
+)
+def test_where_no_pack_applies_parley_keeps_0800_to_2100_local(
+    hour: int, minute: int, verdict: Verdict
+) -> None:
+    """P1-HOURS: no pack of the policy covers Canada, yet a Toronto number is never called at
+    03:00; its own zone's 08:00-21:00 holds, and a deferral lands on 08:00 there."""
+    party = person(addresses=(), phones=(Phone(number=CA_MOBILE, type=PhoneType.MOBILE),))
+
+    result = decide(
+        datetime(2026, 3, 10, hour, minute, tzinfo=TORONTO), to=CA_MOBILE, party=party, consents=()
+    )
+
+    assert result.evidence.candidate_zones == ("America/Toronto",)
+    assert result.evidence.jurisdictions == ("CA",)
+    assert result.verdict == verdict
+    if verdict is Verdict.DEFERRED:
+        assert result.reasons == ("P1-HOURS",)
+        assert result.defer_until is not None
+        assert result.defer_until.astimezone(TORONTO).time() == time(8, 0)
+
+
+def test_an_address_in_a_country_without_zone_data_counts_every_zone_of_that_country() -> None:
+    """Where in Canada an Ontario address is, zones.yaml does not say; every zone tzdata gives
+    Canada counts (St John's to Dawson), so 09:00 Toronto (06:00 Vancouver) is too early and the
+    contact waits for 08:00 on the Pacific side."""
+    party = person(
+        addresses=(Address(country="CA", region="ON", city="Toronto"),),
+        phones=(Phone(number=CA_MOBILE, type=PhoneType.MOBILE),),
+        emails=(),
+    )
+    at = datetime(2026, 7, 14, 9, 0, tzinfo=TORONTO)
+
+    result = decide(at, to=CA_MOBILE, party=party, consents=())
+
+    assert {"America/St_Johns", "America/Toronto", "America/Vancouver"} <= set(
+        result.evidence.candidate_zones
+    )
+    assert result.reasons == ("P1-HOURS",)
+    assert result.defer_until == datetime(2026, 7, 14, 8, 0, tzinfo=ZoneInfo("America/Vancouver"))
+
+
+def test_parley_hours_give_way_to_any_pack_that_applies() -> None:
+    """Elsewhere means elsewhere: a person a pack covers never gets P1-HOURS, so China's later
+    22:00 stands."""
+    party = person(addresses=(SHANGHAI,), phones=(Phone(number=CN_MOBILE),), emails=())
+
+    result = decide(
+        datetime(2026, 4, 14, 21, 30, tzinfo=SH), to=CN_MOBILE, party=party, consents=()
+    )
+
+    assert result.verdict == Verdict.AUTHORISED
+    assert "P1-HOURS" not in {o.rule_id for o in result.rules}
 
 
 def test_washington_0730_window_is_less_strict_and_changes_nothing() -> None:

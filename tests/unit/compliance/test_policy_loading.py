@@ -64,7 +64,7 @@ def test_custom_pack_loads_and_applies(tmp_path: Path) -> None:
     """A policy file combines built-in packs and packs given by relative path."""
     policy = load_policy(str(_write(tmp_path, GOOD_PACK)))
 
-    assert [p.pack for p in policy.packs] == ["baseline", "custom"]
+    assert [p.pack for p in policy.packs] == ["baseline", "elsewhere", "custom"]
     assert policy.name == "test"
 
 
