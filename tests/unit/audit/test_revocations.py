@@ -19,6 +19,7 @@ from contracts import (
     RequestContact,
 )
 from contracts.values import Channel, PartyRole, Phone, PhoneType
+from events.records import Out
 from services.audit.core.replay import Auditor
 from services.audit.render import lag, render_html, render_terminal
 from tests.unit.audit.ledgers import (
@@ -179,28 +180,8 @@ def test_a_stop_from_a_shared_number_revokes_it_for_everyone_on_file_with_it() -
     ledger = ny_borrower()
     _household(ledger)
     _reply(ledger, "STOP", NOON_NY - timedelta(hours=1), NOON_NY - timedelta(hours=1))
-    revoked = [
-        d["payload"]["party_id"]
-        for d in json.loads(ledger.entries[-1].value)["derived"]
-        if d["type"] == "consent.revoked"
-    ]
-    ledger.send(
-        B,
-        RequestContact(
-            request_id="r1",
-            party_id=B,
-            loan_id="L1",
-            channel=Channel.SMS,
-            to=MOBILE,
-            requested_by="desk",
-        ),
-        NOON_NY,
-    )
-    [decided] = [
-        d["payload"]
-        for d in json.loads(ledger.entries[-1].value)["derived"]
-        if d["type"] == "contact.decided"
-    ]
+    revoked = [r["party_id"] for r in _derived(ledger.entries[-1], "consent.revoked")]
+    [decided] = _request_text(ledger, NOON_NY)
 
     assert sorted(revoked) == [B, "g1"]
     assert decided["verdict"] == "suppressed"
@@ -238,7 +219,13 @@ def test_a_reply_without_an_opt_out_word_needs_no_revocation() -> None:
 # -- dispatches after a revocation -----------------------------------------------------------
 
 
-def _authorised_text(ledger: Ledger, at: datetime, request_id: str = "r1") -> str:
+def _derived(entry: Out, kind: str) -> list[dict[str, Any]]:
+    """The payloads of the events of one kind an entry derived."""
+    return [d["payload"] for d in json.loads(entry.value)["derived"] if d["type"] == kind]
+
+
+def _request_text(ledger: Ledger, at: datetime, request_id: str = "r1") -> list[dict[str, Any]]:
+    """A desk asks to text the borrower's mobile at ``at``: the decisions that followed."""
     ledger.send(
         B,
         RequestContact(
@@ -251,11 +238,11 @@ def _authorised_text(ledger: Ledger, at: datetime, request_id: str = "r1") -> st
         ),
         at,
     )
-    decided = [
-        d["payload"]
-        for d in json.loads(ledger.entries[-1].value)["derived"]
-        if d["type"] == "contact.decided"
-    ]
+    return _derived(ledger.entries[-1], "contact.decided")
+
+
+def _authorised_text(ledger: Ledger, at: datetime, request_id: str = "r1") -> str:
+    decided = _request_text(ledger, at, request_id)
     assert [d["verdict"] for d in decided] == ["authorised"]
     return str(decided[0]["attempt_id"])
 
