@@ -10,6 +10,7 @@ from contracts._base import Message
 from contracts.values import (
     Address,
     AttemptId,
+    Channel,
     EmailAddress,
     LoanId,
     PartyId,
@@ -60,3 +61,12 @@ class SendLetter(_Task):
 
 
 Task = SendSms | SendEmail | PlaceCall | SendLetter
+
+# The medium each task goes by: what a channel worker dispatches it to, and what the audit
+# requires to be the medium its decision authorised.
+CHANNEL_OF: dict[type[Message], Channel] = {
+    SendSms: Channel.SMS,
+    SendEmail: Channel.EMAIL,
+    PlaceCall: Channel.CALL,
+    SendLetter: Channel.LETTER,
+}

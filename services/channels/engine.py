@@ -19,7 +19,7 @@ import structlog
 from contracts import MESSAGE_TYPES, TASK_TYPES, ClockTicked, Message
 from contracts.ledger import LedgerEntry
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted, OutcomeKind
-from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms, Task
+from contracts.tasks import CHANNEL_OF, SendLetter, Task
 from contracts.values import Channel
 from events.deadletter import dead_letter_out
 from events.envelope import Envelope, derive_id, wrap
@@ -35,12 +35,6 @@ from services.runtime.clock import Clock
 log = structlog.get_logger("channels")
 PRODUCER = "channel-worker"
 Publish = Callable[[Sequence[Out]], Awaitable[None]]
-_CHANNEL = {
-    SendSms: Channel.SMS,
-    SendEmail: Channel.EMAIL,
-    PlaceCall: Channel.CALL,
-    SendLetter: Channel.LETTER,
-}
 
 
 def _address(task: Task) -> str | None:
@@ -158,7 +152,7 @@ class Dispatcher:
         task, attempt_id = job.task, job.task.attempt_id
         if ws is None or attempt_id in ws.finished:
             return  # redelivered after it was done: recognised, never sent again (P2)
-        channel = _CHANNEL[type(task)]
+        channel = CHANNEL_OF[type(task)]
         adapter = self.adapters.get(channel)
         advance = getattr(self.clock, "advance_to", None)
         if (
@@ -212,7 +206,7 @@ class Dispatcher:
         ws = self.states.get(job.record.partition)
         outcome = ContactOutcomeRecorded(
             attempt_id=job.task.attempt_id,
-            channel=_CHANNEL[type(job.task)],
+            channel=CHANNEL_OF[type(job.task)],
             outcome=kind,
             vendor=vendor,
             external_id=external_id,

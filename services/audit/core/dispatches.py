@@ -31,10 +31,12 @@ class Authorised:
             self.holds.append((since, reason))
 
     def held_at(self, t: datetime) -> str | None:
-        """The hold on this contact at instant t, if any (applied at or before t)."""
+        """The hold on this contact at instant t, if any: applied before t, as a revocation
+        stands only once processed before the dispatch (``standing``). At the same instant the
+        channel worker cannot have read it yet."""
         held = None
         for since, reason in self.holds:
-            if since > t:
+            if since >= t:
                 break
             held = reason
         return held

@@ -50,7 +50,7 @@ from contracts import (
     TimerScheduled,
 )
 from contracts.decisions import Verdict
-from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
+from contracts.tasks import CHANNEL_OF, PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.values import Channel
 from events.partitioning import partition_for
 from services.audit.core.dispatches import Authorisations, Authorised, consent_record
@@ -99,13 +99,6 @@ HOLD_TYPES: tuple[type[Message], ...] = (
     DisputeOpened,
     DisputeResolved,
 )
-
-_CHANNEL_OF: dict[type[Message], Channel] = {
-    SendSms: Channel.SMS,
-    SendEmail: Channel.EMAIL,
-    PlaceCall: Channel.CALL,
-    SendLetter: Channel.LETTER,
-}
 
 _VERDICT_PARTS = ("verdict", "reasons", "rules", "evidence", "defer_until")
 
@@ -469,7 +462,7 @@ class Auditor:
         differ = [
             name
             for name, same in (
-                ("channel", _CHANNEL_OF[type(task)] is a.channel),
+                ("channel", CHANNEL_OF[type(task)] is a.channel),
                 ("to", isinstance(task, SendLetter) or task.to == a.to),
                 ("party", task.party_id == a.party_id),
                 ("debt", task.loan_id == a.loan_id),

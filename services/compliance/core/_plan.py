@@ -16,7 +16,7 @@ from contracts.values import Channel, Purpose
 from services.compliance.core import _steps, counters, localtime, schema
 from services.compliance.core._local_steps import SCHEDULES_SIZE, local_time
 from services.compliance.core._run import Step, outcome
-from services.compliance.core.policy import Policy
+from services.compliance.core.policy import ELSEWHERE, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,16 @@ def _compile(
     confirmation, location, local time, caps, cooldowns."""
     out = _steps.Builder()
     local: list[localtime.Constraint] = []
+    # Parley's own hours ("elsewhere") only where no pack that applies sets hours for the channel.
+    hours_set = any(
+        channel in window.channels
+        for pack in packs
+        if pack.jurisdiction not in ("*", ELSEWHERE)
+        for window in pack.windows
+    )
     for pack in packs:
+        if pack.jurisdiction == ELSEWHERE and hours_set:
+            continue
         _steps.add_holds(out, pack, channel)
         if pack.opt_outs:
             out.step(_steps.opt_outs(pack.opt_outs, channel))

@@ -40,9 +40,10 @@ def is_opt_out(policy: Policy, body: str) -> bool:
 
 def names_an_opt_out(policy: Policy, body: str) -> bool:
     """Whether an outgoing text or email tells the person how to opt out (RF-16): it names one
-    of the policy's opt-out keywords as written in the packs (upper case, as "Reply STOP"), as a
-    word of its own, or anywhere in scripts that do not use spaces (回复退订)."""
-    return _naming(policy.keywords).search(body) is not None
+    of the words the policy honours, whatever the case, as a word of its own ("Reply STOP"), or
+    anywhere in scripts that do not use spaces (回复退订). A policy that honours no word leaves
+    no way to name one."""
+    return bool(policy.keywords) and _naming(policy.keywords).search(body) is not None
 
 
 @lru_cache(maxsize=64)
@@ -53,5 +54,6 @@ def _naming(keywords: frozenset[str]) -> re.Pattern[str]:
         "|".join(
             re.escape(k) if not k.isascii() else rf"(?<![A-Za-z]){re.escape(k)}(?![A-Za-z])"
             for k in words
-        )
+        ),
+        re.IGNORECASE,
     )

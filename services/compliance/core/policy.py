@@ -39,16 +39,10 @@ class Policy:
         return frozenset(word for pack in self.packs for word in pack.opt_out_keywords)
 
     def packs_for(self, jurisdictions: tuple[str, ...]) -> tuple[schema.Pack, ...]:
-        """Packs that apply to a person: the baseline ("*"), every pack of a matching
-        jurisdiction, and where there is none, the packs for "elsewhere" (Parley's own hours)."""
-        covered = any(p.jurisdiction in jurisdictions for p in self.packs)
-        return tuple(
-            p
-            for p in self.packs
-            if p.jurisdiction == "*"
-            or p.jurisdiction in jurisdictions
-            or (p.jurisdiction == ELSEWHERE and not covered)
-        )
+        """Packs that apply to a person: the baseline ("*"), Parley's own hours ("elsewhere":
+        their windows give way, channel by channel, to any other pack's, see ``_plan``), and
+        every pack of a matching jurisdiction."""
+        return tuple(p for p in self.packs if p.jurisdiction in ("*", ELSEWHERE, *jurisdictions))
 
 
 def load_policy(ref: str) -> Policy:
@@ -217,13 +211,18 @@ def _check_combined(
             counters[counter.key] = pack.pack
     # Every pack can apply to one person (a location in each jurisdiction), so every window of
     # a channel meets every other at the same zone: an empty intersection means never contact.
-    for channel in schema.ALL_TIMED:
+    # The "elsewhere" packs' windows apply only where no jurisdiction's pack has one for the
+    # channel, so they meet only each other's and those of the packs for everyone ("*").
+    groups = (
+        [i for i, p in enumerate(packs) if p.jurisdiction != ELSEWHERE],
+        [i for i, p in enumerate(packs) if p.jurisdiction in ("*", ELSEWHERE)],
+    )
+    for channel, group in ((c, g) for c in schema.ALL_TIMED for g in groups):
         allowed = frozenset(range(1440))
         first = ""
         met: list[tuple[int, Path]] = []  # the windows intersected so far
-        for source, (pack, (file, _, lines)) in enumerate(zip(packs, raw, strict=True)):
-            if pack.jurisdiction == ELSEWHERE:
-                continue  # applies only where no other pack does, so it never meets their windows
+        for source in group:
+            pack, (file, _, lines) = packs[source], raw[source]
             for index, window in enumerate(pack.windows):
                 if channel not in window.channels:
                     continue

@@ -142,6 +142,18 @@ def test_a_dispatch_after_a_hold_was_applied_is_a_violation(fact: Message, hold:
     assert (f.code, f.kind, f.detail) == ("dispatch_during_hold", "violation", hold)
 
 
+def test_a_dispatch_at_the_instant_a_hold_is_applied_is_not_held() -> None:
+    """As with a revocation, a hold binds a dispatch once applied before it: at the same
+    instant the channel worker cannot have read it."""
+    ledger = ny_borrower()
+    attempt = _authorised_text(ledger, NOON_NY)
+    ledger.send(B, DisputeOpened(loan_id="L1"), NOON_NY + MINUTE)
+    auditor = audit(ledger)
+    auditor.dispatch(B, attempt, NOON_NY + MINUTE, Channel.SMS)
+
+    assert auditor.report.ok, auditor.report.findings
+
+
 def test_a_dispatch_after_the_hold_is_lifted_passes() -> None:
     ledger = ny_borrower()
     attempt = _authorised_text(ledger, NOON_NY)

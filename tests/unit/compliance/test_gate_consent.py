@@ -9,7 +9,7 @@ import pytest
 from contracts.decisions import Verdict
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, Phone, PhoneType, Purpose
-from services.compliance.core import ConsentRecord, is_opt_out, opt_out_keywords
+from services.compliance.core import ConsentRecord, is_opt_out, load_policy, opt_out_keywords
 from services.compliance.core.keywords import names_an_opt_out
 from tests.unit.compliance.gate_builders import (
     EMAIL,
@@ -282,11 +282,20 @@ def test_opt_out_keywords_come_from_the_packs() -> None:
         ("您的账户需要处理。回复退订拒收", True),
         ("Pay now.", False),
         ("Please attend to your account; spend a minute with us.", False),  # END, but in words
-        ("Reply stop to opt out.", False),  # not the keyword as the pack writes it
+        ("Reply stop to opt out.", True),  # a reply the gate honours, whatever its case
     ],
 )
-def test_an_outgoing_message_names_an_opt_out_word_as_the_pack_writes_it(
-    body: str, tells: bool
-) -> None:
+def test_an_outgoing_message_names_an_opt_out_word(body: str, tells: bool) -> None:
     """RF-16, as the audit checks every text and email: the way to opt out is named."""
     assert names_an_opt_out(POLICY, body) is tells
+
+
+@pytest.mark.parametrize("pack", ["uk", "cn"])
+def test_stop_is_honoured_and_nameable_under_every_policy(pack: str) -> None:
+    """The baseline honours STOP and UNSUBSCRIBE whatever the jurisdiction: under a UK-only
+    policy a STOP reply is an opt-out, and an English text's "Reply STOP" names a word it
+    honours (a China-only policy also takes 退订)."""
+    policy = load_policy(pack)
+
+    assert is_opt_out(policy, "stop")
+    assert names_an_opt_out(policy, "Acme: please call us. Reply STOP to opt out.")

@@ -12,9 +12,11 @@ from contracts.decisions import Verdict
 from contracts.values import Address, Channel, LocalTimeRange, Phone, PhoneType
 from services.compliance.core import load_policy
 from tests.unit.compliance.gate_builders import (
+    BOSTON,
     ET,
     LONDON,
     LONDON_ADDR,
+    NYC,
     PT,
     SEATTLE,
     SH,
@@ -228,6 +230,17 @@ def test_parley_hours_give_way_to_any_pack_that_applies() -> None:
 
     assert result.verdict == Verdict.AUTHORISED
     assert "P1-HOURS" not in {o.rule_id for o in result.rules}
+
+
+@pytest.mark.parametrize("pack", ["us-ma", "us-nyc"])
+def test_parley_hours_hold_under_a_pack_that_sets_no_hours(pack: str) -> None:
+    """Giving way is per channel and to hours only: a policy of Massachusetts' or New York
+    City's caps alone sets no window, so a Boston or Manhattan borrower keeps Parley's own."""
+    party = person(addresses=(BOSTON if pack == "us-ma" else NYC,))
+
+    result = decide(datetime(2026, 3, 10, 3, 0, tzinfo=ET), party=party, policy=load_policy(pack))
+
+    assert result.reasons == ("P1-HOURS",)
 
 
 def test_washington_0730_window_is_less_strict_and_changes_nothing() -> None:

@@ -298,3 +298,22 @@ def test_an_override_that_empties_the_windows_is_reported_at_the_override(
 
     assert str(error).startswith(f"{policy}:4: overrides.0: contradictory window LT-1:")
     assert str(error).endswith(f"(after this override, in {tmp_path / 'late.yaml'}:4 windows.0)")
+
+
+def test_a_pack_for_elsewhere_is_checked_against_parleys_own_hours(tmp_path: Path) -> None:
+    """Windows for "elsewhere" meet P1-HOURS (and each other) wherever they apply: a night-only
+    one would leave those people no hour at all, so it is refused like any contradiction."""
+    (tmp_path / "night.yaml").write_text(
+        "pack: night\n"
+        "title: t\n"
+        "jurisdiction: elsewhere\n"
+        "windows:\n"
+        '  - {id: P1-NIGHT, start: "22:00", end: "06:00", wraps: true, channels: [call], src: V}\n',
+        encoding="utf-8",
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("policy: t\npacks: [us-federal, ./night.yaml]\n", encoding="utf-8")
+
+    error = _error(policy)
+
+    assert "night.yaml:5: windows.0: contradictory window P1-NIGHT" in str(error)
