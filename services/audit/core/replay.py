@@ -64,7 +64,6 @@ from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput
 from services.compliance.core.schema import ObligationRule
-from services.compliance.core.zones import jurisdictions
 from services.orchestrator.core.decide import Context, decide, fire_timers, holders
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.recheck import revoked_since
@@ -598,7 +597,9 @@ class Auditor:
         if policy is None or party is None:
             return []
         borrower = state.parties.get(state.borrower_id)
-        where = jurisdictions(state.party_facts(party), borrower.addresses if borrower else ())
+        where = policy.places.jurisdictions(
+            state.party_facts(party), borrower.addresses if borrower else ()
+        )
         return obligations.rules_of(policy, where, kind)
 
     # -- the dispatch records -----------------------------------------------------------------

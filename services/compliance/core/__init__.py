@@ -18,7 +18,6 @@ from services.compliance.core.model import (
     PartyFacts,
 )
 from services.compliance.core.policy import Policy, load_policy
-from services.compliance.core.zones import candidate_zones, jurisdictions
 
 __all__ = [
     "AttemptRecord",
@@ -30,10 +29,8 @@ __all__ = [
     "PartyFacts",
     "Policy",
     "PolicyError",
-    "candidate_zones",
     "evaluate",
     "is_opt_out",
-    "jurisdictions",
     "load_policy",
     "opt_out_keywords",
 ]

@@ -22,7 +22,6 @@ from services.compliance.core._plan import plan_for
 from services.compliance.core._run import Clear, Run, outcome
 from services.compliance.core.model import GateInput, GateResult
 from services.compliance.core.policy import Policy
-from services.compliance.core.zones import whereabouts
 
 _MAX_JUMPS = 64
 
@@ -30,7 +29,7 @@ _MAX_JUMPS = 64
 def evaluate(inp: GateInput, policy: Policy) -> GateResult:
     """Authorise, suppress or defer ``inp.intent`` under ``policy``; pure and deterministic."""
     intent, at = inp.intent, inp.intent.at
-    zones, juris = whereabouts(inp.party, inp.borrower_addresses)
+    zones, juris = policy.places.whereabouts(inp.party, inp.borrower_addresses)
     ledger = consent.resolve(inp.consents, intent.channel, intent.to, intent.purpose, at)
     active = holds.active_holds(inp)
     run = Run(inp, zones, ledger, active)

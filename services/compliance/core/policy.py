@@ -12,6 +12,7 @@ from typing import Any
 from services.compliance.core import _loader, schema
 from services.compliance.core._yaml import Path, line_of, load_located
 from services.compliance.core.errors import PolicyError
+from services.compliance.core.zones import Places, tzdata_countries
 
 # The jurisdiction of packs that apply to a person no other pack (but the baseline) applies to.
 ELSEWHERE = "elsewhere"
@@ -33,6 +34,11 @@ class Policy:
     packs: tuple[schema.Pack, ...]
     kinds: dict[str, schema.Kind] = field(repr=False)
     zones: schema.ZonesData = field(repr=False)
+
+    @cached_property
+    def places(self) -> Places:
+        """Where people are, by this policy's own zones data (P5)."""
+        return Places(self.zones)
 
     @cached_property
     def keywords(self) -> frozenset[str]:
@@ -252,4 +258,5 @@ def _counting() -> schema.Counting:
 def _zones() -> schema.ZonesData:
     file = "zones.yaml"
     data, lines = load_located(_loader.read_text(_loader.PACKS_DIR / file, file), file)
-    return _loader.validate(schema.ZonesData, data, lines, file)
+    zones = _loader.validate(schema.ZonesData, data, lines, file)
+    return zones.model_copy(update={"tzdata_countries": tzdata_countries()})

@@ -230,6 +230,12 @@ class ZonesData(_Strict):
     # Left out of the dump when empty, so a policy document recorded before this field existed
     # still hashes to its version (registry.policy_from_document re-checks the hash).
     us_territories: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
+    # Country -> every zone tzdata's zone.tab gave it when the policy was built, for a country
+    # ``countries`` does not list: recorded, so a later tzdata cannot change what a recorded
+    # policy version decides (P5). Left out when empty, as above.
+    tzdata_countries: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, exclude_if=lambda v: not v
+    )
 
 
 class Override(_Strict):

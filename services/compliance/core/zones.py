@@ -5,12 +5,17 @@ zones.yaml; country alone -> the country's fallback zones), each phone number (a
 zones from ``phonenumbers``; non-geographic numbers -> the territory's or country's fallback zones)
 and the declared zone. Regions are read stripped and upper-cased ("ma" is MA), and a US territory
 (GU, PR, ...) is part of the US whether it is written as a country or as a US region.
+
+Everything is read from one version of the zones data, a policy's (``Policy.places``): the data
+is part of the policy version, so the audit re-proves an old decision with the zones it was made
+with (P5), the countries tzdata gave when that policy was built included.
 """
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 from importlib import resources
+from weakref import WeakSet
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -22,66 +27,20 @@ from services.compliance.core.model import PartyFacts
 
 _NANP = 1  # +1: the region comes from the number itself (US, CA, PR ...), not the country code
 
-
-@cache
-def builtin_zones() -> schema.ZonesData:
-    from services.compliance.core.policy import _zones  # noqa: PLC0415 - avoid an import cycle
-
-    return _zones()
+_Where = tuple[tuple[str, ...], tuple[str, ...]]
+_WHERE_SIZE = 16384
+_EVERY: WeakSet[Places] = WeakSet()  # for ``forget``
 
 
-def _place(country: str, region: str | None) -> tuple[str, str | None]:
-    """(country, region) with the region stripped and upper-cased, and a territory moved under US."""
-    data = builtin_zones()
-    if country in data.us_territories:
-        return "US", country
-    return country, (region or "").strip().upper() or None
+def forget() -> None:
+    """Forget what every ``Places`` remembers (each is bounded already)."""
+    for places in list(_EVERY):
+        places.forget()
 
 
-@lru_cache(maxsize=65536)
-def _phone(number: str) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
-    """(country, zones, area code, region) of an E.164 number.
-
-    The area code is given for US numbers, the region for numbers of a US territory only.
-    """
-    data = builtin_zones()
-    try:
-        parsed = phonenumbers.parse(number)
-    except phonenumbers.NumberParseException:
-        return None, (), None, None
-    if parsed.country_code is None:
-        return None, (), None, None
-    if parsed.country_code == _NANP:
-        country = phonenumbers.region_code_for_number(parsed)
-    else:
-        # GB mobiles resolve to GG/JE/IM by number; the regulator is still the country code's.
-        country = phonenumbers.region_code_for_country_code(parsed.country_code)
-    if country in (None, "ZZ", "001"):
-        return None, (), None, None
-    # +1 671 is region GU to phonenumbers, but Guam is in the US: federal rules apply there.
-    country, region = _place(country, None)
-    zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
-    if not zones or len(zones) > data.max_zones_per_number:
-        zones = _fallback_zones(country, region)
-    area = str(parsed.national_number)[:3] if country == "US" else None
-    return country, zones, area, region
-
-
-def _fallback_zones(country: str, region: str | None) -> tuple[str, ...]:
-    data = builtin_zones()
-    if country == "US" and region in data.us_states:
-        return data.us_states[region]
-    # Unknown place inside the country: the country's strictest set (for the US every contiguous
-    # zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern). A country zones.yaml does
-    # not list takes every zone tzdata gives it: a Canadian address is somewhere from St John's to
-    # Vancouver, and only no zone at all (P1-ZONE) was safer than ignoring it.
-    listed = data.countries.get(country)
-    return listed if listed is not None else tzdata_zones().get(country, ())
-
-
-@cache
-def tzdata_zones() -> dict[str, tuple[str, ...]]:
-    """Country code -> every zone tzdata's zone.tab lists for it (that this zoneinfo can load)."""
+def tzdata_countries() -> dict[str, tuple[str, ...]]:
+    """Country code -> every zone tzdata's zone.tab lists for it (that this zoneinfo can load);
+    recorded in a policy's zones data when the policy is built."""
     text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
     found: dict[str, set[str]] = {}
     for line in text.splitlines():
@@ -90,12 +49,7 @@ def tzdata_zones() -> dict[str, tuple[str, ...]]:
         country, _, name, *_ = line.split("\t")
         if _valid_zone(name):
             found.setdefault(country, set()).add(name)
-    return {country: tuple(sorted(names)) for country, names in found.items()}
-
-
-@lru_cache(maxsize=65536)
-def _address_zones(address: Address) -> tuple[str, ...]:
-    return _fallback_zones(*_place(address.country, address.region))
+    return {country: tuple(sorted(names)) for country, names in sorted(found.items())}
 
 
 def _valid_zone(name: str) -> bool:
@@ -106,51 +60,142 @@ def _valid_zone(name: str) -> bool:
     return True
 
 
-def zones_of(party: PartyFacts) -> tuple[str, ...]:
-    numbers = tuple(phone.number for phone in party.phones)
-    return _zones_of(party.addresses, numbers, party.declared_time_zone)
+class Places:
+    """Where a person may be, and whose rules bind there, by one version of the zones data."""
 
+    def __init__(self, data: schema.ZonesData) -> None:
+        self.data = data
+        _EVERY.add(self)
+        # Per instance, so each version of the data has its own answers.
+        self._phone = lru_cache(maxsize=65536)(self._phone_uncached)
+        self._address_zones = lru_cache(maxsize=65536)(self._address_zones_uncached)
+        self._zones_of = lru_cache(maxsize=16384)(self._zones_of_uncached)
+        self._jurisdictions_of = lru_cache(maxsize=16384)(self._jurisdictions_of_uncached)
+        # (ids of the addresses, phones and borrower addresses, declared zone) -> (those tuples,
+        # zones, jurisdictions). The orchestrator's state hands the same tuples to every decision
+        # about a person, so identity finds them without hashing addresses; the entry keeps the
+        # tuples alive so their ids cannot be reused while it lives. Tuples of frozen values:
+        # identity implies content.
+        self._where: dict[tuple[int, int, int, str | None], tuple[tuple[object, ...], _Where]] = {}
 
-@lru_cache(maxsize=16384)
-def _zones_of(
-    addresses: tuple[Address, ...], numbers: tuple[str, ...], declared: str | None
-) -> tuple[str, ...]:
-    found: set[str] = set()
-    for address in addresses:
-        found.update(_address_zones(address))
-    for number in numbers:
-        found.update(_phone(number)[1])
-    if declared and _valid_zone(declared):
-        found.add(declared)
-    return tuple(sorted(found))
+    def forget(self) -> None:
+        self._where.clear()
+        self._zones_of.cache_clear()
+        self._jurisdictions_of.cache_clear()
 
+    def whereabouts(self, party: PartyFacts, borrower_addresses: tuple[Address, ...]) -> _Where:
+        """``(candidate_zones(party), jurisdictions(party, borrower_addresses))``."""
+        addresses, phones = party.addresses, party.phones
+        key = (id(addresses), id(phones), id(borrower_addresses), party.declared_time_zone)
+        entry = self._where.get(key)
+        if entry is not None:
+            held, found = entry
+            if held[0] is addresses and held[1] is phones and held[2] is borrower_addresses:
+                return found
+        found = (self.candidate_zones(party), self.jurisdictions(party, borrower_addresses))
+        if len(self._where) >= _WHERE_SIZE:
+            self._where.clear()
+        self._where[key] = ((addresses, phones, borrower_addresses), found)
+        return found
 
-def jurisdictions_of(party: PartyFacts, borrower_addresses: tuple[Address, ...]) -> tuple[str, ...]:
-    numbers = tuple(phone.number for phone in party.phones)
-    return _jurisdictions_of((*party.addresses, *borrower_addresses), numbers)
+    def candidate_zones(self, party: PartyFacts) -> tuple[str, ...]:
+        """Every IANA zone the person may be in, sorted."""
+        numbers = tuple(phone.number for phone in party.phones)
+        return self._zones_of(party.addresses, numbers, party.declared_time_zone)
 
+    def jurisdictions(
+        self, party: PartyFacts, borrower_addresses: tuple[Address, ...] = ()
+    ) -> tuple[str, ...]:
+        """Jurisdiction codes (US, US-MA, US-NY-NYC, US-WA, CN, GB, ...) of the person and the
+        debt."""
+        numbers = tuple(phone.number for phone in party.phones)
+        return self._jurisdictions_of((*party.addresses, *borrower_addresses), numbers)
 
-@lru_cache(maxsize=16384)
-def _jurisdictions_of(addresses: tuple[Address, ...], numbers: tuple[str, ...]) -> tuple[str, ...]:
-    data = builtin_zones()
-    found: set[str] = set()
-    for address in addresses:
-        country, region = _place(address.country, address.region)
-        found.add(country)
-        if country == "US" and region:
-            found.add(f"US-{region}")
-            if _is_nyc(address, region, data):
-                found.add("US-NY-NYC")
-    for number in numbers:
-        phone_country, _, area, territory = _phone(number)
-        if phone_country:
-            found.add(phone_country)
-        if phone_country == "US" and territory:
-            found.add(f"US-{territory}")
-        for code, areas in data.us_area_codes.items():
-            if area is not None and area in areas:
-                found.add(code)
-    return tuple(sorted(found))
+    # -- the parts ------------------------------------------------------------------------------
+
+    def _place(self, country: str, region: str | None) -> tuple[str, str | None]:
+        """(country, region), the region stripped and upper-cased, a territory moved under US."""
+        if country in self.data.us_territories:
+            return "US", country
+        return country, (region or "").strip().upper() or None
+
+    def _phone_uncached(
+        self, number: str
+    ) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
+        """(country, zones, area code, region) of an E.164 number.
+
+        The area code is given for US numbers, the region for numbers of a US territory only.
+        """
+        try:
+            parsed = phonenumbers.parse(number)
+        except phonenumbers.NumberParseException:
+            return None, (), None, None
+        if parsed.country_code is None:
+            return None, (), None, None
+        if parsed.country_code == _NANP:
+            country = phonenumbers.region_code_for_number(parsed)
+        else:
+            # GB mobiles resolve to GG/JE/IM by number; the regulator is still the country code's.
+            country = phonenumbers.region_code_for_country_code(parsed.country_code)
+        if country in (None, "ZZ", "001"):
+            return None, (), None, None
+        # +1 671 is region GU to phonenumbers, but Guam is in the US: federal rules apply there.
+        country, region = self._place(country, None)
+        zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+        if not zones or len(zones) > self.data.max_zones_per_number:
+            zones = self._fallback_zones(country, region)
+        area = str(parsed.national_number)[:3] if country == "US" else None
+        return country, zones, area, region
+
+    def _fallback_zones(self, country: str, region: str | None) -> tuple[str, ...]:
+        data = self.data
+        if country == "US" and region in data.us_states:
+            return data.us_states[region]
+        # Unknown place inside the country: the country's strictest set (for the US every
+        # contiguous zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern). A country
+        # zones.yaml does not list takes every zone tzdata gave it: a Canadian address is
+        # somewhere from St John's to Dawson, and only no zone at all (P1-ZONE) was safer than
+        # ignoring it.
+        listed = data.countries.get(country)
+        return listed if listed is not None else data.tzdata_countries.get(country, ())
+
+    def _address_zones_uncached(self, address: Address) -> tuple[str, ...]:
+        return self._fallback_zones(*self._place(address.country, address.region))
+
+    def _zones_of_uncached(
+        self, addresses: tuple[Address, ...], numbers: tuple[str, ...], declared: str | None
+    ) -> tuple[str, ...]:
+        found: set[str] = set()
+        for address in addresses:
+            found.update(self._address_zones(address))
+        for number in numbers:
+            found.update(self._phone(number)[1])
+        if declared and _valid_zone(declared):
+            found.add(declared)
+        return tuple(sorted(found))
+
+    def _jurisdictions_of_uncached(
+        self, addresses: tuple[Address, ...], numbers: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        data = self.data
+        found: set[str] = set()
+        for address in addresses:
+            country, region = self._place(address.country, address.region)
+            found.add(country)
+            if country == "US" and region:
+                found.add(f"US-{region}")
+                if _is_nyc(address, region, data):
+                    found.add("US-NY-NYC")
+        for number in numbers:
+            phone_country, _, area, territory = self._phone(number)
+            if phone_country:
+                found.add(phone_country)
+            if phone_country == "US" and territory:
+                found.add(f"US-{territory}")
+            for code, areas in data.us_area_codes.items():
+                if area is not None and area in areas:
+                    found.add(code)
+        return tuple(sorted(found))
 
 
 def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
@@ -159,46 +204,3 @@ def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
     city = (address.city or "").strip().casefold()
     postal = (address.postal_code or "").strip()
     return city in data.nyc.cities or postal[:3] in data.nyc.postal_prefixes
-
-
-_Where = tuple[tuple[str, ...], tuple[str, ...]]
-# (ids of the addresses, phones and borrower addresses, declared zone) -> (those tuples, zones,
-# jurisdictions). The orchestrator's state hands the same tuples to every decision about a
-# person, so identity finds them without hashing addresses; the entry keeps the tuples alive so
-# their ids cannot be reused while it lives. Tuples of frozen values: identity implies content.
-_WHERE: dict[tuple[int, int, int, str | None], tuple[tuple[object, ...], _Where]] = {}
-_WHERE_SIZE = 16384
-
-
-def whereabouts(party: PartyFacts, borrower_addresses: tuple[Address, ...]) -> _Where:
-    """``(zones_of(party), jurisdictions_of(party, borrower_addresses))``."""
-    addresses, phones = party.addresses, party.phones
-    key = (id(addresses), id(phones), id(borrower_addresses), party.declared_time_zone)
-    entry = _WHERE.get(key)
-    if entry is not None:
-        held, found = entry
-        if held[0] is addresses and held[1] is phones and held[2] is borrower_addresses:
-            return found
-    found = (zones_of(party), jurisdictions_of(party, borrower_addresses))
-    if len(_WHERE) >= _WHERE_SIZE:
-        _WHERE.clear()
-    _WHERE[key] = ((addresses, phones, borrower_addresses), found)
-    return found
-
-
-def forget() -> None:
-    _WHERE.clear()
-    _zones_of.cache_clear()
-    _jurisdictions_of.cache_clear()
-
-
-def candidate_zones(party: PartyFacts) -> tuple[str, ...]:
-    """Every IANA zone the person may be in, sorted; built-in zones.yaml data."""
-    return zones_of(party)
-
-
-def jurisdictions(
-    party: PartyFacts, borrower_addresses: tuple[Address, ...] = ()
-) -> tuple[str, ...]:
-    """Jurisdiction codes (US, US-MA, US-NY-NYC, US-WA, CN, GB, ...) of the person and the debt."""
-    return jurisdictions_of(party, borrower_addresses)

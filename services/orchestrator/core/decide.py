@@ -42,9 +42,10 @@ from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.upstream import ConsentRevoked
 from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
-from services.compliance.core import Policy, candidate_zones, evaluate, is_opt_out
+from services.compliance.core import Policy, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import PartyFacts
+from services.compliance.core.zones import Places
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
@@ -69,20 +70,20 @@ class Context:
         return self.by_product.get(loan.product, self.playbook)
 
 
-def local_zone(party: Party | None) -> ZoneInfo:
+def local_zone(party: Party | None, policy: Policy) -> ZoneInfo:
     """The zone the strategy schedules in (the gate still checks every candidate zone)."""
     if party is None:
         return ZoneInfo("UTC")
-    return _zone(party.declared_time_zone, party.addresses, party.phones)
+    return _zone(policy.places, party.declared_time_zone, party.addresses, party.phones)
 
 
 @functools.lru_cache(maxsize=65536)
 def _zone(
-    declared: str | None, addresses: tuple[Address, ...], phones: tuple[Phone, ...]
+    places: Places, declared: str | None, addresses: tuple[Address, ...], phones: tuple[Phone, ...]
 ) -> ZoneInfo:
     if declared:
         return ZoneInfo(declared)
-    zones = candidate_zones(
+    zones = places.candidate_zones(
         PartyFacts(party_id="", role=PartyRole.BORROWER, addresses=addresses, phones=phones)
     )
     return ZoneInfo(zones[0]) if zones else ZoneInfo("UTC")
@@ -288,7 +289,7 @@ def _on_due(
     loan = _loan_for(state, m.loan_id)
     if loan is None:
         return []
-    zone = local_zone(state.parties.get(state.borrower_id))
+    zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     return list(ask.on_instalment_due(state, loan, m.due_date, ctx.playbook_for(loan), zone))
 
 
@@ -393,7 +394,7 @@ def _on_plan(
     if loan is None or loan.plan is None:
         return []
     dropped = _withdraw(state, loan.loan_id, "repayment_plan_agreed")
-    zone = local_zone(state.parties.get(state.borrower_id))
+    zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     return [*dropped, *ask.on_plan(state, loan, now, ctx.playbook_for(loan), zone)]
 
 
@@ -406,7 +407,7 @@ def _on_promise(
     if loan is None:
         return []
     superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
-    zone = local_zone(state.parties.get(state.borrower_id))
+    zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)
     timers = ask.on_promise(state, loan, m.promised_date, playbook, zone, _posture(state, playbook))
     return superseded + list(timers)
@@ -493,7 +494,7 @@ def decide(state: BorrowerState, message: Message, now: datetime, ctx: Context) 
     if react is None:
         return []
     state, segmented = _segment(state, ctx)
-    today = now.astimezone(local_zone(state.parties.get(state.borrower_id))).date()
+    today = now.astimezone(local_zone(state.parties.get(state.borrower_id), ctx.policy)).date()
     return segmented + react(state, message, now, today, ctx)
 
 

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from contracts.values import Address, Phone
-from services.compliance.core import candidate_zones, jurisdictions, load_policy
+from contracts.values import Address, Channel, Phone
+from services.compliance.core import load_policy
 from services.compliance.core.registry import policy_document, policy_from_document
-from tests.unit.compliance.gate_builders import BOSTON, LONDON_ADDR, NYC, SEATTLE, SHANGHAI, person
+from tests.unit.compliance.gate_builders import (
+    BOSTON,
+    LONDON_ADDR,
+    NYC,
+    SEATTLE,
+    SHANGHAI,
+    decide,
+    person,
+)
+
+PLACES = load_policy("default").places
+candidate_zones = PLACES.candidate_zones
+jurisdictions = PLACES.jurisdictions
 
 
 def test_state_spanning_two_zones_lists_both() -> None:
@@ -136,15 +149,39 @@ def test_unknown_us_place_is_the_contiguous_states_only() -> None:
     assert candidate_zones(no_region) == CONTIGUOUS
 
 
-def test_policy_document_recorded_before_territories_still_loads() -> None:
-    """Zones data without us_territories dumps without the key, so its old version still checks."""
+def _recorded_without(*fields: str) -> dict[str, object]:
+    """The default policy's document as a build before ``fields`` existed recorded it."""
     doc = policy_document(load_policy("default"))
-    del doc["zones"]["us_territories"]
+    for name in fields:
+        del doc["zones"][name]
     canonical = {key: doc[key] for key in ("packs", "kinds", "zones")}
     blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     doc["version"] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    return doc
+
+
+def test_policy_document_recorded_before_territories_still_loads() -> None:
+    """Zones data without us_territories dumps without the key, so its old version still checks."""
+    doc = _recorded_without("us_territories")
 
     policy = policy_from_document(doc)
 
     assert policy.version == doc["version"]
     assert policy.zones.us_territories == ()
+
+
+def test_a_recorded_policy_decides_with_its_own_zones_data() -> None:
+    """P5: the zones data is part of the policy version, and the gate reads the policy's own. A
+    version recorded before countries came from tzdata placed a Canadian address nowhere (no
+    zone: P1-ZONE); re-proving its decisions must give that again, not today's answer."""
+    then = policy_from_document(_recorded_without("tzdata_countries"))
+    now = load_policy("default")
+    party = person(addresses=(Address(country="CA", region="ON", city="Toronto"),), phones=())
+
+    assert then.places.candidate_zones(party) == ()
+    assert "America/Toronto" in now.places.candidate_zones(party)
+    assert now.zones.tzdata_countries["CA"] == now.places.candidate_zones(party)
+    at = datetime(2026, 7, 14, 16, 0, tzinfo=UTC)
+    assert decide(
+        at, channel=Channel.EMAIL, to="pat@example.com", party=party, policy=then
+    ).reasons == ("P1-ZONE",)
