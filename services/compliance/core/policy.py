@@ -14,6 +14,9 @@ from services.compliance.core._yaml import Path, line_of, load_located
 from services.compliance.core.errors import PolicyError
 from services.compliance.core.zones import Places, tzdata_countries
 
+# Policy version -> its Places: the version is a hash of the zones data, among the rest.
+_PLACES: dict[str, Places] = {}
+
 # The jurisdiction of packs that apply to a person no other pack (but the baseline) applies to.
 ELSEWHERE = "elsewhere"
 
@@ -37,8 +40,12 @@ class Policy:
 
     @cached_property
     def places(self) -> Places:
-        """Where people are, by this policy's own zones data (P5)."""
-        return Places(self.zones)
+        """Where people are, by this policy's own zones data (P5); one per policy version, so a
+        policy read again (each audit reads the recorded ones) finds what was worked out."""
+        found = _PLACES.get(self.version)
+        if found is None:
+            found = _PLACES[self.version] = Places(self.zones)
+        return found
 
     @cached_property
     def keywords(self) -> frozenset[str]:
