@@ -50,7 +50,7 @@ from contracts import (
     TimerScheduled,
 )
 from contracts.decisions import Verdict
-from contracts.tasks import CHANNEL_OF, PlaceCall, SendEmail, SendLetter, SendSms
+from contracts.tasks import CHANNEL_OF, PlaceCall, SendEmail, SendLetter, SendSms, Task
 from contracts.values import Channel
 from events.partitioning import partition_for
 from services.audit.core.dispatches import Authorisations, Authorised, consent_record
@@ -270,8 +270,7 @@ class Auditor:
             and d.purpose is None
             and (d.effective_at is None or d.effective_at <= m.received_at)
         }
-        everyone = dict.fromkeys([party_id, *holders(state, m.from_number)])
-        missing = [p for p in everyone if p not in revoked]
+        missing = [p for p in holders(state, m.from_number) if p not in revoked]
         if not missing:
             return
         self.report.findings.append(
@@ -443,16 +442,15 @@ class Auditor:
                 m.party_id,
                 m.loan_id,
             )
-        elif isinstance(m, TASK_TYPES):
+        elif isinstance(m, SendSms | SendEmail | PlaceCall | SendLetter):
             self._task(entry, m)
         else:
             self._consent(state, entry, m, "reply")
 
-    def _task(self, entry: RecordedEntry, task: Message) -> None:
+    def _task(self, entry: RecordedEntry, task: Task) -> None:
         """A task must carry out an authorised decision as decided: the same person, debt,
         medium, address and purpose (the gate proved that contact, not another), and a text or
         email must carry the opt-out notice (RF-16)."""
-        assert isinstance(task, SendSms | SendEmail | PlaceCall | SendLetter)
         a = self.seen.attempts.get(task.attempt_id)
         if a is None:
             self._find("violation", "task_without_authorisation", entry, task.TYPE, task.attempt_id)

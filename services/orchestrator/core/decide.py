@@ -531,7 +531,7 @@ def _inbound(
             effective_at=message.received_at,
             words=message.body[:160],
         )
-        for holder in dict.fromkeys([party.party_id, *holders(state, message.from_number)])
+        for holder in holders(state, message.from_number)
     ]
     confirmation = ask.on_opt_out(
         state, party, message.from_number, message.external_id, now, ctx.playbook
@@ -546,10 +546,13 @@ def _inbound(
 
 
 def holders(state: BorrowerState, number: str) -> list[str]:
-    """Every person on file with this phone number, in the order they were added."""
-    return [
+    """Every person on file with this phone number: the one the address index names (the last
+    listed with it), then the rest in the order they were added."""
+    listed = [
         p.party_id for p in state.parties.values() if any(ph.number == number for ph in p.phones)
     ]
+    indexed = state.addresses.get(number)
+    return list(dict.fromkeys([indexed, *listed] if indexed else listed))
 
 
 def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Message]:
