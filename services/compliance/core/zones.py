@@ -13,7 +13,7 @@ with (P5), the countries tzdata gave when that policy was built included.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from weakref import WeakSet
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,6 +41,12 @@ def forget() -> None:
 def tzdata_countries() -> dict[str, tuple[str, ...]]:
     """Country code -> every zone tzdata's zone.tab lists for it (that this zoneinfo can load);
     recorded in a policy's zones data when the policy is built."""
+    return dict(_zone_tab())
+
+
+@cache
+def _zone_tab() -> dict[str, tuple[str, ...]]:
+    # Read once a process: every policy built reads it, and it cannot change under a process.
     text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
     found: dict[str, set[str]] = {}
     for line in text.splitlines():
