@@ -13,35 +13,43 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.values import Channel
 from events.records import Out, Record
 from events.topics import Topics
-from services.channels.engine import Dispatcher
+from services.channels.engine import Dispatcher, Publish
 from services.channels.ports import ChannelAdapter
 from services.channels.settings import ChannelSettings
 from services.runtime.clock import Clock
-from services.runtime.kafka import consumer_options, make_broker, publish_all
+from services.runtime.kafka import Commit, commits_of, consumer_options, make_broker, publish_all
 from services.runtime.logreader import PartitionReader, read_all
 
 log = structlog.get_logger("channels")
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(
-        self, dispatcher: Dispatcher, ledger: PartitionReader, bootstrap: str, lock: asyncio.Lock
-    ) -> None:
-        self.dispatcher, self.ledger, self.bootstrap, self.lock = (
-            dispatcher,
-            ledger,
-            bootstrap,
-            lock,
-        )
+class Worker:
+    """Owns the dispatcher's partitions: restores them when assigned, sends each batch, and
+    commits what it handled, all under one lock, so a rebalance never lands mid-batch."""
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+    def __init__(self, dispatcher: Dispatcher, ledger: PartitionReader, bootstrap: str) -> None:
+        self.dispatcher, self.ledger, self.bootstrap = dispatcher, ledger, bootstrap
+        self.lock = asyncio.Lock()
+
+    async def handle(self, records: Sequence[Record], publish: Publish, commit: Commit) -> None:
         async with self.lock:
-            for p in {tp.partition for tp in revoked}:
+            # A partition revoked after this batch was fetched is skipped and not committed:
+            # its next owner reads those records from the last commit (runtime.kafka.committer).
+            handled = [r for r in records if r.partition in self.dispatcher.states]
+            # P6: read the ledger's tail first, so a revocation processed before now is seen.
+            async for record in self.ledger.catch_up():
+                self.dispatcher.restore_ledger(record.partition, record.value)
+            await self.dispatcher.dispatch(handled, publish)
+            await commit(handled)
+
+    async def revoke(self, partitions: set[int]) -> None:
+        async with self.lock:
+            for p in partitions:
                 self.dispatcher.revoke(p)
 
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+    async def assign(self, partitions: set[int]) -> None:
         async with self.lock:
-            new = {tp.partition for tp in assigned} - set(self.dispatcher.states)
+            new = partitions - set(self.dispatcher.states)
             for p in new:
                 self.dispatcher.assign(p)
             async for record in read_all(self.bootstrap, self.dispatcher.topics.outcomes, new):
@@ -50,6 +58,17 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             async for record in self.ledger.catch_up(new):
                 self.dispatcher.restore_ledger(record.partition, record.value)
             log.info("worker_partitions_restored", partitions=sorted(new))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.worker.revoke({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.worker.assign({tp.partition for tp in assigned})
 
 
 def create_app(
@@ -68,7 +87,7 @@ def create_app(
     )
     broker = make_broker(settings, bootstrap, client_id="parley-channels")
     ledger = PartitionReader(bootstrap, topics.ledger)
-    lock = asyncio.Lock()
+    worker = Worker(dispatcher, ledger, bootstrap)
     inputs = list(topics.tasks) + ([topics.clock] if settings.clock == "topic" else [])
 
     async def publish(records: Sequence[Out]) -> None:
@@ -81,18 +100,13 @@ def create_app(
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         ack_policy=AckPolicy.MANUAL,
-        listener=_Rebalance(dispatcher, ledger, bootstrap, lock),
+        listener=_Rebalance(worker),
         **consumer_options(settings),
     )
     async def on_tasks(msg: KafkaMessage) -> None:
         raw = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         records = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in raw]
-        async with lock:
-            # P6: read the ledger's tail first, so a revocation processed before now is seen.
-            async for record in ledger.catch_up():
-                dispatcher.restore_ledger(record.partition, record.value)
-            await dispatcher.dispatch(records, publish)
-        await msg.ack()
+        await worker.handle(records, publish, commits_of(msg))
 
     app = FastStream(broker, logger=None)
 

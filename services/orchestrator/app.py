@@ -21,7 +21,7 @@ from services.compliance.core.registry import policy_document
 from services.orchestrator.context import context_factory
 from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
-from services.runtime.kafka import consumer_options, make_broker, publish_all
+from services.runtime.kafka import Commit, commits_of, consumer_options, make_broker, publish_all
 from services.runtime.logreader import read_all
 
 log = structlog.get_logger("orchestrator")
@@ -65,12 +65,18 @@ class Runner:
             seconds=round(asyncio.get_running_loop().time() - started, 3),
         )
 
-    async def handle(self, records: tuple[Record, ...], wall_now: datetime | None) -> None:
+    async def handle(
+        self, records: tuple[Record, ...], wall_now: datetime | None, commit: Commit
+    ) -> None:
         async with self.lock:
             out = Emitted()
-            for record in records:
+            # A partition revoked after this batch was fetched is skipped and not committed:
+            # its next owner reads those records from the last commit.
+            handled = [r for r in records if r.partition in self.engine.states]
+            for record in handled:
                 out.extend(self.engine.process(record, wall_now))
             await self.flush(out)
+            await commit(handled)  # once the ledger holds their effects, before a revoke
             dirty = {p for p, s in self.engine.states.items() if s.dirty}
             if dirty:
                 log.warning("partitions_reloaded_after_processing_error", partitions=sorted(dirty))
@@ -130,8 +136,7 @@ def create_app(settings: OrchestratorSettings, bootstrap: str) -> FastStream:
     async def on_inputs(msg: KafkaMessage) -> None:
         raw = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         records = tuple(Record(r.topic, r.partition, r.offset, r.key, r.value) for r in raw)
-        await runner.handle(records, datetime.now(UTC) if wall else None)
-        await msg.ack()
+        await runner.handle(records, datetime.now(UTC) if wall else None, commits_of(msg))
 
     ticker: asyncio.Task[None] | None = None
 

@@ -1,16 +1,24 @@
-"""Thin helpers shared by the FastStream shells: publishing batches with pipelined acks."""
+"""Thin helpers shared by the FastStream shells: publishing batches with pipelined acks, and
+committing exactly the records a batch handled."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
 
 import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
-from events.records import Out
+from events.records import Out, Record
 from services.runtime.settings import CommonSettings
+
+log = structlog.get_logger("kafka")
+
+Commit = Callable[[Iterable[Record]], Awaitable[None]]
 
 
 def make_broker(settings: CommonSettings, bootstrap: str, client_id: str) -> KafkaBroker:
@@ -44,3 +52,48 @@ async def publish_all(broker: KafkaBroker, records: Iterable[Out]) -> None:
     ]
     if futures:
         await asyncio.gather(*futures)
+
+
+def next_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:
+    """Per partition, the offset after the last of these records: what to commit for them."""
+    offsets: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+    return offsets
+
+
+def commits_of(msg: KafkaMessage) -> Commit:
+    """Commit the records of ``msg``'s batch that were handled, on the consumer that read it."""
+    return committer(cast(AIOKafkaConsumer, msg.consumer))  # FastStream types it as a protocol
+
+
+def committer(consumer: AIOKafkaConsumer) -> Commit:
+    """Commit the records a batch handled, and nothing else.
+
+    ``msg.ack()`` commits the consumer's position on every partition it holds, which covers the
+    whole batch. A batch fetched before a rebalance may hold records of a partition the engine
+    gave up before the batch reached it: those are skipped, for the partition's next owner to
+    read from the last commit. Committing the position would put that commit past them, and the
+    broker accepts it (the group's generation does not change until the rebalance completes), so
+    they would never be read again. Call it while the partitions are still held (under the lock
+    the rebalance listener takes), so that it lands before they move.
+    """
+
+    async def commit(records: Iterable[Record]) -> None:
+        assigned = consumer.assignment()
+        offsets = {tp: o for tp, o in next_offsets(records).items() if tp in assigned}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved on first: the new owner re-reads these records and recognises
+            # them from what this batch wrote, so nothing is lost or done twice (P2, P3).
+            log.warning(
+                "commit_refused",
+                partitions=sorted(tp.partition for tp in offsets),
+                error=type(exc).__name__,
+            )
+
+    return commit
