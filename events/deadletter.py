@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +25,12 @@ class DeadLetter(BaseModel):
     consumer: str
     key_b64: str | None
     value_b64: str | None
+    # A value too large to carry whole (it would break the producer's request limit, and the
+    # dead letter would be lost) carries its first bytes; its size and digest identify the
+    # original, which is still at source_topic/partition/offset.
+    value_truncated: bool = False
+    value_size: int | None = None
+    value_sha256: str | None = None
 
     def original_value(self) -> bytes | None:
         return base64.b64decode(self.value_b64) if self.value_b64 is not None else None
@@ -39,9 +46,16 @@ def dead_letter(
     reason: Reason,
     detail: str,
     consumer: str,
+    max_value_bytes: int | None = None,
 ) -> tuple[bytes, bytes]:
-    """The dead-letter record (key, value). The key is reused only if it is an opaque id (P7)."""
+    """The dead-letter record (key, value). The key is reused only if it is an opaque id (P7).
+    A value longer than ``max_value_bytes`` is cut to that many bytes, with its size and digest.
+    """
     safe_key = key if key and _OPAQUE.match(key.decode("utf-8", "replace")) else b"invalid-key"
+    whole = value
+    cut = whole is not None and max_value_bytes is not None and len(whole) > max_value_bytes
+    if whole is not None and max_value_bytes is not None:
+        value = whole[:max_value_bytes]
     record = DeadLetter(
         source_topic=topic,
         partition=partition,
@@ -51,12 +65,20 @@ def dead_letter(
         consumer=consumer,
         key_b64=base64.b64encode(key).decode() if key is not None else None,
         value_b64=base64.b64encode(value).decode() if value is not None else None,
+        value_truncated=cut,
+        value_size=len(whole) if cut and whole is not None else None,
+        value_sha256=hashlib.sha256(whole).hexdigest() if cut and whole is not None else None,
     )
     return safe_key, record.model_dump_json().encode()
 
 
 def dead_letter_out(
-    record: Record, deadletter_topic: str, reason: Reason, detail: str, consumer: str
+    record: Record,
+    deadletter_topic: str,
+    reason: Reason,
+    detail: str,
+    consumer: str,
+    max_value_bytes: int | None = None,
 ) -> Out:
     """The dead letter for a consumed record, on the same partition (co-partitioning)."""
     key, value = dead_letter(
@@ -68,5 +90,6 @@ def dead_letter_out(
         reason=reason,
         detail=detail,
         consumer=consumer,
+        max_value_bytes=max_value_bytes,
     )
     return Out(deadletter_topic, record.partition, key, value)

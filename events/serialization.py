@@ -28,6 +28,7 @@ class Reason(StrEnum):
     KEY_MISMATCH = "key_mismatch"  # Kafka key != envelope borrower id
     MISROUTED = "misrouted"  # partition is not the one the key hashes to
     PROCESSING_ERROR = "processing_error"  # valid record the core could not handle (a bug)
+    FUTURE_DATED = "future_dated"  # occurred_at further ahead of the wall clock than allowed
 
 
 class Undecodable(Exception):

@@ -17,7 +17,14 @@ from services.channels.engine import Dispatcher, Publish
 from services.channels.ports import ChannelAdapter
 from services.channels.settings import ChannelSettings
 from services.runtime.clock import Clock
-from services.runtime.kafka import Commit, commits_of, consumer_options, make_broker, publish_all
+from services.runtime.failstop import Fail, fail_stop
+from services.runtime.kafka import (
+    BatchOffsets,
+    consumer_options,
+    make_broker,
+    offsets_of,
+    publish_all,
+)
 from services.runtime.logreader import PartitionReader, read_all
 
 log = structlog.get_logger("channels")
@@ -27,20 +34,48 @@ class Worker:
     """Owns the dispatcher's partitions: restores them when assigned, sends each batch, and
     commits what it handled, all under one lock, so a rebalance never lands mid-batch."""
 
-    def __init__(self, dispatcher: Dispatcher, ledger: PartitionReader, bootstrap: str) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        ledger: PartitionReader,
+        bootstrap: str,
+        *,
+        recheck_max_age_s: float = 1.0,
+        fail: Fail = fail_stop,
+    ) -> None:
         self.dispatcher, self.ledger, self.bootstrap = dispatcher, ledger, bootstrap
+        self.recheck_max_age_s = recheck_max_age_s
+        self.fail = fail  # what an unexpected failure does: end the process (failstop.py)
         self.lock = asyncio.Lock()
+        self._reading = asyncio.Lock()  # one reader of the ledger's tail at a time
+        self._read_from = float("-inf")  # when the last read of the tail began (loop time)
 
-    async def handle(self, records: Sequence[Record], publish: Publish, commit: Commit) -> None:
+    async def handle(
+        self, records: Sequence[Record], publish: Publish, offsets: BatchOffsets
+    ) -> None:
         async with self.lock:
-            # A partition revoked after this batch was fetched is skipped and not committed:
-            # its next owner reads those records from the last commit (runtime.kafka.committer).
-            handled = [r for r in records if r.partition in self.dispatcher.states]
-            # P6: read the ledger's tail first, so a revocation processed before now is seen.
+            try:
+                # A partition revoked after this batch was fetched is skipped and not
+                # committed: its next owner reads those records from the last commit.
+                handled = [r for r in records if r.partition in self.dispatcher.states]
+                await self.recheck(fresh=True)  # whatever was processed before this batch
+                await self.dispatcher.dispatch(handled, publish, self.recheck)
+                await offsets.commit(handled)
+            except Exception as exc:
+                self.fail("channels_batch_failed", exc)
+
+    async def recheck(self, *, fresh: bool = False) -> None:
+        """P6: fold the ledger's tail into the dispatcher before a send, unless a read that began
+        less than ``recheck_max_age_s`` ago already has (``fresh``: whatever its age). A batch can take minutes to send (many
+        borrowers, vendor retries), so once a batch is not enough: a revocation the orchestrator
+        processed mid-batch is seen within that bound before the next send."""
+        async with self._reading:
+            began = asyncio.get_running_loop().time()
+            if not fresh and began - self._read_from < self.recheck_max_age_s:
+                return
             async for record in self.ledger.catch_up():
                 self.dispatcher.restore_ledger(record.partition, record.value)
-            await self.dispatcher.dispatch(handled, publish)
-            await commit(handled)
+            self._read_from = began
 
     async def revoke(self, partitions: set[int]) -> None:
         async with self.lock:
@@ -49,15 +84,20 @@ class Worker:
 
     async def assign(self, partitions: set[int]) -> None:
         async with self.lock:
-            new = partitions - set(self.dispatcher.states)
-            for p in new:
-                self.dispatcher.assign(p)
-            async for record in read_all(self.bootstrap, self.dispatcher.topics.outcomes, new):
-                self.dispatcher.restore_outcome(record.partition, record.value)
-            await self.ledger.assign(set(self.dispatcher.states))
-            async for record in self.ledger.catch_up(new):
-                self.dispatcher.restore_ledger(record.partition, record.value)
-            log.info("worker_partitions_restored", partitions=sorted(new))
+            try:
+                await self._restore(partitions - set(self.dispatcher.states))
+            except Exception as exc:  # half a restore must never send anything
+                self.fail("channels_restore_failed", exc)
+
+    async def _restore(self, new: set[int]) -> None:
+        for p in new:
+            self.dispatcher.assign(p)
+        async for record in read_all(self.bootstrap, self.dispatcher.topics.outcomes, new):
+            self.dispatcher.restore_outcome(record.partition, record.value)
+        await self.ledger.assign(set(self.dispatcher.states))
+        async for record in self.ledger.catch_up(new):
+            self.dispatcher.restore_ledger(record.partition, record.value)
+        log.info("worker_partitions_restored", partitions=sorted(new))
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -87,7 +127,7 @@ def create_app(
     )
     broker = make_broker(settings, bootstrap, client_id="parley-channels")
     ledger = PartitionReader(bootstrap, topics.ledger)
-    worker = Worker(dispatcher, ledger, bootstrap)
+    worker = Worker(dispatcher, ledger, bootstrap, recheck_max_age_s=settings.recheck_max_age_s)
     inputs = list(topics.tasks) + ([topics.clock] if settings.clock == "topic" else [])
 
     async def publish(records: Sequence[Out]) -> None:
@@ -106,7 +146,7 @@ def create_app(
     async def on_tasks(msg: KafkaMessage) -> None:
         raw = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         records = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in raw]
-        await worker.handle(records, publish, commits_of(msg))
+        await worker.handle(records, publish, offsets_of(msg))
 
     app = FastStream(broker, logger=None)
 

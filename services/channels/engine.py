@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
+from pydantic import ValidationError
 
 from contracts import MESSAGE_TYPES, TASK_TYPES, ClockTicked, Message
 from contracts.ledger import LedgerEntry
@@ -26,7 +27,7 @@ from events.envelope import Envelope, derive_id, wrap
 from events.records import Out, Record
 from events.serialization import Undecodable, decode
 from events.topics import Topics
-from services.channels.ports import ChannelAdapter
+from services.channels.ports import ChannelAdapter, SendResult
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
@@ -35,6 +36,11 @@ from services.runtime.clock import Clock
 log = structlog.get_logger("channels")
 PRODUCER = "channel-worker"
 Publish = Callable[[Sequence[Out]], Awaitable[None]]
+Recheck = Callable[[], Awaitable[None]]
+
+
+async def _nothing_to_read() -> None:
+    """No ledger to read again: the dispatcher's holds and consent are what it was given."""
 
 
 def _address(task: Task) -> str | None:
@@ -111,8 +117,11 @@ class Dispatcher:
 
     # -- dispatch -----------------------------------------------------------------------------
 
-    async def dispatch(self, records: Sequence[Record], publish: Publish) -> None:
-        """Send a batch: borrowers in parallel (bounded), each borrower's tasks in order."""
+    async def dispatch(
+        self, records: Sequence[Record], publish: Publish, recheck: Recheck = _nothing_to_read
+    ) -> None:
+        """Send a batch: borrowers in parallel (bounded), each borrower's tasks in order.
+        ``recheck`` brings the ledger's holds and consent up to date before each send (P6)."""
         by_borrower: dict[bytes, list[_Job]] = defaultdict(list)
         dead: list[Out] = []
         for record in records:
@@ -125,7 +134,12 @@ class Dispatcher:
             except Undecodable as exc:
                 dead.append(
                     dead_letter_out(
-                        record, self.topics.deadletter, exc.reason, exc.detail, PRODUCER
+                        record,
+                        self.topics.deadletter,
+                        exc.reason,
+                        exc.detail,
+                        PRODUCER,
+                        max_value_bytes=self.max_record_bytes,
                     )
                 )
                 continue
@@ -143,11 +157,11 @@ class Dispatcher:
         async def run(jobs: list[_Job]) -> None:
             async with gate:
                 for job in jobs:
-                    await self._one(job, publish)
+                    await self._one(job, publish, recheck)
 
         await asyncio.gather(*(run(jobs) for jobs in by_borrower.values()))
 
-    async def _one(self, job: _Job, publish: Publish) -> None:
+    async def _one(self, job: _Job, publish: Publish, recheck: Recheck) -> None:
         ws = self.states.get(job.record.partition)
         task, attempt_id = job.task, job.task.attempt_id
         if ws is None or attempt_id in ws.finished:
@@ -165,6 +179,7 @@ class Dispatcher:
                 job, publish, OutcomeKind.OUTCOME_UNKNOWN, "", "started before a crash"
             )
             return
+        await recheck()
         state = ws.borrowers.get(job.envelope.borrower_id)
         reason = (
             revoked_since(
@@ -189,7 +204,18 @@ class Dispatcher:
         )
         await publish([self._out(job, started, "started")])  # durable before the vendor sees it
         ws.started.add(attempt_id)
-        result = await adapter.send(task)
+        try:
+            result = await adapter.send(task)
+        except Exception as exc:
+            # A vendor answer the adapter could not read (a broken body after a 201, say) may
+            # follow a send that happened: record it as unknown, never resend it (P2), and go
+            # on with the batch. The type only: the text may quote the request (P7).
+            log.warning("adapter_failed", attempt_id=attempt_id, error=type(exc).__name__)
+            result = SendResult(
+                adapter.vendor,
+                OutcomeKind.OUTCOME_UNKNOWN,
+                detail=f"adapter_error:{type(exc).__name__}",
+            )
         await self._outcome(
             job, publish, result.outcome, result.vendor, result.detail, result.external_id
         )
@@ -204,15 +230,24 @@ class Dispatcher:
         external_id: str = "",
     ) -> None:
         ws = self.states.get(job.record.partition)
-        outcome = ContactOutcomeRecorded(
-            attempt_id=job.task.attempt_id,
-            channel=CHANNEL_OF[type(job.task)],
-            outcome=kind,
-            vendor=vendor,
-            external_id=external_id,
-            reported_at=self.clock.now(),
-            detail=detail[:500],
-        )
+
+        def recorded(external_id: str, detail: str) -> ContactOutcomeRecorded:
+            return ContactOutcomeRecorded(
+                attempt_id=job.task.attempt_id,
+                channel=CHANNEL_OF[type(job.task)],
+                outcome=kind,
+                vendor=vendor,
+                external_id=external_id,
+                reported_at=self.clock.now(),
+                detail=detail[:500],
+            )
+
+        try:
+            outcome = recorded(external_id, detail)
+        except ValidationError:
+            # What the vendor said does not fit the contract (an id too long, say): the outcome
+            # is recorded all the same, without it, rather than lost with the batch (P3).
+            outcome = recorded("", f"vendor reply unusable; {detail}")
         await publish([self._out(job, outcome, "outcome")])
         if ws is not None:
             ws.finished.add(job.task.attempt_id)

@@ -8,6 +8,11 @@ from services.runtime.settings import CommonSettings
 class ChannelSettings(CommonSettings):
     group_id: str = "parley-channels"
     max_in_flight: int = Field(default=32, ge=1, description="Concurrent vendor sends per worker")
+    recheck_max_age_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="P6: before a send, read the ledger's tail again if the last read is older",
+    )
     vendor_rate_per_s: float | None = Field(
         default=None, gt=0, description="Token bucket per vendor; unset: no limit"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -21,7 +21,14 @@ from services.compliance.core.registry import policy_document
 from services.orchestrator.context import context_factory
 from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
-from services.runtime.kafka import Commit, commits_of, consumer_options, make_broker, publish_all
+from services.runtime.failstop import Fail, fail_stop
+from services.runtime.kafka import (
+    BatchOffsets,
+    consumer_options,
+    make_broker,
+    offsets_of,
+    publish_all,
+)
 from services.runtime.logreader import read_all
 
 log = structlog.get_logger("orchestrator")
@@ -35,17 +42,37 @@ def build_engine(settings: OrchestratorSettings) -> Orchestrator:
         context_for(load_policy(settings.policy)),
         strategy_version=strategy_version,
         max_record_bytes=settings.max_record_bytes,
+        max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
     )
 
 
 class Runner:
     """Owns the engine's partitions: restores them from the ledger, processes batches, ticks."""
 
-    def __init__(self, engine: Orchestrator, broker: KafkaBroker, bootstrap: str) -> None:
+    def __init__(
+        self,
+        engine: Orchestrator,
+        broker: KafkaBroker,
+        bootstrap: str,
+        fail: Fail = fail_stop,
+    ) -> None:
         self.engine = engine
         self.broker = broker
         self.bootstrap = bootstrap
+        self.fail = fail  # what an unexpected failure does: end the process (failstop.py)
         self.lock = asyncio.Lock()  # one writer per partition: batches and ticks never interleave
+
+    async def assign(self, partitions: set[int]) -> None:
+        async with self.lock:
+            try:
+                await self.restore(partitions - set(self.engine.states))
+            except Exception as exc:  # half a fold must never decide anything
+                self.fail("orchestrator_restore_failed", exc)
+
+    async def revoke(self, partitions: set[int]) -> None:
+        async with self.lock:  # let the batch in flight finish first
+            for p in partitions:
+                self.engine.revoke(p)
 
     async def restore(self, partitions: set[int]) -> None:
         started = asyncio.get_running_loop().time()
@@ -66,32 +93,55 @@ class Runner:
         )
 
     async def handle(
-        self, records: tuple[Record, ...], wall_now: datetime | None, commit: Commit
+        self, records: tuple[Record, ...], wall_now: datetime | None, offsets: BatchOffsets
     ) -> None:
         async with self.lock:
-            out = Emitted()
-            # A partition revoked after this batch was fetched is skipped and not committed:
-            # its next owner reads those records from the last commit.
-            handled = [r for r in records if r.partition in self.engine.states]
-            for record in handled:
-                out.extend(self.engine.process(record, wall_now))
-            await self.flush(out)
-            await commit(handled)  # once the ledger holds their effects, before a revoke
-            dirty = {p for p, s in self.engine.states.items() if s.dirty}
-            if dirty:
-                log.warning("partitions_reloaded_after_processing_error", partitions=sorted(dirty))
-                await self.restore(dirty)
+            try:
+                await self._handle(records, wall_now, offsets)
+            except Exception as exc:
+                self.fail("orchestrator_batch_failed", exc)
+
+    async def _handle(
+        self, records: tuple[Record, ...], wall_now: datetime | None, offsets: BatchOffsets
+    ) -> None:
+        out = Emitted()
+        handled: list[Record] = []
+        put_off: list[Record] = []
+        for record in records:
+            ps = self.engine.states.get(record.partition)
+            if ps is None:
+                continue  # revoked after this batch was fetched: its next owner reads it
+            if ps.dirty:
+                # An input failed half-way: nothing more is decided on this partition's state
+                # until it is rebuilt from the ledger; the rest of the batch is read again.
+                put_off.append(record)
+                continue
+            out.extend(self.engine.process(record, wall_now))
+            handled.append(record)
+        await self.flush(out)
+        await offsets.commit(handled)  # once the ledger holds their effects, before a revoke
+        dirty = {p for p, s in self.engine.states.items() if s.dirty}
+        if dirty:
+            log.warning("partitions_reloaded_after_processing_error", partitions=sorted(dirty))
+            await self.restore(dirty)
+            offsets.rewind(put_off)
 
     async def tick(self, now: datetime) -> None:
         async with self.lock:
-            out = Emitted()
-            for p in sorted(self.engine.states):
-                out.extend(self.engine.tick(p, now))
-            await self.flush(out)
+            try:
+                out = Emitted()
+                for p in sorted(self.engine.states):
+                    out.extend(self.engine.tick(p, now))
+                await self.flush(out)
+            except Exception as exc:
+                self.fail("orchestrator_tick_failed", exc)
 
     async def flush(self, out: Emitted) -> None:
-        # Ledger first: a task is published only once its reservation is durable (P2).
-        await publish_all(self.broker, [*out.ledger, *out.deadletters])
+        # Dead letters first: the ledger's entries mark the offsets applied, so a crash between
+        # the two must not leave a dead-lettered input behind a later applied one (P3). Then the
+        # ledger; a task is published only once its reservation is durable (P2).
+        await publish_all(self.broker, out.deadletters)
+        await publish_all(self.broker, out.ledger)
         await publish_all(self.broker, out.tasks)
 
 
@@ -100,15 +150,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self.runner.lock:  # let the batch in flight finish first
-            for p in {tp.partition for tp in revoked}:
-                self.runner.engine.revoke(p)
+        await self.runner.revoke({tp.partition for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        async with self.runner.lock:
-            await self.runner.restore(
-                {tp.partition for tp in assigned} - set(self.runner.engine.states)
-            )
+        await self.runner.assign({tp.partition for tp in assigned})
 
 
 def create_app(settings: OrchestratorSettings, bootstrap: str) -> FastStream:
@@ -136,7 +181,7 @@ def create_app(settings: OrchestratorSettings, bootstrap: str) -> FastStream:
     async def on_inputs(msg: KafkaMessage) -> None:
         raw = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         records = tuple(Record(r.topic, r.partition, r.offset, r.key, r.value) for r in raw)
-        await runner.handle(records, datetime.now(UTC) if wall else None, commits_of(msg))
+        await runner.handle(records, datetime.now(UTC) if wall else None, offsets_of(msg))
 
     ticker: asyncio.Task[None] | None = None
 

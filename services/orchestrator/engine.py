@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts import MESSAGE_TYPES, OUTCOME_TYPES, UPSTREAM_TYPES, ClockTicked, Message
@@ -86,8 +86,10 @@ class Orchestrator:
         *,
         strategy_version: str,
         max_record_bytes: int,
+        max_clock_skew: timedelta = timedelta(minutes=5),
     ) -> None:
         self.topics = topics
+        self.max_clock_skew = max_clock_skew
         self.partition_count = partitions
         self.ctx = ctx
         self.strategy_version = strategy_version
@@ -160,6 +162,15 @@ class Orchestrator:
         if isinstance(message, ClockTicked):
             ps.applied[record.topic] = record.offset
             return self.tick(record.partition, message.now)
+        if wall_now is not None and envelope.occurred_at > wall_now + self.max_clock_skew:
+            # The partition's clock never goes back: one input dated next year would move every
+            # borrower on it to next year, where tonight's calls fall inside the window (P1).
+            return self._dead(
+                ps,
+                record,
+                Reason.FUTURE_DATED,
+                f"occurred_at is {envelope.occurred_at - wall_now} ahead of the wall clock",
+            )
         now = ps.advance(max(envelope.occurred_at, wall_now) if wall_now else envelope.occurred_at)
         state = self._state(ps, envelope.borrower_id)
         ref = InputRef(topic=record.topic, partition=record.partition, offset=record.offset)
@@ -208,7 +219,16 @@ class Orchestrator:
     def _dead(self, ps: PartitionState, record: Record, reason: Reason, detail: str) -> Emitted:
         ps.applied[record.topic] = record.offset
         return Emitted(
-            deadletters=[dead_letter_out(record, self.topics.deadletter, reason, detail, PRODUCER)]
+            deadletters=[
+                dead_letter_out(
+                    record,
+                    self.topics.deadletter,
+                    reason,
+                    detail,
+                    PRODUCER,
+                    max_value_bytes=self.max_record_bytes,
+                )
+            ]
         )
 
     def _apply_derived(

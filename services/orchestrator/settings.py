@@ -14,3 +14,8 @@ class OrchestratorSettings(CommonSettings):
     agent_name: str = "Alex Morgan"
     callback_number: str = "+18005550100"
     tick_interval_s: float = Field(default=1.0, gt=0, description="Wall-clock timer resolution")
+    max_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Wall clock: an input dated further ahead than this is dead-lettered",
+    )

@@ -4,7 +4,7 @@ committing exactly the records a batch handled."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, cast
 
 import structlog
@@ -17,8 +17,6 @@ from events.records import Out, Record
 from services.runtime.settings import CommonSettings
 
 log = structlog.get_logger("kafka")
-
-Commit = Callable[[Iterable[Record]], Awaitable[None]]
 
 
 def make_broker(settings: CommonSettings, bootstrap: str, client_id: str) -> KafkaBroker:
@@ -63,30 +61,33 @@ def next_offsets(records: Iterable[Record]) -> dict[TopicPartition, int]:
     return offsets
 
 
-def commits_of(msg: KafkaMessage) -> Commit:
-    """Commit the records of ``msg``'s batch that were handled, on the consumer that read it."""
-    return committer(cast(AIOKafkaConsumer, msg.consumer))  # FastStream types it as a protocol
+def offsets_of(msg: KafkaMessage) -> BatchOffsets:
+    """The offsets of ``msg``'s batch, on the consumer that read it."""
+    return BatchOffsets(cast(AIOKafkaConsumer, msg.consumer))  # FastStream types a protocol
 
 
-def committer(consumer: AIOKafkaConsumer) -> Commit:
-    """Commit the records a batch handled, and nothing else.
+class BatchOffsets:
+    """Commit the records a batch handled, and nothing else; read again those it put off.
 
     ``msg.ack()`` commits the consumer's position on every partition it holds, which covers the
     whole batch. A batch fetched before a rebalance may hold records of a partition the engine
     gave up before the batch reached it: those are skipped, for the partition's next owner to
     read from the last commit. Committing the position would put that commit past them, and the
     broker accepts it (the group's generation does not change until the rebalance completes), so
-    they would never be read again. Call it while the partitions are still held (under the lock
+    they would never be read again. Commit while the partitions are still held (under the lock
     the rebalance listener takes), so that it lands before they move.
     """
 
-    async def commit(records: Iterable[Record]) -> None:
-        assigned = consumer.assignment()
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def commit(self, records: Iterable[Record]) -> None:
+        assigned = self.consumer.assignment()
         offsets = {tp: o for tp, o in next_offsets(records).items() if tp in assigned}
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
+            await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # The group moved on first: the new owner re-reads these records and recognises
             # them from what this batch wrote, so nothing is lost or done twice (P2, P3).
@@ -96,4 +97,13 @@ def committer(consumer: AIOKafkaConsumer) -> Commit:
                 error=type(exc).__name__,
             )
 
-    return commit
+    def rewind(self, records: Iterable[Record]) -> None:
+        """Fetch these records again: each partition from the first of them it still holds."""
+        assigned = self.consumer.assignment()
+        first: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            first[tp] = min(first.get(tp, r.offset), r.offset)
+        for tp, offset in first.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)

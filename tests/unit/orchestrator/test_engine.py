@@ -3,6 +3,7 @@ recognised, state a pure projection of the ledger, and the same inputs giving th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from contracts import (
     LoanOpened,
 )
 from contracts.values import Channel
+from events.deadletter import DeadLetter
 from events.records import Record
 from services.orchestrator.engine import Orchestrator
 from services.simulation.portfolio import generate
@@ -184,3 +186,43 @@ def test_a_record_on_the_wrong_partition_for_its_key_is_dead_lettered() -> None:
 
     assert out.ledger == []
     assert json.loads(out.deadletters[0].value)["reason"] == "misrouted"
+
+
+def test_an_input_dated_beyond_the_allowed_skew_is_dead_lettered_and_moves_no_clock() -> None:
+    """Live (wall clock), one input dated next year must not carry every borrower on its
+    partition into next year, where a call tonight at 02:00 would fall inside the window (P1)."""
+    feed = Feed()
+    wall = T0 + timedelta(hours=3)
+    ahead = feed.record(
+        "b-1", LoanOpened(loan_id="L-1", product="p", principal=usd(100)), T0 + timedelta(days=365)
+    )
+    near = feed.record(
+        "b-1",
+        LoanOpened(loan_id="L-2", product="p", principal=usd(100)),
+        wall + timedelta(minutes=4),
+    )
+    feed.engine.assign(ahead.partition)
+
+    refused = feed.engine.process(ahead, wall)
+    accepted = feed.engine.process(near, wall)
+
+    assert [json.loads(d.value)["reason"] for d in refused.deadletters] == ["future_dated"]
+    assert refused.ledger == []
+    assert len(accepted.ledger) == 1  # within the five minutes allowed
+    assert feed.engine.states[ahead.partition].clock == wall + timedelta(minutes=4)
+
+
+def test_a_dead_letter_for_an_oversized_input_carries_its_head_size_and_digest() -> None:
+    """The dead letter must fit in a request, or it is lost with the input (P3)."""
+    feed = Feed()
+    big = Record(UPSTREAM, 0, 0, b"b-1", b"x" * (engine().max_record_bytes * 3))
+    feed.engine.assign(0)
+
+    out = feed.engine.process(big)
+
+    (letter,) = [DeadLetter.model_validate_json(d.value) for d in out.deadletters]
+    assert letter.reason == "oversized"
+    assert letter.value_truncated
+    assert letter.value_size == len(big.value or b"")
+    assert letter.value_sha256 == hashlib.sha256(big.value or b"").hexdigest()
+    assert letter.original_value() == b"x" * engine().max_record_bytes

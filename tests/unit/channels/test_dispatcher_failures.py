@@ -1,0 +1,121 @@
+"""The dispatcher when a send goes wrong: a vendor answer it cannot read, an id that does not
+fit the contract, a revocation that arrives while the batch is being sent. Each attempt still
+ends with exactly one recorded outcome, nothing is sent twice, and the batch goes on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from contracts.outcomes import OutcomeKind
+from contracts.tasks import SendSms
+from contracts.upstream import ConsentRevoked
+from contracts.values import Channel
+from events.envelope import wrap
+from events.records import Out, Record
+from events.topics import Topics
+from services.channels.adapters.fakes import FakeChannelAdapter
+from services.channels.engine import Dispatcher
+from services.channels.ports import SendResult
+from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.state import BorrowerState
+from services.runtime.clock import SimClock
+from tests.unit.channels.channels_unit_support import NOW, PHONE, sms
+
+TOPICS = Topics("unit")
+BORROWER = "b-1"
+
+
+class Published:
+    def __init__(self) -> None:
+        self.records: list[Out] = []
+
+    async def __call__(self, records: Sequence[Out]) -> None:
+        self.records += records
+
+    def outcomes(self) -> dict[str, tuple[str, str, str]]:
+        found = {}
+        for r in self.records:
+            envelope = json.loads(r.value)
+            if envelope["type"] == "contact.outcome":
+                p = envelope["payload"]
+                found[p["attempt_id"]] = (p["outcome"], p["external_id"], p["detail"])
+        return found
+
+
+def records(*tasks: SendSms) -> list[Record]:
+    out = []
+    for offset, task in enumerate(tasks):
+        envelope = wrap(task, borrower_id=BORROWER, occurred_at=NOW, producer="test")
+        out.append(
+            Record(
+                TOPICS.tasks[0], 0, offset, BORROWER.encode(), envelope.model_dump_json().encode()
+            )
+        )
+    return out
+
+
+def dispatcher(adapter: object) -> Dispatcher:
+    d = Dispatcher(TOPICS, {Channel.SMS: adapter}, SimClock(NOW))  # type: ignore[dict-item]
+    d.assign(0)
+    return d
+
+
+class Unreadable(FakeChannelAdapter):
+    """Accepts the first text, then fails to read the vendor's answer (a broken gzip body)."""
+
+    async def send(self, task: object) -> SendResult:
+        result = await super().send(task)  # type: ignore[arg-type]
+        if len(self.sent) == 1:
+            raise ValueError("Error -3 while decompressing data")
+        return result
+
+
+async def test_an_answer_the_adapter_cannot_read_is_an_unknown_outcome_and_the_batch_goes_on() -> (
+    None
+):
+    adapter = Unreadable()
+    published = Published()
+
+    await dispatcher(adapter).dispatch(records(sms("att-1"), sms("att-2")), published)
+
+    assert adapter.attempt_ids == ["att-1", "att-2"]
+    outcomes = published.outcomes()
+    assert outcomes["att-1"][0] == "outcome_unknown"  # it may have gone out: never resent
+    assert outcomes["att-1"][2] == "adapter_error:ValueError"
+    assert outcomes["att-2"][0] == "accepted"
+
+
+async def test_a_vendor_id_that_does_not_fit_the_contract_still_records_the_outcome() -> None:
+    adapter = FakeChannelAdapter(
+        results=[SendResult("fake", OutcomeKind.ACCEPTED, external_id="S" * 129)]
+    )
+    published = Published()
+
+    await dispatcher(adapter).dispatch(records(sms("att-1"), sms("att-2")), published)
+
+    outcomes = published.outcomes()
+    assert outcomes["att-1"][:2] == ("accepted", "")
+    assert outcomes["att-1"][2].startswith("vendor reply unusable")
+    assert outcomes["att-2"][0] == "accepted"
+
+
+async def test_a_stop_read_between_two_sends_of_one_batch_cancels_the_second() -> None:
+    """P6: the ledger is read again before each send, not only once per batch."""
+    adapter = FakeChannelAdapter()
+    d = dispatcher(adapter)
+    published = Published()
+
+    async def recheck() -> None:
+        if adapter.sent:  # after the first send, the orchestrator has processed a STOP
+            state = BorrowerState(BORROWER)
+            stop = ConsentRevoked(
+                party_id="party-1", channel=Channel.SMS, address=PHONE, received_at=NOW
+            )
+            evolve(state, stop, NOW)
+            d.states[0].borrowers[BORROWER] = state
+
+    await d.dispatch(records(sms("att-1"), sms("att-2")), published, recheck)
+
+    assert adapter.attempt_ids == ["att-1"]
+    assert published.outcomes()["att-2"][0] == "cancelled"
