@@ -44,7 +44,8 @@ class AdapterSettings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
     twilio_from_number: str = ""
-    twilio_honours_idempotency: bool = True
+    # Off unless the vendor is known to dedupe on I-Twilio-Idempotency-Token (ADR 0004).
+    twilio_honours_idempotency: bool = False
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_from: str = "collections@example.invalid"

@@ -17,8 +17,12 @@ from services.channels.adapters._delivery import deliver
 from services.channels.ports import SendResult
 from services.channels.retry import CircuitBreaker, RetryPolicy, TransientError, parse_retry_after
 
-# 408/409/429 are "try again": timeout, idempotent request still in flight, rate limit.
-_RETRYABLE_4XX = {408, 409, 429}
+# 408 (request timeout) and 429 (rate limit) are rejections: the vendor refused the request and
+# created nothing, so they are safe to retry and to fail over.
+_REJECTED = {408, 429}
+# 409 says a request with this idempotency token is still in flight, and a 5xx may come from a
+# proxy or an API that had already taken the message: ambiguous, like a read timeout.
+_IN_FLIGHT = 409
 # Raised before any byte of the request left: always safe to retry, nothing reached the vendor.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -45,7 +49,7 @@ class TwilioRestAdapter:
         timeout_s: float = 10.0,
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
-        honours_idempotency: bool = True,
+        honours_idempotency: bool = False,
         clock: Callable[[], datetime] = _now,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -57,6 +61,8 @@ class TwilioRestAdapter:
         self._breaker = breaker
         # Only a vendor that dedupes on the idempotency token makes retrying an ambiguous
         # failure safe; otherwise the first ambiguous failure ends the attempt as unknown.
+        # Off by default: whether Twilio's REST API dedupes on I-Twilio-Idempotency-Token is
+        # unverified (Twilio documents that header on the webhooks it sends). See ADR 0004.
         self._honours_idempotency = honours_idempotency
         self._clock = clock
         self._client = httpx.AsyncClient(
@@ -106,10 +112,9 @@ class TwilioRestAdapter:
             except _NOT_SENT as exc:
                 raise TransientError(f"connect:{type(exc).__name__}") from None
             except httpx.TransportError as exc:
+                # The request may have left: retried only if the vendor honours the token.
                 detail = f"no_response:{type(exc).__name__}"
-                if self._honours_idempotency:
-                    raise TransientError(detail, ambiguous=True) from None
-                return SendResult(self._vendor, OutcomeKind.OUTCOME_UNKNOWN, detail=detail)
+                raise TransientError(detail, ambiguous=True) from None
             return self._classify(response)
 
         return await deliver(
@@ -120,13 +125,15 @@ class TwilioRestAdapter:
             policy=self._retry,
             breaker=self._breaker,
             once=once,
+            honours_idempotency=self._honours_idempotency,
         )
 
     def _classify(self, response: httpx.Response) -> SendResult:
         status = response.status_code
-        if status >= 500 or status in _RETRYABLE_4XX:
+        if status >= 500 or status == _IN_FLIGHT or status in _REJECTED:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise TransientError(f"http_{status}", retry_after=retry_after)
+            ambiguous = status not in _REJECTED
+            raise TransientError(f"http_{status}", retry_after=retry_after, ambiguous=ambiguous)
         body = _json(response)
         if 200 <= status < 300:
             return SendResult(

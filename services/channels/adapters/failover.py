@@ -18,9 +18,10 @@ log = structlog.get_logger()
 
 class FailoverAdapter:
     """Tries each adapter in order while the previous one was *unavailable* (connection refused,
-    5xx after retries, breaker open): the attempt certainly did not reach it. It never fails
-    over after OUTCOME_UNKNOWN or a permanent refusal, so one attempt reaches at most one vendor
-    (P2). The attempt id is unchanged, and the result names the vendor that answered."""
+    429/408 rejections after retries, breaker open): the attempt certainly did not reach it. It
+    never fails over after OUTCOME_UNKNOWN (which a 5xx, a 409 or a timeout after sending ends
+    in) or a permanent refusal, so one attempt reaches at most one vendor (P2). The attempt id
+    is unchanged, and the result names the vendor that answered."""
 
     def __init__(self, adapters: Sequence[ChannelAdapter]) -> None:
         if not adapters:

@@ -1,8 +1,9 @@
 """Email through any SMTP relay (aiosmtplib).
 
-SMTP has no idempotency key, so only failures *before* the DATA phase are retried. Once the
-message body has started to travel, a timeout or dropped connection is OUTCOME_UNKNOWN and the
-message is never resent (P2). The body already carries the opt-out text; nothing is rendered.
+SMTP has no idempotency key, so only failures *before* the DATA phase, and definite 4xx
+refusals, are retried. Once the message body has started to travel, a timeout, dropped
+connection or unintelligible reply is OUTCOME_UNKNOWN and the message is never resent (P2).
+The body already carries the opt-out text; nothing is rendered.
 """
 
 from __future__ import annotations
@@ -130,10 +131,18 @@ class SmtpEmail:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await smtp.quit()  # accepted already; a failed goodbye changes nothing
         except aiosmtplib.SMTPResponseException as exc:
-            # A definite reply, even to DATA: 4xx is "try later", 5xx is "never".
+            # A definite reply, even to DATA: 4xx is "not accepted, try later", 5xx is "never".
+            detail = f"smtp_{exc.code}"
             if 400 <= exc.code < 500:
-                raise TransientError(f"smtp_{exc.code}") from None
-            return SendResult(self._vendor, OutcomeKind.FAILED, detail=f"smtp_{exc.code}")
+                raise TransientError(detail) from None
+            if 500 <= exc.code < 600:
+                return SendResult(self._vendor, OutcomeKind.FAILED, detail=detail)
+            # Anything else (a malformed or over-long reply, code -1, or an unexpected 2xx/3xx)
+            # is no refusal. During DATA the server may have queued the message: unknown, and
+            # never resent. Before DATA nothing was sent, so it is a plain transient failure.
+            if in_data:
+                return SendResult(self._vendor, OutcomeKind.OUTCOME_UNKNOWN, detail=detail)
+            raise TransientError(detail) from None
         except aiosmtplib.SMTPRecipientsRefused:
             return SendResult(self._vendor, OutcomeKind.FAILED, detail="smtp_recipients_refused")
         except (aiosmtplib.SMTPException, OSError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from contracts.outcomes import OutcomeKind
 from services.channels.adapters import FailoverAdapter, is_unavailable
@@ -18,10 +19,11 @@ from tests.integration.channels.channels_support import (
 
 
 async def test_retries_through_503s_and_reaches_the_vendor_once() -> None:
-    """Three 503s then success: one message at the vendor and a single ACCEPTED result."""
+    """Three 503s then success, at a vendor configured as honouring the idempotency token (the
+    simulator does): the same token is resent, one message at the vendor, one ACCEPTED."""
     sleep = RecordingSleep()
     async with running_simulator(scripts={"messages": [503, 503, 503, 201]}) as (sim, url):
-        adapter = twilio_sms(url, sleep)
+        adapter = twilio_sms(url, sleep, honours_idempotency=True)
 
         result = await adapter.send(sms("att-503"))
         await adapter.aclose()
@@ -33,6 +35,72 @@ async def test_retries_through_503s_and_reaches_the_vendor_once() -> None:
     assert stats["accepted"] == 1
     assert stats["by_token"] == {"att-503": 1}
     assert len(sleep.calls) == 3
+
+
+@pytest.mark.parametrize("status", [504, 409])
+async def test_5xx_or_409_without_vendor_idempotency_is_unknown_after_one_request(
+    status: int,
+) -> None:
+    """A 504 (or a 409 "token in flight") may come after the vendor took the message. Unless
+    the vendor is known to dedupe on the token, a retry could send it twice: one POST only,
+    OUTCOME_UNKNOWN, not "unavailable"."""
+    sleep = RecordingSleep()
+    async with running_simulator(scripts={"messages": [status, 201]}) as (sim, url):
+        adapter = twilio_sms(url, sleep, honours_idempotency=False)
+
+        result = await adapter.send(sms(f"att-{status}-once"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.OUTCOME_UNKNOWN
+    assert not is_unavailable(result)
+    assert sim.stats()["messages"]["requests"] == 1
+    assert sleep.calls == []
+
+
+async def test_persistent_5xx_is_unknown_and_never_fails_over() -> None:
+    """The primary answers 503 to every try (honoured token, so it is retried): the outcome
+    is unknown and the backup vendor never sees the attempt (P2: one attempt, one vendor)."""
+    sleep = RecordingSleep()
+    async with (
+        running_simulator(scripts={"messages": [503] * 5}) as (primary, primary_url),
+        running_simulator() as (backup, backup_url),
+    ):
+        chain = FailoverAdapter(
+            [
+                twilio_sms(primary_url, sleep, vendor="primary", honours_idempotency=True),
+                twilio_sms(backup_url, sleep, vendor="backup", honours_idempotency=True),
+            ]
+        )
+
+        result = await chain.send(sms("att-5xx-stay"))
+        await chain.aclose()
+
+    assert (result.vendor, result.outcome) == ("primary", OutcomeKind.OUTCOME_UNKNOWN)
+    assert primary.stats()["messages"]["requests"] == 5
+    assert backup.stats()["messages"]["requests"] == 0
+
+
+async def test_persistent_429_is_unavailable_and_fails_over_once() -> None:
+    """429 is a refusal (nothing created): after the retries the attempt goes to the backup,
+    even without vendor idempotency, and reaches it once."""
+    sleep = RecordingSleep()
+    async with (
+        running_simulator(scripts={"messages": [429] * 5}) as (primary, primary_url),
+        running_simulator() as (backup, backup_url),
+    ):
+        chain = FailoverAdapter(
+            [
+                twilio_sms(primary_url, sleep, vendor="primary"),
+                twilio_sms(backup_url, sleep, vendor="backup"),
+            ]
+        )
+
+        result = await chain.send(sms("att-429-move"))
+        await chain.aclose()
+
+    assert (result.vendor, result.outcome) == ("backup", OutcomeKind.ACCEPTED)
+    assert primary.stats()["messages"]["accepted"] == 0
+    assert backup.stats()["messages"]["by_token"] == {"att-429-move": 1}
 
 
 async def test_permanent_400_fails_without_retry() -> None:
@@ -75,11 +143,12 @@ async def test_honours_retry_after_on_429_and_caps_it() -> None:
 async def test_timeout_after_the_request_left_is_retried_safely_with_the_idempotency_token() -> (
     None
 ):
-    """The vendor took the message but answered too late; the retry carries the same token,
-    so the vendor returns the original message instead of sending a second one."""
+    """The vendor took the message but answered too late; with a vendor configured as
+    honouring the token, the retry carries the same token, so the vendor returns the original
+    message instead of sending a second one."""
     sleep = RecordingSleep()
     async with running_simulator(scripts={"messages": [Reply(hang=True)]}) as (sim, url):
-        adapter = twilio_sms(url, sleep, timeout_s=0.3)
+        adapter = twilio_sms(url, sleep, timeout_s=0.3, honours_idempotency=True)
 
         result = await adapter.send(sms("att-hang"))
         await adapter.aclose()
@@ -106,10 +175,11 @@ async def test_timeout_without_vendor_idempotency_is_unknown_and_not_retried() -
 
 
 async def test_same_attempt_sent_twice_is_counted_once_by_the_vendor() -> None:
-    """A redelivered task reuses its attempt id, so the vendor counts it once."""
+    """A redelivered task reuses its attempt id, so a vendor that dedupes on the token (the
+    simulator does; the adapter is configured to say so) counts it once."""
     sleep = RecordingSleep()
     async with running_simulator() as (sim, url):
-        adapter = twilio_sms(url, sleep)
+        adapter = twilio_sms(url, sleep, honours_idempotency=True)
 
         first = await adapter.send(sms("att-twice"))
         second = await adapter.send(sms("att-twice"))
@@ -145,8 +215,8 @@ async def test_dead_primary_fails_over_to_the_secondary_vendor() -> None:
 
 
 async def test_circuit_opens_after_consecutive_failures_then_probes_again() -> None:
-    """After N transient failures the breaker stops calling the vendor; after the reset time a
-    single probe goes through and closes it on success."""
+    """After N failures (503s: each attempt ends unknown, not unavailable) the breaker stops
+    calling the vendor; after the reset time a single probe goes through and closes it."""
     sleep = RecordingSleep()
     now = [0.0]
     breaker = CircuitBreaker(failure_threshold=3, reset_after_s=10.0, clock=lambda: now[0])
@@ -160,7 +230,7 @@ async def test_circuit_opens_after_consecutive_failures_then_probes_again() -> N
         probe = await adapter.send(sms("att-cb-probe"))
         await adapter.aclose()
 
-    assert all(is_unavailable(result) for result in failures)
+    assert all(result.outcome is OutcomeKind.OUTCOME_UNKNOWN for result in failures)
     assert blocked.detail == "unavailable:circuit_open"
     assert requests_while_open == 3
     assert probe.outcome is OutcomeKind.ACCEPTED
@@ -186,7 +256,8 @@ async def test_simulator_is_configurable_over_http() -> None:
     sleep = RecordingSleep()
     async with running_simulator() as (sim, url), httpx.AsyncClient(base_url=url) as control:
         configured = await control.post("/_sim/config", json={"scripts": {"messages": [502]}})
-        adapter = twilio_sms(url, sleep)
+        # A 502 is ambiguous: retried only because the adapter is told the vendor dedupes.
+        adapter = twilio_sms(url, sleep, honours_idempotency=True)
         result = await adapter.send(sms("att-config"))
         await adapter.aclose()
         stats = (await control.get("/_sim/stats")).json()

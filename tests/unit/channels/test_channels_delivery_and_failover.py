@@ -32,6 +32,7 @@ async def run(
     *,
     not_after: datetime = NOW + timedelta(hours=1),
     sleep: RecordingSleep | None = None,
+    honours_idempotency: bool = False,
 ) -> SendResult:
     return await deliver(
         vendor="v",
@@ -41,6 +42,7 @@ async def run(
         policy=RetryPolicy(max_attempts=3, sleep=sleep or RecordingSleep()),
         breaker=None,
         once=once,
+        honours_idempotency=honours_idempotency,
     )
 
 
@@ -54,7 +56,7 @@ async def test_expired_task_is_not_sent() -> None:
 async def test_retries_stop_before_the_window_closes() -> None:
     """A backoff that would land after not_after ends the attempt instead of sending late."""
     sleep = RecordingSleep()
-    once = steps(TransientError("http_503", retry_after=120), SendResult("v", OutcomeKind.ACCEPTED))
+    once = steps(TransientError("http_429", retry_after=120), SendResult("v", OutcomeKind.ACCEPTED))
 
     result = await run(once, not_after=NOW + timedelta(seconds=60), sleep=sleep)
 
@@ -63,15 +65,16 @@ async def test_retries_stop_before_the_window_closes() -> None:
 
 
 async def test_ambiguous_try_followed_by_failures_is_unknown_not_failed() -> None:
-    """Once a try may have reached the vendor, only an acceptance can settle it; otherwise
-    the outcome stays unknown so nobody re-plans a second contact."""
+    """With a vendor that honours idempotency keys an ambiguous try is retried; once a try may
+    have reached the vendor, only an acceptance can settle it, so later refusals leave the
+    outcome unknown and nobody re-plans a second contact."""
     once = steps(
         TransientError("no_response:ReadTimeout", ambiguous=True),
-        TransientError("http_503"),
-        TransientError("http_503"),
+        TransientError("http_429"),
+        TransientError("http_429"),
     )
 
-    result = await run(once)
+    result = await run(once, honours_idempotency=True)
 
     assert result.outcome is OutcomeKind.OUTCOME_UNKNOWN
 
@@ -79,7 +82,8 @@ async def test_ambiguous_try_followed_by_failures_is_unknown_not_failed() -> Non
 async def test_failover_moves_on_only_when_the_primary_was_unavailable() -> None:
     """Unavailable -> next vendor; the attempt id is unchanged."""
     primary = FakeChannelAdapter(
-        vendor="a", results=[SendResult("a", OutcomeKind.FAILED, detail="unavailable:http_503")]
+        vendor="a",
+        results=[SendResult("a", OutcomeKind.FAILED, detail="unavailable:http_429 after 4 tries")],
     )
     secondary = FakeChannelAdapter(vendor="b")
     chain = FailoverAdapter([primary, secondary])
