@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
 from contracts._base import Message
 from contracts.values import AttemptId, Channel, PhoneNumber
+
+# Where a person's text was sent: one of our numbers, an E.164 long code (the same form as
+# PhoneNumber accepts) or an SMS short code. Short codes are ASCII digits only, 3 to 8 of them
+# (5-6 in the US and Canada, 3 to 8 elsewhere); replies to one carry the bare code as `To`.
+ReceivingNumber = Annotated[
+    str,
+    Field(
+        pattern=r"^(?:\+[1-9]\d{6,14}|[0-9]{3,8})$",
+        description="Our number the text was sent to: E.164, or an SMS short code of 3-8 digits.",
+    ),
+]
 
 
 class OutcomeKind(StrEnum):
@@ -53,7 +65,7 @@ class InboundMessageReceived(Message):
 
     TYPE = "inbound.sms"
     from_number: PhoneNumber
-    to_number: PhoneNumber
+    to_number: ReceivingNumber  # a STOP sent to a short code must not be refused (P6)
     body: str = Field(max_length=1600)
     vendor: str
     external_id: str = Field(max_length=128)

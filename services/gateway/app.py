@@ -7,6 +7,11 @@
 Every webhook is authenticated (X-Twilio-Signature over ``public_base_url`` + path + query) before
 anything in it is used; a bad or missing signature emits nothing. Opt-out words are *not*
 interpreted here: that is policy data, applied by the orchestrator.
+
+While the directory is still replaying (after a start or restart), a webhook it cannot route yet
+is answered 503 + Retry-After, never acknowledged: the vendor redelivers it, so a STOP or a
+receipt is not lost to the catch-up window (P3, P6). An inbound text waits for catch-up even when
+some of its borrowers are known, since others sharing the number may not be read yet.
 """
 
 from __future__ import annotations
@@ -31,13 +36,14 @@ from services.gateway.directory import Directory
 from services.gateway.receipts import read_receipt
 from services.gateway.signing import verify_signature
 
-__all__ = ["MAX_BODY_BYTES", "create_gateway_app"]
+__all__ = ["MAX_BODY_BYTES", "RETRY_AFTER_SECONDS", "create_gateway_app"]
 
 log = structlog.get_logger()
 
 MAX_BODY_BYTES = 64 * 1024
 _OPAQUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+RETRY_AFTER_SECONDS = 5  # the directory replays in seconds; ask the vendor to come back then
 
 
 class _Reject(Exception):
@@ -57,6 +63,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise _Reject(413, "body too large")
     return bytes(body)
+
+
+def _retry_later() -> Response:
+    """Not acknowledged: the vendor keeps the webhook and posts it again."""
+    return PlainTextResponse(
+        "directory catching up; retry",
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 class _Gateway:
@@ -121,6 +136,10 @@ class _Gateway:
         if receipt is None:
             return Response(status_code=204)  # an interim state: nothing to record
         borrower_id = self._directory.borrower_for_party(party_id)
+        if borrower_id is None and not self._directory.ready():
+            # Maybe a party the replay has not reached yet: do not let the vendor drop it.
+            log.info("gateway.directory_not_ready", attempt_id=attempt_id, vendor=vendor)
+            return _retry_later()
         if borrower_id is None:
             # Known gap (ADR 0004): no borrower id, no partition key. Accept so the vendor stops
             # retrying, and leave a trace; the attempt keeps the outcome it had.
@@ -148,21 +167,26 @@ class _Gateway:
         external_id = form.get("MessageSid", "")
         if not external_id:
             raise _Reject(400, "MessageSid required")
-        sender = form.get("From", "")
         try:
-            routed = {
-                borrower_id: InboundMessageReceived(
-                    from_number=sender,
-                    to_number=form.get("To", ""),
-                    body=form.get("Body", ""),
-                    vendor=vendor,
-                    external_id=external_id,
-                    received_at=self._clock(),
-                )
-                for borrower_id, _party_id in self._directory.parties_for_number(sender)
-            }
+            message = InboundMessageReceived(
+                from_number=form.get("From", ""),
+                to_number=form.get("To", ""),
+                body=form.get("Body", ""),
+                vendor=vendor,
+                external_id=external_id,
+                received_at=self._clock(),
+            )
         except ValidationError:
             raise _Reject(400, "inbound message is malformed") from None
+        if not self._directory.ready():
+            # Not even a partial emit: a guarantor sharing the number may not be read yet, and
+            # a retry of a half-emitted text would be dropped as a duplicate (P6).
+            log.info("gateway.directory_not_ready", vendor=vendor, external_id=external_id)
+            return _retry_later()
+        routed = {
+            borrower_id: message
+            for borrower_id, _party_id in self._directory.parties_for_number(message.from_number)
+        }
         if not routed:
             log.warning("gateway.unrouted_inbound", vendor=vendor, external_id=external_id)
         else:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from contracts import BorrowerProfiled, Message, PartyLinked
 from events.envelope import Envelope, wrap
@@ -60,15 +61,21 @@ class KafkaOutcomeSink:
 
 class UpstreamDirectory(InMemoryDirectory):
     """Follows the upstream topic from the beginning (no consumer group) and indexes who owns
-    which number. A projection: rebuilt on every start, never written anywhere."""
+    which number. A projection: rebuilt on every start, never written anywhere.
+
+    Not :meth:`ready` until it has read up to the end offsets the topic had when it started
+    (what it must know, fixed once so a busy topic cannot keep it catching up forever); the
+    gateway asks vendors to retry what it cannot route until then. Afterwards it keeps following
+    the topic and stays ready."""
 
     def __init__(self, bootstrap: str, topics: Topics, partitions: int) -> None:
-        super().__init__()
+        super().__init__(ready=False)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
         self._tps = [TopicPartition(topics.upstream, p) for p in range(partitions)]
         self._task: asyncio.Task[None] | None = None
+        self._targets: dict[TopicPartition, int] | None = None
         self.applied = 0
 
     async def start(self) -> None:
@@ -85,11 +92,25 @@ class UpstreamDirectory(InMemoryDirectory):
         await self._consumer.stop()
 
     async def caught_up(self) -> bool:
+        """True when every partition has been read up to its end offset *now*."""
         ends = await self._consumer.end_offsets(self._tps)
+        return await self._read_up_to(ends)
+
+    async def _read_up_to(self, offsets: dict[TopicPartition, int]) -> bool:
         for tp in self._tps:
-            if await self._consumer.position(tp) < ends[tp]:
+            if await self._consumer.position(tp) < offsets[tp]:
                 return False
         return True
+
+    async def _check_ready(self) -> None:
+        try:
+            if self._targets is None:
+                self._targets = await self._consumer.end_offsets(self._tps)
+            if await self._read_up_to(self._targets):
+                self.mark_ready()
+                log.info("gateway.directory_ready", applied=self.applied)
+        except KafkaError as exc:  # not ready yet; asked again after the next fetch
+            log.warning("gateway.directory_catch_up_check_failed", error=type(exc).__name__)
 
     async def _follow(self) -> None:
         while True:
@@ -97,6 +118,8 @@ class UpstreamDirectory(InMemoryDirectory):
             for records in batch.values():
                 for record in records:
                     self._index(record.value)
+            if not self.ready():
+                await self._check_ready()
 
     def _index(self, value: bytes | None) -> None:
         if value is None:
