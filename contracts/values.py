@@ -7,6 +7,7 @@ from datetime import time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -35,7 +36,31 @@ PhoneNumber = Annotated[str, AfterValidator(_e164)]
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")]
-TimeZoneName = Annotated[str, Field(min_length=1, max_length=64, description="IANA zone name")]
+# Segments of letters, digits, "_", "+" and "-": every IANA name, and no path tricks ("..",
+# absolute paths, backslashes) or data files beside the zones (zone.tab).
+_ZONE = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*$")
+
+
+def _loadable_zone(value: str) -> str:
+    # A zone the strategy cannot load would break every later decision for the borrower, a STOP
+    # among them (P6): refuse it here, so the record is dead-lettered with a reason (P3).
+    if not _ZONE.match(value):
+        raise ValueError("time zone must be an IANA zone name, e.g. America/New_York")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
+        raise ValueError(
+            "unknown time zone; expected an IANA zone name, e.g. America/New_York"
+        ) from None
+    return value
+
+
+# The check adds nothing to the JSON Schema: integrators see a string, as before.
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="IANA zone name"),
+    AfterValidator(_loadable_zone),
+]
 
 
 class _Value(BaseModel):

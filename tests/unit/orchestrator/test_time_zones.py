@@ -1,0 +1,72 @@
+"""A profile whose declared zone cannot be loaded is dead-lettered at the door (P3), so it never
+reaches state where it would break every later decision, a STOP among them (P6)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from contracts import BorrowerProfiled, ConsentRevoked, ContactOutcomeRecorded
+from contracts.outcomes import OutcomeKind
+from contracts.values import Channel
+from tests.unit.orchestrator.builders import (
+    MOBILE,
+    NOON_NY,
+    OUTCOMES,
+    B,
+    borrower,
+    channels,
+    decisions,
+    dpd,
+    ny_profile,
+)
+
+
+def _profile_with_zone(zone: str) -> BorrowerProfiled:
+    # As an upstream producer would send it: built without validation, which would refuse it.
+    return BorrowerProfiled.model_construct(**ny_profile(B), declared_time_zone=zone)
+
+
+def _stop() -> ConsentRevoked:
+    return ConsentRevoked(party_id=B, channel=Channel.SMS, address=MOBILE, received_at=NOON_NY)
+
+
+def test_a_profile_with_an_unloadable_zone_is_dead_lettered_with_a_reason() -> None:
+    """P3: the bad profile goes to the dead-letter topic, named by field, and nothing else does."""
+    feed = borrower()
+
+    bad = feed.send(B, _profile_with_zone("America/NewYork"), NOON_NY - timedelta(hours=1))
+    revoked = feed.send(B, _stop(), NOON_NY)
+
+    assert bad.ledger == []
+    [dead] = [json.loads(d.value) for d in bad.deadletters]
+    assert dead["reason"] == "schema_violation"
+    assert "declared_time_zone" in dead["detail"]
+    assert revoked.deadletters == []
+    [entry] = [json.loads(o.value) for o in revoked.ledger]
+    assert entry["event"]["type"] == "consent.revoked"  # applied, not lost
+
+
+def test_after_a_refused_profile_a_revocation_still_stops_every_later_text() -> None:
+    """P6: the revocation is applied, so neither a follow-up nor a fired timer texts again."""
+    feed = borrower()
+    feed.send(B, _profile_with_zone("America/NewYork"), NOON_NY - timedelta(hours=1))
+    feed.send(B, _stop(), NOON_NY)
+
+    call = feed.send(B, dpd(2, NOON_NY.date()), NOON_NY + timedelta(hours=1))
+    [attempt] = [json.loads(t.value)["payload"]["attempt_id"] for t in call.tasks]
+    unanswered = feed.send(
+        B,
+        ContactOutcomeRecorded(
+            attempt_id=attempt, channel=Channel.CALL, outcome=OutcomeKind.BUSY, reported_at=NOON_NY
+        ),
+        NOON_NY + timedelta(hours=1, minutes=1),
+        topic=OUTCOMES,
+    )
+    later = feed.tick(NOON_NY + timedelta(days=3))
+
+    assert channels(call) == [Channel.CALL]
+    assert channels(unanswered) == []  # the follow-up text is suppressed
+    assert decisions(unanswered)[0]["verdict"] == "suppressed"
+    assert Channel.SMS not in channels(later)
+    assert len(feed.dead) == 1  # only the profile
