@@ -48,6 +48,22 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
+class _RedactingFormatter(logging.Formatter):
+    """The filter sees only the message; a traceback or stack is formatted here, and a vendor's
+    error text in it may quote the number or address it refused."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (the stdlib's name)
+        # Formatter.format caches this on the record (exc_text), so it is cached redacted.
+        return redact_text(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 (the stdlib's name)
+        return redact_text(super().formatStack(stack_info))
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Also covers an exc_text another formatter cached on the record before this one.
+        return redact_text(super().format(record))
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     out = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
@@ -58,17 +74,20 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Tracebacks become text before redaction, so an exception's message is redacted too;
+        # the console renderer then prints them plain (its pretty form may show locals).
+        structlog.processors.format_exc_info,
         redact_pii,
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(out)
     handler.addFilter(_RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     # Library chatter (rebalances, retries) at WARNING unless debugging.
