@@ -68,6 +68,7 @@ from services.orchestrator.core.decide import Context, decide, fire_timers, hold
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
+from services.strategy.core.playbook import needs_opt_out_notice
 
 __all__ = ["AuditReport", "Auditor", "Finding", "LedgerPart", "Rederive"]
 
@@ -450,7 +451,7 @@ class Auditor:
     def _task(self, entry: RecordedEntry, task: Task) -> None:
         """A task must carry out an authorised decision as decided: the same person, debt,
         medium, address and purpose (the gate proved that contact, not another), and a text or
-        email must carry the opt-out notice (RF-16)."""
+        email must carry the opt-out notice (RF-16), save the opt-out confirmation text (TC-4)."""
         a = self.seen.attempts.get(task.attempt_id)
         if a is None:
             self._find("violation", "task_without_authorisation", entry, task.TYPE, task.attempt_id)
@@ -479,6 +480,7 @@ class Auditor:
         policy = self.policies.get(entry.policy_version)
         if (
             isinstance(task, SendSms | SendEmail)
+            and needs_opt_out_notice(CHANNEL_OF[type(task)], task.purpose)
             and policy is not None
             and not names_an_opt_out(policy, task.body)
         ):

@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.strategy import Segment
-from contracts.values import Channel
+from contracts.values import Channel, Purpose
 from services.strategy.core.lcm import lcm_problems, location_inquiry_problems, revealing_terms
 
 
@@ -137,6 +137,15 @@ class PlaybookError(ValueError):
     pass
 
 
+def needs_opt_out_notice(channel: Channel, purpose: Purpose | None) -> bool:
+    """Whether a message must tell the person how to opt out (RF-16): every text and email,
+    except the one text confirming an opt-out (TC-4), which says no more texts will come.
+    ``None`` is any other purpose. The audit holds tasks to the same rule."""
+    if channel is Channel.SMS and purpose is Purpose.OPT_OUT_CONFIRMATION:
+        return False
+    return channel in (Channel.SMS, Channel.EMAIL)
+
+
 SAMPLE = {
     "name": "N",
     "amount": "1.00 USD",
@@ -155,6 +164,8 @@ class Templates:
 
     by_language: dict[str, dict[str, dict[str, str]]]
     version: str
+    # (language, name) of templates marked `opt_out_notice: false`: rendered without the footer.
+    without_opt_out_notice: frozenset[tuple[str, str]] = frozenset()
     compiled: dict[tuple[str, str, str], Template] = field(default_factory=dict, compare=False)
 
     def render(
@@ -171,6 +182,8 @@ class Templates:
             name = f"{name}.{tone}"
         subject = self._template(lang, name, "subject").render(**variables)
         body = self._template(lang, name, "body").render(**variables)
+        if (lang, name) in self.without_opt_out_notice:
+            return subject, body  # TC-4: check_playbook allows it only for that text
         footer = self.by_language[lang].get("_footer", {}).get(channel.value, "")
         return subject, body + footer  # RF-16: every text and email carries the opt-out
 
@@ -196,6 +209,7 @@ def _read(package: str, name: str) -> tuple[bytes, Any]:
 
 def load_templates() -> Templates:
     by_language: dict[str, dict[str, dict[str, str]]] = {}
+    without_notice: set[tuple[str, str]] = set()
     digest = hashlib.sha256()
     for language in ("en", "zh-CN"):
         raw, data = _read("services.strategy.templates", f"{language}.yaml")
@@ -206,6 +220,14 @@ def load_templates() -> Templates:
         for name, spec in specs.items():
             if name.startswith("_"):
                 continue
+            # A flag, not text: kept apart so every part left in a spec is a template string.
+            notice = spec.pop("opt_out_notice", True)
+            if not isinstance(notice, bool):
+                raise PlaybookError(
+                    f"templates/{language}.yaml: {name}.opt_out_notice: must be true or false"
+                )
+            if not notice:
+                without_notice.add((language, name))
             for part in ("subject", "body"):
                 try:
                     env.from_string(spec.get(part, "")).render(**SAMPLE)
@@ -213,7 +235,7 @@ def load_templates() -> Templates:
                     raise PlaybookError(
                         f"templates/{language}.yaml: {name}.{part}: {exc}"
                     ) from None
-    return Templates(by_language, digest.hexdigest()[:16])
+    return Templates(by_language, digest.hexdigest()[:16], frozenset(without_notice))
 
 
 def load_playbook(name: str = "default") -> tuple[Playbook, str]:
@@ -237,6 +259,7 @@ def check_playbook(playbook: Playbook, templates: Templates) -> None:
                 "is not in templates/en.yaml"
             )
     _check_voicemails(playbook, templates)
+    _check_opt_out_notices(playbook, templates)
 
 
 def check_tones(playbooks: list[Playbook], templates: Templates) -> None:
@@ -272,6 +295,31 @@ REQUEST_TEMPLATES: dict[Channel, str] = {
     Channel.EMAIL: "formal_notice",
     Channel.LETTER: "formal_notice",
 }
+
+
+def _check_opt_out_notices(playbook: Playbook, templates: Templates) -> None:
+    """A template without the opt-out footer is used only where none is needed: the text that
+    confirms an opt-out (TC-4). Anywhere else that text or email would break RF-16."""
+    plain = {
+        (language, name.partition(".")[0]) for language, name in templates.without_opt_out_notice
+    }
+    uses: list[tuple[Channel, str, Purpose | None]] = [
+        (
+            a.channel,
+            a.template,
+            Purpose.OPT_OUT_CONFIRMATION if a is playbook.opt_out_confirmation else None,
+        )
+        for a in playbook.actions()
+    ]
+    uses += [(channel, template, None) for channel, template in REQUEST_TEMPLATES.items()]
+    for channel, template, purpose in uses:
+        languages = sorted(language for language, name in plain if name == template)
+        if languages and needs_opt_out_notice(channel, purpose):
+            raise PlaybookError(
+                f"playbooks/{playbook.name}.yaml: template {template!r} has no opt-out notice "
+                f"(templates/{languages[0]}.yaml) but is used for a {channel.value} that needs "
+                "one; only the opt-out confirmation text may go without it (RF-16, TC-4)"
+            )
 
 
 def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
