@@ -78,7 +78,7 @@ def dead_letter_out(
     reason: Reason,
     detail: str,
     consumer: str,
-    max_value_bytes: int | None = None,
+    max_record_bytes: int | None = None,
 ) -> Out:
     """The dead letter for a consumed record, on the same partition (co-partitioning)."""
     key, value = dead_letter(
@@ -90,6 +90,8 @@ def dead_letter_out(
         reason=reason,
         detail=detail,
         consumer=consumer,
-        max_value_bytes=max_value_bytes,
+        # The producers' request limit is 4x max_record_bytes (runtime.kafka.make_broker): a
+        # value of twice the largest record accepted, base64'd (4/3), fits with room to spare.
+        max_value_bytes=2 * max_record_bytes if max_record_bytes is not None else None,
     )
     return Out(deadletter_topic, record.partition, key, value)

@@ -139,7 +139,7 @@ class Dispatcher:
                         exc.reason,
                         exc.detail,
                         PRODUCER,
-                        max_value_bytes=self.max_record_bytes,
+                        max_record_bytes=self.max_record_bytes,
                     )
                 )
                 continue

@@ -226,7 +226,7 @@ class Orchestrator:
                     reason,
                     detail,
                     PRODUCER,
-                    max_value_bytes=self.max_record_bytes,
+                    max_record_bytes=self.max_record_bytes,
                 )
             ]
         )
