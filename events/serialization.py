@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from contracts import MESSAGE_TYPES, Message
+from contracts.values import INGEST
 from events.envelope import Decoded, Envelope
 from events.upcasting import NoUpcastPath, upcast
 
@@ -87,7 +88,7 @@ def decode(
     except NoUpcastPath as exc:
         raise Undecodable(Reason.UNKNOWN_SCHEMA_VERSION, str(exc)) from None
     try:
-        message = cls.model_validate(payload)
+        message = cls.model_validate(payload, context=INGEST)
     except ValidationError as exc:
         raise Undecodable(
             Reason.SCHEMA_VIOLATION, f"{envelope.type}: " + _first_errors(exc)
