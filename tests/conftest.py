@@ -17,6 +17,17 @@ from services.runtime.tansu import EmbeddedBroker
 PARTITIONS = 4
 
 
+@pytest.fixture(autouse=True)
+def _fail_stop_fails_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Services run in the test's process would end the whole run through fail_stop's
+    os._exit, with no report: here it raises instead, and the test fails with the error."""
+
+    def refuse(code: int) -> None:
+        raise RuntimeError(f"fail_stop: the service would have exited with status {code}")
+
+    monkeypatch.setattr("services.runtime.failstop._exit", refuse)
+
+
 @pytest.fixture(scope="session")
 def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """KAFKA_BOOTSTRAP_SERVERS when set, else a tansu broker on a free loopback port."""

@@ -120,11 +120,21 @@ class Runner:
             handled.append(record)
         await self.flush(out)
         await offsets.commit(handled)  # once the ledger holds their effects, before a revoke
-        dirty = {p for p, s in self.engine.states.items() if s.dirty}
-        if dirty:
-            log.warning("partitions_reloaded_after_processing_error", partitions=sorted(dirty))
-            await self.restore(dirty)
+        if await self._rebuild_dirty():
             offsets.rewind(put_off)
+
+    async def _rebuild_dirty(self) -> bool:
+        """Rebuild from the ledger every partition an input or a timer failed on half-way."""
+        dirty = {p for p, s in self.engine.states.items() if s.dirty}
+        if not dirty:
+            return False
+        log.error(
+            "partitions_reloaded_after_processing_error",
+            partitions=sorted(dirty),
+            timers_set_aside=self.engine.set_aside,  # borrower ids are opaque (P7)
+        )
+        await self.restore(dirty)
+        return True
 
     async def tick(self, now: datetime) -> None:
         async with self.lock:
@@ -133,6 +143,7 @@ class Runner:
                 for p in sorted(self.engine.states):
                     out.extend(self.engine.tick(p, now))
                 await self.flush(out)
+                await self._rebuild_dirty()
             except Exception as exc:
                 self.fail("orchestrator_tick_failed", exc)
 

@@ -95,6 +95,8 @@ class Orchestrator:
         self.strategy_version = strategy_version
         self.max_record_bytes = max_record_bytes
         self.states: dict[int, PartitionState] = {}
+        # Borrowers whose due timers raised: not fired again until restart (see ``tick``).
+        self.set_aside: dict[str, str] = {}
         self._inputs = {topics.upstream, topics.outcomes, topics.clock}
         self._task_topics = {cls: topics.name(role) for cls, role in _TASK_ROLE.items()}
         # Which message types each input topic may carry (anything else is dead-lettered).
@@ -202,7 +204,19 @@ class Orchestrator:
             state = ps.borrowers[borrower_id]
             if not any(t.due_at <= now for t in state.timers.values()):
                 continue  # a stale heap item: that timer was fired or withdrawn meanwhile
-            out.extend(self._entry(ps, state, None, None, fire_timers(state, now, self.ctx), now))
+            if borrower_id in self.set_aside:
+                continue
+            try:
+                fired = fire_timers(state, now, self.ctx)
+            except Exception as exc:
+                # A timer that cannot fire (a bug) would fail again after every restore and, if
+                # it stopped the service, on every instance in turn: it is set aside until the
+                # process restarts, the partition is rebuilt from the ledger (the state may hold
+                # half of it), and every other borrower's timers go on firing.
+                self.set_aside[borrower_id] = type(exc).__name__
+                ps.dirty = True
+                continue
+            out.extend(self._entry(ps, state, None, None, fired, now))
         return out
 
     # -- helpers ------------------------------------------------------------------------------

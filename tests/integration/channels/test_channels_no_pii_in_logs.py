@@ -22,11 +22,11 @@ from tests.integration.channels.channels_support import (
 async def test_logs_during_sends_and_failures_contain_no_phone_number_or_email() -> None:
     """Successful, retried and failed sends, plus the simulator's own logs, leak no PII."""
     sleep = RecordingSleep()
-    script: list[Reply | int] = [503, 400]
+    script: list[Reply | int] = [429, 400]
     with capture_logs() as logs:
         async with running_simulator(scripts={"messages": script}) as (sim, url):
             adapter = twilio_sms(url, sleep)
-            await adapter.send(sms("att-log-1"))  # 503 then 400
+            await adapter.send(sms("att-log-1"))  # 429 (retried) then 400
             await adapter.send(sms("att-log-2"))  # accepted
             await adapter.aclose()
             await sim.drain()

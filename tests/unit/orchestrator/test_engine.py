@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from contracts import (
     BorrowerProfiled,
@@ -17,7 +20,9 @@ from contracts import (
 )
 from contracts.values import Channel
 from events.deadletter import DeadLetter
+from events.partitioning import partition_for
 from events.records import Record
+from services.orchestrator.core.decide import fire_timers
 from services.orchestrator.engine import Orchestrator
 from services.simulation.portfolio import generate
 from tests.unit.orchestrator.builders import (
@@ -226,3 +231,52 @@ def test_a_dead_letter_for_an_oversized_input_carries_its_head_size_and_digest()
     assert letter.value_size == len(big.value or b"")
     assert letter.value_sha256 == hashlib.sha256(big.value or b"").hexdigest()
     assert letter.original_value() == b"x" * (2 * engine().max_record_bytes)
+
+
+def test_a_timer_that_cannot_fire_is_set_aside_and_every_other_timer_still_fires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A timer that raises (a bug) would raise again after every restore; stopping the service
+    for it would stop every instance in turn, and every STOP with them."""
+    feed = Feed()
+    first = "b1"
+    partition = partition_for(first.encode(), PARTITIONS)
+    second = next(
+        b
+        for b in (f"b{n}" for n in range(2, 100))
+        if partition_for(b.encode(), PARTITIONS) == partition
+    )
+    for b in (first, second):
+        feed.send(b, BorrowerProfiled(**ny_profile(b)), T0)
+        feed.send(b, LoanOpened(loan_id="L1", product="p", principal=usd(500)), T0)
+        feed.send(
+            b,
+            InstalmentDue(
+                loan_id="L1",
+                instalment_no=1,
+                due_date=(T0 + timedelta(days=3)).date(),
+                amount=usd(50),
+            ),
+            T0,
+        )
+
+    def fire(state: Any, now: Any, ctx: Any) -> Any:
+        if state.borrower_id == first:
+            raise RuntimeError("a bug in a timer")
+        return fire_timers(state, now, ctx)
+
+    monkeypatch.setattr("services.orchestrator.engine.fire_timers", fire)
+    out = feed.tick(T0 + timedelta(days=5))
+
+    assert {json.loads(e.value)["borrower_id"] for e in out.ledger} == {second}
+    assert feed.engine.states[partition].dirty  # rebuilt from the ledger by the shell
+    assert set(feed.engine.set_aside) == {first}
+
+    feed.engine.assign(partition)  # as the shell's restore does
+    for entry in feed.ledger:
+        if entry.partition == partition:
+            feed.engine.restore(partition, entry.value)
+    later = feed.tick(T0 + timedelta(days=6))
+
+    assert first not in {json.loads(e.value)["borrower_id"] for e in later.ledger}
+    assert not feed.engine.states[partition].dirty
