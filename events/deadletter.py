@@ -52,10 +52,10 @@ def dead_letter(
     A value longer than ``max_value_bytes`` is cut to that many bytes, with its size and digest.
     """
     safe_key = key if key and _OPAQUE.match(key.decode("utf-8", "replace")) else b"invalid-key"
-    whole = value
-    cut = whole is not None and max_value_bytes is not None and len(whole) > max_value_bytes
-    if whole is not None and max_value_bytes is not None:
-        value = whole[:max_value_bytes]
+    size = digest = None
+    if value is not None and max_value_bytes is not None and len(value) > max_value_bytes:
+        size, digest = len(value), hashlib.sha256(value).hexdigest()
+        value = value[:max_value_bytes]
     record = DeadLetter(
         source_topic=topic,
         partition=partition,
@@ -65,9 +65,9 @@ def dead_letter(
         consumer=consumer,
         key_b64=base64.b64encode(key).decode() if key is not None else None,
         value_b64=base64.b64encode(value).decode() if value is not None else None,
-        value_truncated=cut,
-        value_size=len(whole) if cut and whole is not None else None,
-        value_sha256=hashlib.sha256(whole).hexdigest() if cut and whole is not None else None,
+        value_truncated=digest is not None,
+        value_size=size,
+        value_sha256=digest,
     )
     return safe_key, record.model_dump_json().encode()
 

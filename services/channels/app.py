@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Sequence
 
 import structlog
-from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka.annotations import KafkaMessage
 
@@ -20,6 +19,7 @@ from services.runtime.clock import Clock
 from services.runtime.failstop import Fail, fail_stop
 from services.runtime.kafka import (
     BatchOffsets,
+    Rebalance,
     consumer_options,
     make_broker,
     offsets_of,
@@ -66,9 +66,10 @@ class Worker:
 
     async def recheck(self, *, fresh: bool = False) -> None:
         """P6: fold the ledger's tail into the dispatcher before a send, unless a read that began
-        less than ``recheck_max_age_s`` ago already has (``fresh``: whatever its age). A batch can take minutes to send (many
-        borrowers, vendor retries), so once a batch is not enough: a revocation the orchestrator
-        processed mid-batch is seen within that bound before the next send."""
+        less than ``recheck_max_age_s`` ago already has (``fresh``: whatever its age). A batch
+        can take minutes to send (many borrowers, vendor retries), so once a batch is not
+        enough: a revocation the orchestrator processed mid-batch is seen within that bound
+        before the next send."""
         async with self._reading:
             began = asyncio.get_running_loop().time()
             if not fresh and began - self._read_from < self.recheck_max_age_s:
@@ -100,17 +101,6 @@ class Worker:
         log.info("worker_partitions_restored", partitions=sorted(new))
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.worker.revoke({tp.partition for tp in revoked})
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.worker.assign({tp.partition for tp in assigned})
-
-
 def create_app(
     settings: ChannelSettings,
     bootstrap: str,
@@ -140,7 +130,7 @@ def create_app(
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         ack_policy=AckPolicy.MANUAL,
-        listener=_Rebalance(worker),
+        listener=Rebalance(worker),
         **consumer_options(settings),
     )
     async def on_tasks(msg: KafkaMessage) -> None:

@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -24,6 +23,7 @@ from services.orchestrator.settings import OrchestratorSettings
 from services.runtime.failstop import Fail, fail_stop
 from services.runtime.kafka import (
     BatchOffsets,
+    Rebalance,
     consumer_options,
     make_broker,
     offsets_of,
@@ -156,17 +156,6 @@ class Runner:
         await publish_all(self.broker, out.tasks)
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.runner.revoke({tp.partition for tp in revoked})
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.runner.assign({tp.partition for tp in assigned})
-
-
 def create_app(settings: OrchestratorSettings, bootstrap: str) -> FastStream:
     engine = build_engine(settings)
     broker = make_broker(settings, bootstrap, client_id="parley-orchestrator")
@@ -186,7 +175,7 @@ def create_app(settings: OrchestratorSettings, bootstrap: str) -> FastStream:
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         ack_policy=AckPolicy.MANUAL,
-        listener=_Rebalance(runner),
+        listener=Rebalance(runner),
         **consumer_options(settings),
     )
     async def on_inputs(msg: KafkaMessage) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -107,3 +107,25 @@ class BatchOffsets:
         for tp, offset in first.items():
             if tp in assigned:
                 self.consumer.seek(tp, offset)
+
+
+class PartitionOwner(Protocol):
+    """A shell that keeps state per partition: it rebuilds what it is given, drops what it loses."""
+
+    async def assign(self, partitions: set[int]) -> None: ...
+
+    async def revoke(self, partitions: set[int]) -> None: ...
+
+
+class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells a PartitionOwner which partitions of its input topics it gained or lost. The input
+    topics are co-partitioned, so a partition number names a borrower's share of all of them."""
+
+    def __init__(self, owner: PartitionOwner) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.owner.revoke({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.owner.assign({tp.partition for tp in assigned})

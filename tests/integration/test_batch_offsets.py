@@ -31,14 +31,12 @@ from events.partitioning import partition_for
 from events.records import Out, Record
 from events.topics import Topics
 from services.channels.app import Worker
-from services.channels.app import _Rebalance as WorkerRebalance
 from services.channels.engine import Dispatcher
 from services.orchestrator.app import Runner, build_engine
-from services.orchestrator.app import _Rebalance as RunnerRebalance
 from services.orchestrator.core.decide import decide as real_decide
 from services.orchestrator.engine import Emitted
 from services.runtime.clock import SimClock
-from services.runtime.kafka import BatchOffsets, make_broker, publish_all
+from services.runtime.kafka import BatchOffsets, Rebalance, make_broker, publish_all
 from services.runtime.logreader import PartitionReader
 from tests.support.pipeline import PARTITIONS, orchestrator_settings, producer, read_topic
 
@@ -112,7 +110,7 @@ async def orchestrator_runner(
         runner = Runner(
             build_engine(settings), broker, bootstrap, **({"fail": fail} if fail else {})
         )
-        await RunnerRebalance(runner).on_partitions_assigned(
+        await Rebalance(runner).on_partitions_assigned(
             {TopicPartition(topics.upstream, p) for p in range(PARTITIONS)}
         )
         yield runner
@@ -139,9 +137,7 @@ async def test_the_orchestrator_commits_nothing_of_a_partition_revoked_before_it
         orchestrator_runner(bootstrap, topics) as runner,
         fetched_batch(bootstrap, topics.upstream) as (consumer, records),
     ):
-        await RunnerRebalance(runner).on_partitions_revoked(
-            {TopicPartition(topics.upstream, REVOKED)}
-        )
+        await Rebalance(runner).on_partitions_revoked({TopicPartition(topics.upstream, REVOKED)})
         await runner.handle(tuple(records), None, BatchOffsets(consumer))
         await assert_only_the_kept_partition_committed(consumer, topics.upstream, bootstrap, topics)
 
@@ -160,11 +156,11 @@ async def test_the_channel_worker_commits_nothing_of_a_partition_revoked_before_
 
     try:
         worker = Worker(Dispatcher(topics, {}, SimClock()), ledger, bootstrap)
-        await WorkerRebalance(worker).on_partitions_assigned(
+        await Rebalance(worker).on_partitions_assigned(
             {TopicPartition(topic, p) for p in range(PARTITIONS)}
         )
         async with fetched_batch(bootstrap, topic) as (consumer, records):
-            await WorkerRebalance(worker).on_partitions_revoked({TopicPartition(topic, REVOKED)})
+            await Rebalance(worker).on_partitions_revoked({TopicPartition(topic, REVOKED)})
             await worker.handle(records, publish, BatchOffsets(consumer))
             await assert_only_the_kept_partition_committed(consumer, topic, bootstrap, topics)
     finally:

@@ -9,12 +9,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from contracts import Message
 from contracts.tasks import PlaceCall, SendEmail, SendSms
 from contracts.values import Purpose
 from services.channels.adapters.twilio_sms import TwilioSms
 from services.channels.retry import CircuitBreaker, RetryPolicy
 from services.channels.simulator import SimConfig, VendorSimulator, serve_simulator
+from services.gateway import InMemoryDirectory, create_gateway_app
+from services.gateway.signing import compute_signature
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 PHONE = "+14155550123"
@@ -112,3 +116,32 @@ class ListSink:
     @property
     def messages(self) -> list[Message]:
         return [message for message, _ in self.emitted]
+
+
+GATEWAY_BASE = "http://gateway.test"
+GATEWAY_TOKEN = "gw-token"
+
+
+@asynccontextmanager
+async def gateway_over(
+    directory: InMemoryDirectory,
+) -> AsyncIterator[tuple[httpx.AsyncClient, ListSink]]:
+    """The gateway as an ASGI app over ``directory``, with a client and the sink it emits to."""
+    sink = ListSink()
+    app = create_gateway_app(
+        sink=sink,
+        directory=directory,
+        auth_tokens={"twilio": GATEWAY_TOKEN},
+        clock=clock,
+        public_base_url=GATEWAY_BASE,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_BASE) as client:
+        yield client, sink
+
+
+async def post_signed(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], *, token: str = GATEWAY_TOKEN
+) -> httpx.Response:
+    signature = compute_signature(GATEWAY_BASE + path, list(params.items()), token)
+    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature})

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from urllib.parse import urlencode
 
 import httpx
@@ -11,37 +10,27 @@ from structlog.testing import capture_logs
 
 from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
 from contracts.values import Channel
-from services.gateway import InMemoryDirectory, create_gateway_app
+from services.gateway import InMemoryDirectory
 from services.gateway.signing import compute_signature
-from tests.integration.channels.channels_support import NOW, PHONE, ListSink, clock
+from tests.integration.channels.channels_support import (
+    GATEWAY_BASE,
+    GATEWAY_TOKEN,
+    NOW,
+    PHONE,
+    ListSink,
+    gateway_over,
+    post_signed,
+)
 
-BASE = "http://gateway.test"
-TOKEN = "gw-token"
+BASE, TOKEN = GATEWAY_BASE, GATEWAY_TOKEN
 STATUS_PATH = "/webhooks/twilio/status?" + urlencode({"attempt": "att-9", "party": "party-1"})
 
 
-@asynccontextmanager
-async def gateway() -> AsyncIterator[tuple[httpx.AsyncClient, ListSink]]:
+def gateway() -> AbstractAsyncContextManager[tuple[httpx.AsyncClient, ListSink]]:
     directory = InMemoryDirectory()
     directory.add("borrower-1", "party-1", [PHONE])
     directory.add("borrower-2", "party-7", [PHONE])  # a guarantor sharing the number
-    sink = ListSink()
-    app = create_gateway_app(
-        sink=sink,
-        directory=directory,
-        auth_tokens={"twilio": TOKEN},
-        clock=clock,
-        public_base_url=BASE,
-    )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
-        yield client, sink
-
-
-async def post_signed(
-    client: httpx.AsyncClient, path: str, params: dict[str, str], *, token: str = TOKEN
-) -> httpx.Response:
-    signature = compute_signature(BASE + path, list(params.items()), token)
-    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    return gateway_over(directory)
 
 
 def sms_status(status: str, sid: str = "SM123") -> dict[str, str]:

@@ -9,46 +9,19 @@ genuinely unknown and keeps its documented answer (200 empty TwiML / 202)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 import httpx
 from structlog.testing import capture_logs
 
 from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
-from services.gateway import InMemoryDirectory, create_gateway_app
-from services.gateway.signing import compute_signature
-from tests.integration.channels.channels_support import PHONE, ListSink, clock
+from services.gateway import InMemoryDirectory
+from tests.integration.channels.channels_support import PHONE, post_signed
+from tests.integration.channels.channels_support import gateway_over as gateway
 
-BASE = "http://gateway.test"
-TOKEN = "gw-token"
 INBOUND = "/webhooks/twilio/inbound"
 STATUS_PATH = "/webhooks/twilio/status?" + urlencode({"attempt": "att-9", "party": "party-1"})
 STOP = {"MessageSid": "SMstop1", "From": PHONE, "To": "+15005550006", "Body": "STOP"}
-
-
-@asynccontextmanager
-async def gateway(
-    directory: InMemoryDirectory,
-) -> AsyncIterator[tuple[httpx.AsyncClient, ListSink]]:
-    sink = ListSink()
-    app = create_gateway_app(
-        sink=sink,
-        directory=directory,
-        auth_tokens={"twilio": TOKEN},
-        clock=clock,
-        public_base_url=BASE,
-    )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
-        yield client, sink
-
-
-async def post_signed(
-    client: httpx.AsyncClient, path: str, params: dict[str, str]
-) -> httpx.Response:
-    signature = compute_signature(BASE + path, list(params.items()), TOKEN)
-    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
 
 def assert_retry_later(response: httpx.Response) -> None:

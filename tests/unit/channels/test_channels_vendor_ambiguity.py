@@ -18,14 +18,12 @@ import httpx
 import pytest
 
 from contracts.outcomes import OutcomeKind
-from contracts.tasks import SendEmail
-from contracts.values import Purpose
 from services.channels.adapters import FailoverAdapter, SmtpEmail, TwilioSms, is_unavailable
 from services.channels.adapters._delivery import deliver
 from services.channels.ports import SendResult
 from services.channels.registry import AdapterSettings, build_adapter
 from services.channels.retry import CircuitBreaker, RetryPolicy, TransientError
-from tests.unit.channels.channels_unit_support import NOW, RecordingSleep, sms
+from tests.unit.channels.channels_unit_support import NOW, RecordingSleep, email, sms
 
 SID = "AC" + "1" * 32
 BAD_GZIP = "bad_gzip"
@@ -51,6 +49,17 @@ class ScriptedVendor:
         if item >= 300:
             return httpx.Response(item, json={"code": 20500, "message": "scripted"})
         return httpx.Response(item, json={"sid": f"SM{self.requests}"})
+
+
+def failover(
+    primary: ScriptedVendor, backup: ScriptedVendor, *, honours_idempotency: bool
+) -> FailoverAdapter:
+    return FailoverAdapter(
+        [
+            twilio(primary, name="primary", honours_idempotency=honours_idempotency),
+            twilio(backup, name="backup", honours_idempotency=honours_idempotency),
+        ]
+    )
 
 
 def twilio(
@@ -130,12 +139,7 @@ async def test_failover_never_sends_an_ambiguous_attempt_to_a_second_vendor(
     sees the attempt."""
     primary = ScriptedVendor([status] * 4)
     backup = ScriptedVendor()
-    chain = FailoverAdapter(
-        [
-            twilio(primary, name="primary", honours_idempotency=honours),
-            twilio(backup, name="backup", honours_idempotency=honours),
-        ]
-    )
+    chain = failover(primary, backup, honours_idempotency=honours)
 
     result = await chain.send(sms("att-fo-amb"))
     await chain.aclose()
@@ -155,12 +159,7 @@ async def test_rejections_are_retried_and_may_fail_over_without_idempotency(stat
 
     dead = ScriptedVendor([status] * 4)
     backup = ScriptedVendor()
-    chain = FailoverAdapter(
-        [
-            twilio(dead, name="primary", honours_idempotency=False),
-            twilio(backup, name="backup", honours_idempotency=False),
-        ]
-    )
+    chain = failover(dead, backup, honours_idempotency=False)
     moved = await chain.send(sms("att-rej-fo"))
     await chain.aclose()
 
@@ -326,20 +325,6 @@ async def smtp_stub(reply_to_body: bytes) -> AsyncIterator[tuple[int, Callable[[
         await server.wait_closed()
 
 
-def email_task(attempt_id: str) -> SendEmail:
-    return SendEmail(
-        attempt_id=attempt_id,
-        party_id="party-1",
-        loan_id="loan-1",
-        purpose=Purpose.COLLECTION,
-        authorised_at=NOW,
-        not_after=NOW.replace(hour=23),
-        to="someone@example.com",
-        subject="About your account",
-        body="A payment is due.\n\nReply UNSUBSCRIBE to stop.",
-    )
-
-
 @pytest.mark.parametrize("reply", [b"garbage without a code\r\n", b"299 odd but positive\r\n"])
 async def test_smtp_unintelligible_reply_after_the_body_is_unknown_not_failed(
     reply: bytes,
@@ -355,7 +340,7 @@ async def test_smtp_unintelligible_reply_after_the_body_is_unknown_not_failed(
             clock=lambda: NOW,
             timeout_s=2.0,
         )
-        result = await mailer.send(email_task("att-smtp-odd"))
+        result = await mailer.send(email("att-smtp-odd"))
 
     assert result.outcome is OutcomeKind.OUTCOME_UNKNOWN
     assert bodies() == 1
@@ -371,6 +356,6 @@ async def test_smtp_refusal_of_the_body_stays_definite() -> None:
             retry=RetryPolicy(max_attempts=3, sleep=RecordingSleep()),
             clock=lambda: NOW,
         )
-        result = await mailer.send(email_task("att-smtp-554"))
+        result = await mailer.send(email("att-smtp-554"))
 
     assert (result.outcome, result.detail, bodies()) == (OutcomeKind.FAILED, "smtp_554", 1)
