@@ -53,12 +53,15 @@ def _zone_tab() -> dict[str, tuple[str, ...]]:
         if line.startswith("#") or not line.strip():
             continue
         country, _, name, *_ = line.split("\t")
-        if _valid_zone(name):
+        if loadable_zone(name):
             found.setdefault(country, set()).add(name)
     return {country: tuple(sorted(names)) for country, names in sorted(found.items())}
 
 
-def _valid_zone(name: str) -> bool:
+def loadable_zone(name: str) -> bool:
+    """Whether zoneinfo can load ``name``. A declared zone that cannot be loaded is ignored
+    wherever a zone is looked up: the ledger may hold one written before incoming zones were
+    checked, and it must not break every later decision for that person (P5, P6)."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -176,7 +179,7 @@ class Places:
             found.update(self._address_zones(address))
         for number in numbers:
             found.update(self._phone(number)[1])
-        if declared and _valid_zone(declared):
+        if declared and loadable_zone(declared):
             found.add(declared)
         return tuple(sorted(found))
 

@@ -45,7 +45,7 @@ from events.envelope import derive_id
 from services.compliance.core import Policy, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import PartyFacts
-from services.compliance.core.zones import Places
+from services.compliance.core.zones import Places, loadable_zone
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
@@ -81,7 +81,7 @@ def local_zone(party: Party | None, policy: Policy) -> ZoneInfo:
 def _zone(
     places: Places, declared: str | None, addresses: tuple[Address, ...], phones: tuple[Phone, ...]
 ) -> ZoneInfo:
-    if declared:
+    if declared and loadable_zone(declared):  # the gate ignores an unloadable one too
         return ZoneInfo(declared)
     zones = places.candidate_zones(
         PartyFacts(party_id="", role=PartyRole.BORROWER, addresses=addresses, phones=phones)

@@ -11,9 +11,11 @@ from contracts.outcomes import OutcomeKind
 from contracts.values import Channel
 from tests.unit.orchestrator.builders import (
     MOBILE,
+    NIGHT_NY,
     NOON_NY,
     OUTCOMES,
     B,
+    Feed,
     borrower,
     channels,
     decisions,
@@ -70,3 +72,35 @@ def test_after_a_refused_profile_a_revocation_still_stops_every_later_text() -> 
     assert decisions(unanswered)[0]["verdict"] == "suppressed"
     assert Channel.SMS not in channels(later)
     assert len(feed.dead) == 1  # only the profile
+
+
+def _restored_with_zone(zone: str) -> Feed:
+    """A borrower restored from a ledger written before incoming zones were checked: the same
+    entries a profiled New York borrower gets, but with ``zone`` declared in the profile."""
+    written = borrower()
+    entries = []
+    for out in written.ledger:
+        entry = json.loads(out.value)
+        if entry["event"]["type"] == "borrower.profiled":
+            entry["event"]["payload"]["declared_time_zone"] = zone
+        entries.append((out.partition, json.dumps(entry).encode()))
+    restored = Feed(offsets=written.offsets)
+    for partition, value in entries:
+        restored.engine.restore(partition, value)
+    return restored
+
+
+def test_a_restored_profile_with_an_unloadable_zone_still_gets_decisions() -> None:
+    """P5/P6: a ledger may hold a zone written before the check at the door. It restores, and it
+    is ignored where zones are looked up (the gate and the strategy alike): the person is placed
+    by address and phones, so a call is still decided, in New York hours, and nothing is
+    dead-lettered as a processing error."""
+    feed = _restored_with_zone("America/NewYork")
+
+    night = feed.send(B, dpd(2, NIGHT_NY.date()), NIGHT_NY)  # 02:00 in New York
+    noon = feed.tick(NOON_NY)
+
+    assert feed.dead == []
+    assert [d["verdict"] for d in decisions(night)] == ["deferred"]
+    assert decisions(night)[0]["evidence"]["candidate_zones"] == ["America/New_York"]
+    assert channels(noon) == [Channel.CALL]
