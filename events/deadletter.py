@@ -12,6 +12,10 @@ from events.records import Out, Record
 from events.serialization import Reason
 
 _OPAQUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+# Bounds on what a dead letter carries besides the value, so that its size is bounded by the
+# value's limit alone and it always fits the broker (runtime.settings checks that sum).
+MAX_KEY_BYTES = 1024
+MAX_DETAIL_CHARS = 1000
 
 
 class DeadLetter(BaseModel):
@@ -31,6 +35,10 @@ class DeadLetter(BaseModel):
     value_truncated: bool = False
     value_size: int | None = None
     value_sha256: str | None = None
+    # Likewise a key longer than any id (MAX_KEY_BYTES): its first bytes, size and digest.
+    key_truncated: bool = False
+    key_size: int | None = None
+    key_sha256: str | None = None
 
     def original_value(self) -> bytes | None:
         return base64.b64decode(self.value_b64) if self.value_b64 is not None else None
@@ -52,24 +60,32 @@ def dead_letter(
     A value longer than ``max_value_bytes`` is cut to that many bytes, with its size and digest.
     """
     safe_key = key if key and _OPAQUE.match(key.decode("utf-8", "replace")) else b"invalid-key"
-    size = digest = None
-    if value is not None and max_value_bytes is not None and len(value) > max_value_bytes:
-        size, digest = len(value), hashlib.sha256(value).hexdigest()
-        value = value[:max_value_bytes]
+    value, size, digest = _cut(value, max_value_bytes)
+    key, key_size, key_digest = _cut(key, MAX_KEY_BYTES)
     record = DeadLetter(
         source_topic=topic,
         partition=partition,
         offset=offset,
         reason=reason,
-        detail=detail,
+        detail=detail[:MAX_DETAIL_CHARS],
         consumer=consumer,
         key_b64=base64.b64encode(key).decode() if key is not None else None,
         value_b64=base64.b64encode(value).decode() if value is not None else None,
         value_truncated=digest is not None,
         value_size=size,
         value_sha256=digest,
+        key_truncated=key_digest is not None,
+        key_size=key_size,
+        key_sha256=key_digest,
     )
     return safe_key, record.model_dump_json().encode()
+
+
+def _cut(data: bytes | None, limit: int | None) -> tuple[bytes | None, int | None, str | None]:
+    """``data`` cut to ``limit`` bytes, with the original's size and SHA-256 if it was cut."""
+    if data is None or limit is None or len(data) <= limit:
+        return data, None, None
+    return data[:limit], len(data), hashlib.sha256(data).hexdigest()
 
 
 def dead_letter_out(

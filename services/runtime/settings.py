@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,11 @@ class CommonSettings(BaseSettings):
     batch_timeout_ms: int = Field(
         default=200, ge=1, le=10000, description="Wait for a fuller batch"
     )
+    broker_max_message_bytes: int = Field(
+        default=1_048_588,
+        ge=64 * 1024,
+        description="The largest record the broker accepts (message.max.bytes; Kafka's default)",
+    )
     max_record_bytes: int = Field(default=256 * 1024, ge=1024)
     batch_max_records: int = Field(default=500, ge=1)
     log_format: Literal["json", "console", "auto"] = "auto"
@@ -36,3 +41,29 @@ class CommonSettings(BaseSettings):
     clock: Literal["wall", "topic"] = Field(
         default="wall", description="wall: real time drives timers; topic: simulation ticks do"
     )
+
+    @field_validator("max_record_bytes")
+    @classmethod
+    def _dead_letters_fit(cls, value: int, info: ValidationInfo) -> int:
+        # A dead letter carries an input of up to twice this size, base64'd (events/deadletter):
+        # it must fit the broker's own limit, or the dead letter would be refused and the
+        # service stop on it (P3). Apache Kafka's default limit allows up to about 380 KiB.
+        limit = info.data.get("broker_max_message_bytes")
+        if limit is not None and _largest_dead_letter(value) > limit:
+            raise ValueError(
+                f"a dead letter of a {value}-byte record would exceed the broker's limit of"
+                f" {limit} bytes (PARLEY_BROKER_MAX_MESSAGE_BYTES); at most"
+                f" {_largest_record_for(limit)} bytes"
+            )
+        return value
+
+
+_DEAD_LETTER_ROOM = 16 * 1024  # the dead letter's other fields: key, detail, names
+
+
+def _largest_dead_letter(max_record_bytes: int) -> int:
+    return (2 * max_record_bytes + 2) // 3 * 4 + _DEAD_LETTER_ROOM
+
+
+def _largest_record_for(limit: int) -> int:
+    return (limit - _DEAD_LETTER_ROOM) // 4 * 3 // 2

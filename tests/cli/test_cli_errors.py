@@ -32,6 +32,7 @@ def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         (("run", "--service", "billing"), {}, "unknown service 'billing'"),
         (("demo",), {"PARLEY_PARTITIONS": "0"}, "invalid setting partitions"),
         (("demo",), {"PARLEY_CLOCK": "sundial"}, "invalid setting clock"),
+        (("demo",), {"PARLEY_MAX_RECORD_BYTES": "1000000"}, "invalid setting max_record_bytes"),
         (("topics", "create"), {}, "KAFKA_BOOTSTRAP_SERVERS is not set"),
     ],
 )
