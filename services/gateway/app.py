@@ -1,8 +1,10 @@
 """The inbound gateway: signed vendor webhooks in, outcome messages out to an OutcomeSink.
 
-    POST /webhooks/{vendor}/status?attempt=..&party=..   delivery receipts, call dispositions
-    POST /webhooks/{vendor}/inbound                      texts from people (e.g. STOP)
-    GET  /health
+    POST /webhooks/{vendor}/status?attempt=..&party=..[&loan=..][&borrower=..]
+                                            delivery receipts, call dispositions (routing.py)
+    POST /webhooks/{vendor}/inbound         texts from people (e.g. STOP)
+    GET  /health                            liveness: the process serves requests
+    GET  /ready                             readiness: 200 once the directory has caught up
 
 Every webhook is authenticated (X-Twilio-Signature over ``public_base_url`` + path + query) before
 anything in it is used; a bad or missing signature emits nothing. Opt-out words are *not*
@@ -34,6 +36,7 @@ from services.channels.ports import OutcomeSink
 from services.gateway.dedupe import SeenKeys, report_key
 from services.gateway.directory import Directory
 from services.gateway.receipts import read_receipt
+from services.gateway.routing import Unrouted, route_receipt
 from services.gateway.signing import verify_signature
 
 __all__ = ["MAX_BODY_BYTES", "RETRY_AFTER_SECONDS", "create_gateway_app"]
@@ -125,25 +128,35 @@ class _Gateway:
 
     async def status(self, request: Request) -> Response:
         vendor, form = await self._authenticated_form(request)
-        attempt_id = request.query_params.get("attempt", "")
-        party_id = request.query_params.get("party", "")
+        query = request.query_params
+        attempt_id, party_id = query.get("attempt", ""), query.get("party", "")
+        loan_id, named_borrower = query.get("loan", ""), query.get("borrower", "")
         if not (_OPAQUE_ID.match(attempt_id) and _OPAQUE_ID.match(party_id)):
             raise _Reject(400, "attempt and party query parameters required")
+        if any(value and not _OPAQUE_ID.match(value) for value in (loan_id, named_borrower)):
+            raise _Reject(400, "loan and borrower must be opaque ids")
         try:
             receipt = read_receipt(form)
         except ValueError as exc:
             raise _Reject(400, str(exc)) from None
         if receipt is None:
             return Response(status_code=204)  # an interim state: nothing to record
-        borrower_id = self._directory.borrower_for_party(party_id)
-        if borrower_id is None and not self._directory.ready():
+        borrower_id = route_receipt(
+            self._directory, party_id=party_id, loan_id=loan_id, borrower_id=named_borrower
+        )
+        if borrower_id is Unrouted.NOT_READ_YET:
             # Maybe a party the replay has not reached yet: do not let the vendor drop it.
             log.info("gateway.directory_not_ready", attempt_id=attempt_id, vendor=vendor)
             return _retry_later()
-        if borrower_id is None:
+        if isinstance(borrower_id, Unrouted):
             # Known gap (ADR 0004): no borrower id, no partition key. Accept so the vendor stops
             # retrying, and leave a trace; the attempt keeps the outcome it had.
-            log.warning("gateway.unrouted_receipt", attempt_id=attempt_id, vendor=vendor)
+            log.warning(
+                "gateway.unrouted_receipt",
+                attempt_id=attempt_id,
+                vendor=vendor,
+                reason=borrower_id.value,
+            )
             return Response(status_code=202)
         try:
             message = ContactOutcomeRecorded(
@@ -196,6 +209,22 @@ class _Gateway:
             log.info(event, vendor=vendor, external_id=external_id, borrowers=len(routed))
         return Response(_EMPTY_TWIML, media_type="text/xml")
 
+    async def readiness(self, _request: Request) -> Response:
+        """503 until the directory has caught up (again, after its follower restarted), then 200.
+
+        Kept apart from ``/health`` on purpose: an orchestrator restarts a process that fails
+        liveness, and a restart begins the replay again, so a liveness check on the directory
+        would keep a gateway over a large topic restarting for ever. Readiness only holds
+        traffic back, which is right while webhooks would be answered "retry later" anyway.
+        """
+        if self._directory.ready():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse(
+            {"status": "catching_up"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
 
 async def _health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
@@ -232,6 +261,7 @@ def create_gateway_app(
             Route("/webhooks/{vendor}/status", gateway.status, methods=["POST"]),
             Route("/webhooks/{vendor}/inbound", gateway.inbound, methods=["POST"]),
             Route("/health", _health, methods=["GET"]),
+            Route("/ready", gateway.readiness, methods=["GET"]),
         ],
         exception_handlers={_Reject: _rejected},
     )

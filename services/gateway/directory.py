@@ -1,7 +1,10 @@
-"""Who a webhook is about: party id -> borrower id, and phone number -> (borrower, party)s.
+"""Who a webhook is about: (party, debt) -> borrower, party -> borrowers, and phone number ->
+(borrower, party)s.
 
-The gateway needs the borrower id because every outcome topic is keyed by it. Numbers are only
-looked up, never logged (P7).
+The gateway needs the borrower id because every outcome topic is keyed by it. A party id alone
+does not always name one: a person can be a party on several borrowers' debts (a guarantor of
+two loans, a borrower who guarantees someone else's). A party *and the debt* a contact was about
+do, since a debt has one borrower. Numbers are only looked up, never logged (P7).
 
 A directory may be a projection that is still being rebuilt (the upstream topic replayed after a
 restart). Until :meth:`Directory.ready` is True, "unknown" only means "not read yet", so the
@@ -19,12 +22,17 @@ __all__ = ["Directory", "InMemoryDirectory"]
 
 class Directory(Protocol):
     def ready(self) -> bool:
-        """True once everything the directory must know at start has been read: from then on a
-        party or number it does not know is genuinely unknown, not merely not replayed yet."""
+        """True once everything the directory must know has been read: from then on a party or
+        number it does not know is genuinely unknown, not merely not replayed yet."""
         ...
 
-    def borrower_for_party(self, party_id: str) -> str | None:
-        """The borrower whose debt ``party_id`` is linked to, or None if unknown."""
+    def borrower_for_debt(self, party_id: str, loan_id: str) -> str | None:
+        """The borrower whose debt ``loan_id`` the party ``party_id`` is on (as the borrower or
+        linked to it), or None if that pair is unknown. A known pair never changes borrower."""
+        ...
+
+    def borrowers_for_party(self, party_id: str) -> tuple[str, ...]:
+        """Every borrower ``party_id`` is a party of, in the order they were learned."""
         ...
 
     def parties_for_number(self, number: str) -> tuple[tuple[str, str], ...]:
@@ -37,14 +45,24 @@ class InMemoryDirectory:
     ``ready=False``; then :meth:`mark_ready` says the filling is complete."""
 
     def __init__(self, *, ready: bool = True) -> None:
-        self._borrower_by_party: dict[str, str] = {}
+        self._borrower_by_debt: dict[tuple[str, str], str] = {}
+        self._by_party: defaultdict[str, dict[str, None]] = defaultdict(dict)  # ordered sets
         self._by_number: defaultdict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         self._ready = ready
 
-    def add(self, borrower_id: str, party_id: str, numbers: Iterable[str] = ()) -> None:
-        self._borrower_by_party[party_id] = borrower_id
+    def add(
+        self,
+        borrower_id: str,
+        party_id: str,
+        numbers: Iterable[str] = (),
+        loans: Iterable[str] = (),
+    ) -> None:
+        """``party_id`` is a party of ``borrower_id``, on the debts ``loans``, using ``numbers``."""
+        self._by_party[party_id][borrower_id] = None
+        for loan_id in loans:
+            self._borrower_by_debt[(party_id, loan_id)] = borrower_id
         for number in numbers:
-            self._by_number[number][(borrower_id, party_id)] = None  # ordered set
+            self._by_number[number][(borrower_id, party_id)] = None
 
     def ready(self) -> bool:
         return self._ready
@@ -52,8 +70,21 @@ class InMemoryDirectory:
     def mark_ready(self) -> None:
         self._ready = True
 
+    def mark_catching_up(self) -> None:
+        """Not ready again: something may have been missed until the filling catches up."""
+        self._ready = False
+
+    def borrower_for_debt(self, party_id: str, loan_id: str) -> str | None:
+        return self._borrower_by_debt.get((party_id, loan_id))
+
+    def borrowers_for_party(self, party_id: str) -> tuple[str, ...]:
+        return tuple(self._by_party.get(party_id, {}))
+
     def borrower_for_party(self, party_id: str) -> str | None:
-        return self._borrower_by_party.get(party_id)
+        """The borrower ``party_id`` was last linked to. Ambiguous for a party of several
+        borrowers, so the gateway never routes by it; tests use it to see a party was read."""
+        borrowers = self.borrowers_for_party(party_id)
+        return borrowers[-1] if borrowers else None
 
     def parties_for_number(self, number: str) -> tuple[tuple[str, str], ...]:
         return tuple(self._by_number.get(number, {}))

@@ -89,8 +89,16 @@ class TwilioRestAdapter:
         await self._client.aclose()
 
     def status_callback(self, task: Task) -> str:
-        """Where the vendor reports on this attempt; only opaque ids in the query (P7)."""
-        query = urlencode({"attempt": task.attempt_id, "party": task.party_id})
+        """Where the vendor reports on this attempt; only opaque ids in the query (P7).
+
+        The gateway keys the report by borrower id, and a party may be on several borrowers'
+        debts, so the URL names the debt too: (party, debt) has one borrower. The task carries
+        no borrower id (it is the record's key, which adapters never see); the vendor signs the
+        whole URL, so the gateway can trust what the query says (services/gateway/routing.py).
+        """
+        query = urlencode(
+            {"attempt": task.attempt_id, "party": task.party_id, "loan": task.loan_id}
+        )
         return f"{self._callback_base}/webhooks/{self._vendor}/status?{query}"
 
     def _form(self, task: Task) -> dict[str, str] | None:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -19,6 +20,7 @@ from services.channels.retry import CircuitBreaker, RetryPolicy
 from services.channels.simulator import SimConfig, VendorSimulator, serve_simulator
 from services.gateway import InMemoryDirectory, create_gateway_app
 from services.gateway.signing import compute_signature
+from services.runtime.http import bind_socket, serve_asgi
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 PHONE = "+14155550123"
@@ -31,19 +33,29 @@ def clock() -> datetime:
     return NOW
 
 
-def _common(attempt_id: str) -> dict[str, Any]:
+def _common(attempt_id: str, party_id: str = "party-1", loan_id: str = "loan-1") -> dict[str, Any]:
     return {
         "attempt_id": attempt_id,
-        "party_id": "party-1",
-        "loan_id": "loan-1",
+        "party_id": party_id,
+        "loan_id": loan_id,
         "purpose": Purpose.COLLECTION,
         "authorised_at": NOW,
         "not_after": NOW + timedelta(hours=2),
     }
 
 
-def sms(attempt_id: str = "att-sms-1", to: str = PHONE) -> SendSms:
-    return SendSms(**_common(attempt_id), to=to, body="A payment is due. Reply STOP to opt out.")
+def sms(
+    attempt_id: str = "att-sms-1",
+    to: str = PHONE,
+    *,
+    party_id: str = "party-1",
+    loan_id: str = "loan-1",
+) -> SendSms:
+    return SendSms(
+        **_common(attempt_id, party_id, loan_id),
+        to=to,
+        body="A payment is due. Reply STOP to opt out.",
+    )
 
 
 def email(attempt_id: str = "att-email-1") -> SendEmail:
@@ -138,6 +150,32 @@ async def gateway_over(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_BASE) as client:
         yield client, sink
+
+
+@asynccontextmanager
+async def gateway_serving(directory: InMemoryDirectory) -> AsyncIterator[tuple[str, ListSink]]:
+    """The gateway over ``directory`` on a real loopback port (its URL is the one vendors sign),
+    with the sink it emits to."""
+    sink = ListSink()
+    sock = bind_socket()  # bound first, so the app knows the public URL vendors will sign
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = create_gateway_app(
+        sink=sink,
+        directory=directory,
+        auth_tokens={"twilio": TOKEN},
+        clock=clock,
+        public_base_url=url,
+    )
+    try:
+        async with serve_asgi(app, sock=sock):
+            yield url, sink
+    finally:
+        sock.close()
+
+
+def status_path(**query: str) -> str:
+    """The status-callback path with ``query`` (attempt, party, loan, borrower) encoded."""
+    return "/webhooks/twilio/status?" + urlencode(query)
 
 
 async def post_signed(

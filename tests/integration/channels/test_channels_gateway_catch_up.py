@@ -140,3 +140,20 @@ async def test_stop_sent_to_a_short_code_is_emitted() -> None:
         ("12345", "borrower-1"),
         ("890123", "borrower-1"),
     ]
+
+
+async def test_ready_endpoint_holds_traffic_back_until_the_directory_has_caught_up() -> None:
+    """``/ready`` (an orchestrator's readiness probe) is 503 + Retry-After while the directory
+    replays and 200 once it has caught up; ``/health`` (liveness) is 200 throughout, since
+    restarting the process would only start the replay over."""
+    directory = InMemoryDirectory(ready=False)
+    async with gateway(directory) as (client, _sink):
+        replaying = await client.get("/ready")
+        alive = await client.get("/health")
+        directory.mark_ready()
+        caught_up = await client.get("/ready")
+
+    assert_retry_later(replaying)
+    assert replaying.json() == {"status": "catching_up"}
+    assert alive.status_code == 200
+    assert (caught_up.status_code, caught_up.json()) == (200, {"status": "ready"})

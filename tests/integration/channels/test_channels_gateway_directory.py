@@ -1,19 +1,23 @@
 """The production gateway's directory replays the upstream topic on every start. Until it has
 read what the topic held when it started it is not ready, and the gateway does not acknowledge
-a STOP it cannot route yet: the opt-out is emitted, or the vendor is told to retry (P6)."""
+a STOP it cannot route yet: the opt-out is emitted, or the vendor is told to retry (P6). What it
+reads also tells it which borrower each (party, debt) belongs to, so receipts for a person on
+two borrowers' debts are routed by the debt."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts import BorrowerProfiled
-from contracts.values import Address, Phone, PhoneType
+from contracts import BorrowerProfiled, LoanOpened, Message, PartyLinked
+from contracts.values import Address, Money, PartyRole, Phone, PhoneType
 from events.envelope import wrap
 from events.partitioning import partition_for
 from events.topics import Topics
@@ -23,7 +27,7 @@ from services.gateway.signing import compute_signature
 from services.runtime.clock import SimClock
 from services.runtime.tansu import free_port
 from services.stack import run_services
-from tests.support.pipeline import FAST, PARTITIONS, producer, read_topic
+from tests.support.pipeline import FAST, PARTITIONS, producer, read_topic, send_envelope
 
 pytestmark = pytest.mark.broker
 
@@ -123,3 +127,68 @@ async def test_stop_posted_right_after_a_gateway_start_is_emitted_or_retried_nev
         if json.loads(r.value)["type"] == "inbound.sms"
     ]
     assert [(e["borrower_id"], e["payload"]["body"]) for e in inbound] == [(f"b-{last}", "STOP")]
+
+
+async def test_a_co_signers_receipts_reach_each_debts_borrower_through_the_real_gateway(
+    bootstrap: str, topics: Topics
+) -> None:
+    """b-cs borrows on L-own and co-signs b-other's L-other (so b-cs is a party of two
+    borrowers). The directory replayed from the topic knows which borrower each (party, debt)
+    belongs to, and the receipt for a text about each debt is published under that borrower."""
+    phones = (Phone(number=number(1), type=PhoneType.MOBILE),)
+    principal = Money(amount=Decimal(500), currency="USD")
+    facts: list[tuple[str, Message]] = [
+        ("b-cs", BorrowerProfiled(party_id="b-cs", name="Ann", phones=phones)),
+        ("b-cs", LoanOpened(loan_id="L-own", product="p", principal=principal)),
+        ("b-other", BorrowerProfiled(party_id="b-other", name="Bo")),
+        ("b-other", LoanOpened(loan_id="L-other", product="p", principal=principal)),
+        (
+            "b-other",
+            PartyLinked(
+                loan_id="L-other",
+                party_id="b-cs",
+                role=PartyRole.GUARANTOR,
+                name="Ann",
+                phones=phones,
+            ),
+        ),
+    ]
+    async with producer(bootstrap) as p:
+        for borrower_id, fact in facts:
+            envelope = wrap(fact, borrower_id=borrower_id, occurred_at=T0, producer="test")
+            await send_envelope(p, topics.upstream, envelope)
+    settings = GatewaySettings.model_validate(
+        {**FAST, "namespace": topics.namespace, "port": free_port(), "vendor_auth_token": TOKEN}
+    )
+    statuses: list[int] = []
+    async with run_services(
+        bootstrap, ("gateway",), SimClock(T0 + timedelta(minutes=1)), gateway=settings
+    ) as running:
+        url, directory = running.gateway_url, running.directory
+        assert url is not None
+        assert directory is not None
+        await wait_until_ready(directory)
+        async with httpx.AsyncClient(base_url=url) as client:
+            for attempt, loan in (("att-own", "L-own"), ("att-other", "L-other")):
+                path = "/webhooks/twilio/status?" + urlencode(
+                    {"attempt": attempt, "party": "b-cs", "loan": loan}
+                )
+                form = {"MessageSid": f"SM{attempt}", "MessageStatus": "delivered"}
+                signature = compute_signature(url + path, list(form.items()), TOKEN)
+                response = await client.post(
+                    path, data=form, headers={"X-Twilio-Signature": signature}
+                )
+                statuses.append(response.status_code)
+
+    assert statuses == [204, 204]
+    published = [json.loads(r.value) for r in await read_topic(bootstrap, topics.outcomes)]
+    routed = {(e["payload"]["attempt_id"], e["borrower_id"]) for e in published}
+    assert routed == {("att-own", "b-cs"), ("att-other", "b-other")}
+
+
+async def wait_until_ready(directory: UpstreamDirectory) -> None:
+    for _ in range(1000):
+        if directory.ready():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the directory never caught up")
