@@ -5,14 +5,20 @@ the ledger at dispatch time (P6); drop a task whose window has passed; record Di
 durably, then call the vendor, then record the outcome. An attempt that was started but has no
 outcome (a crash in between) is never blindly resent: it is resent only to a vendor that honours
 the attempt id as an idempotency key, else recorded as outcome-unknown.
+
+Which attempts were started or finished is remembered only while a task of them could still be
+sent: a task is never sent after its deadline, so past it (and a clock-skew margin) the attempt
+is forgotten, and memory holds the work in flight, not the log's history (ADR 0010).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 from pydantic import ValidationError
@@ -48,11 +54,72 @@ def _address(task: Task) -> str | None:
     return None if isinstance(task, SendLetter) else task.to
 
 
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """How long a worker must remember an attempt (ADR 0010).
+
+    ``task_lifetime``: a task not sent within this long of its authorisation is expired unsent,
+    whatever its ``not_after``, so no task lives longer. ``clock_skew``: how far apart the clocks
+    that stamp one attempt may be (the orchestrator's decision time, which may run ahead on
+    future-dated input, each worker's wall clock, record timestamps).
+    """
+
+    task_lifetime: timedelta = timedelta(hours=1)
+    clock_skew: timedelta = timedelta(minutes=10)
+
+    @property
+    def span(self) -> timedelta:
+        """How long after one of its records an attempt can still be remembered: the record
+        follows the task's authorisation (give or take the skew), the deadline is at most a
+        lifetime after that, and an attempt is kept one skew past its deadline."""
+        return self.task_lifetime + 2 * self.clock_skew
+
+    def deadline(self, task: Task) -> datetime:
+        return min(task.not_after, task.authorised_at + self.task_lifetime)
+
+    def keep_until(self, task: Task) -> datetime:
+        """A skew past the deadline, so a task coming again just after it is still recognised
+        (no second outcome), and a wall clock stepped back a little never sees it live again."""
+        return self.deadline(task) + self.clock_skew
+
+
 @dataclass(slots=True)
 class WorkerPartition:
     started: set[str] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
     borrowers: dict[str, BorrowerState] = field(default_factory=dict)
+    # Until when each remembered attempt is kept; the same as a heap, soonest first (entries
+    # whose time was pushed back since are skipped when they come up).
+    kept_until: dict[str, datetime] = field(default_factory=dict)
+    expiry: list[tuple[datetime, str]] = field(default_factory=list)
+
+    def remember(self, attempt_id: str, until: datetime, *, finished: bool) -> None:
+        (self.finished if finished else self.started).add(attempt_id)
+        kept = self.kept_until.get(attempt_id)
+        if kept is None or until > kept:
+            self.kept_until[attempt_id] = until
+            heapq.heappush(self.expiry, (until, attempt_id))
+
+    def forget(self, now: datetime) -> None:
+        """Drop the attempts kept until before ``now``: no task of theirs can be sent any more.
+        ``now`` must come from the clock that decides sends, which never goes back (a wall clock
+        stepped back stays within the skew), so a forgotten attempt's task stays expired.
+
+        A start with no outcome stays, however old: a crash came between the two, so its task
+        was not committed and comes again, to be recorded as outcome unknown (P2), not expired.
+        """
+        while self.expiry and self.expiry[0][0] < now:
+            until, attempt_id = heapq.heappop(self.expiry)
+            if self.kept_until.get(attempt_id) != until:
+                continue  # kept longer since
+            del self.kept_until[attempt_id]
+            if attempt_id in self.finished:
+                self.drop(attempt_id)
+
+    def drop(self, attempt_id: str) -> None:
+        self.started.discard(attempt_id)
+        self.finished.discard(attempt_id)
+        self.kept_until.pop(attempt_id, None)  # its entry in the heap is skipped when it comes
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +138,12 @@ class Dispatcher:
         *,
         max_in_flight: int = 32,
         max_record_bytes: int = 256 * 1024,
+        horizon: Horizon | None = None,
     ) -> None:
         self.topics = topics
         self.adapters = adapters
         self.clock = clock
+        self.horizon = horizon or Horizon()
         self.max_in_flight = max_in_flight
         self.max_record_bytes = max_record_bytes
         self.states: dict[int, WorkerPartition] = {}
@@ -89,17 +158,23 @@ class Dispatcher:
         self.states.pop(partition, None)
 
     def restore_outcome(self, partition: int, value: bytes) -> None:
-        """Fold our own dispatch records back in: which attempts were started or finished."""
+        """Fold our own dispatch records back in: which attempts were started or finished. A
+        record does not carry its task's deadline, only when it was written: the attempt is kept
+        for the horizon's span after that, the longest any task of it may still come."""
         ws = self.states[partition]
         try:
             envelope = Envelope.model_validate_json(value)
         except ValueError:
             return
+        finished = envelope.type == ContactOutcomeRecorded.TYPE and envelope.producer == PRODUCER
+        if envelope.type != DispatchStarted.TYPE and not finished:
+            return
         attempt_id = str(envelope.payload.get("attempt_id", ""))
-        if envelope.type == DispatchStarted.TYPE:
-            ws.started.add(attempt_id)
-        elif envelope.type == ContactOutcomeRecorded.TYPE and envelope.producer == PRODUCER:
-            ws.finished.add(attempt_id)
+        until = envelope.occurred_at + self.horizon.span
+        if finished and until < self.clock.now():
+            ws.drop(attempt_id)  # it has its outcome, and no task of it can be sent any more
+        else:
+            ws.remember(attempt_id, until, finished=finished)
 
     def restore_ledger(self, partition: int, value: bytes) -> None:
         """Fold a ledger entry: holds and consent as the orchestrator knows them (P6)."""
@@ -114,6 +189,12 @@ class Dispatcher:
         ):
             envelope = Envelope.model_validate(raw)
             evolve(state, MESSAGE_TYPES[envelope.type].model_validate(envelope.payload), entry.now)
+        # The re-check reads parties and loans only (recheck.revoked_since), and what evolve
+        # writes there never depends on these; kept, they would grow with every contact ever
+        # decided. Holds and consent are kept for good: a revocation of years ago still wins.
+        state.attempts.clear()
+        state.verdicts.clear()
+        state.timers.clear()
 
     # -- dispatch -----------------------------------------------------------------------------
 
@@ -151,6 +232,9 @@ class Dispatcher:
                 continue
             assert isinstance(message, Task)
             by_borrower[record.key or b""].append(_Job(record, decoded.envelope, message))
+        now = self.clock.now()
+        for ws in self.states.values():
+            ws.forget(now)
         await publish(dead)
         gate = asyncio.Semaphore(self.max_in_flight)
 
@@ -191,10 +275,11 @@ class Dispatcher:
         if reason is not None:
             await self._outcome(job, publish, OutcomeKind.CANCELLED, "", reason)
             return
-        if now > task.not_after:
-            await self._outcome(
-                job, publish, OutcomeKind.EXPIRED, "", "window closed before dispatch"
-            )
+        deadline = self.horizon.deadline(task)
+        if now > deadline:
+            # Past its lifetime a task may have been sent and forgotten already: never send it.
+            why = "window closed" if now > task.not_after else "task lifetime passed"
+            await self._outcome(job, publish, OutcomeKind.EXPIRED, "", f"{why} before dispatch")
             return
         if adapter is None:
             await self._outcome(job, publish, OutcomeKind.FAILED, "", f"no adapter for {channel}")
@@ -203,7 +288,7 @@ class Dispatcher:
             attempt_id=attempt_id, channel=channel, vendor=adapter.vendor, started_at=now
         )
         await publish([self._out(job, started, "started")])  # durable before the vendor sees it
-        ws.started.add(attempt_id)
+        ws.remember(attempt_id, self.horizon.keep_until(task), finished=False)
         try:
             result = await adapter.send(task)
         except Exception as exc:
@@ -250,7 +335,7 @@ class Dispatcher:
             outcome = recorded("", f"vendor reply unusable; {detail}")
         await publish([self._out(job, outcome, "outcome")])
         if ws is not None:
-            ws.finished.add(job.task.attempt_id)
+            ws.remember(job.task.attempt_id, self.horizon.keep_until(job.task), finished=True)
         log.info(
             "dispatch_outcome", attempt_id=job.task.attempt_id, outcome=kind.value, vendor=vendor
         )

@@ -13,6 +13,19 @@ class ChannelSettings(CommonSettings):
         ge=0,
         description="P6: before a send, read the ledger's tail again if the last read is older",
     )
+    # How long attempts are remembered and how far back a restore reads (ADR 0010).
+    task_lifetime_s: float = Field(
+        default=3600.0,
+        ge=15 * 60,  # the orchestrator's dispatch grace: no shorter, or tasks expire in window
+        description="A task not sent within this long of its authorisation is expired unsent",
+    )
+    clock_skew_margin_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="How far apart the clocks stamping one attempt may be: the orchestrator's "
+        "decision time (up to its max_clock_skew_s ahead on future-dated input) and every "
+        "host's wall clock, record timestamps included",
+    )
     vendor_rate_per_s: float | None = Field(
         default=None, gt=0, description="Token bucket per vendor; unset: no limit"
     )

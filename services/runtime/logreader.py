@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 class PartitionReader:
@@ -44,6 +45,21 @@ class PartitionReader:
         if new:
             await self._consumer.seek_to_beginning(*[TopicPartition(self._topic, p) for p in new])
 
+    async def seek_to_times(self, instants: dict[int, int]) -> None:
+        """Move each partition to its first record stamped at or after the instant (ms since
+        the epoch), or to its end when there is none. Kafka answers the first offset whose
+        timestamp is at or after it; tansu the first batch that *arrived* at or after it, which
+        is no later for records stamped on arrival (broker.md, Gaps #4)."""
+        wanted = {TopicPartition(self._topic, p): ms for p, ms in instants.items()}
+        if not wanted:
+            return
+        found = await self._consumer.offsets_for_times(wanted)
+        ends = await self._consumer.end_offsets(list(wanted))
+        for tp, hit in found.items():
+            # None from Kafka, (0, -1) from tansu: nothing stamped that late. The end tansu
+            # reports may fall inside the last batch; what it skips is older still.
+            self._consumer.seek(tp, ends[tp] if hit is None or hit.timestamp < 0 else hit.offset)
+
     async def catch_up(
         self, partitions: set[int] | None = None
     ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
@@ -78,3 +94,72 @@ async def read_all(
             yield record
     finally:
         await reader.stop()
+
+
+async def read_since(
+    bootstrap: str, topic: str, since: dict[int, int | None]
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """``read_all``, but each partition from its first record stamped at or after its instant
+    (ms since the epoch; None: from the beginning)."""
+    reader = PartitionReader(bootstrap, topic)
+    await reader.start()
+    try:
+        await reader.assign(set(since))
+        await reader.seek_to_times({p: ms for p, ms in since.items() if ms is not None})
+        async for record in reader.catch_up():
+            yield record
+    finally:
+        await reader.stop()
+
+
+async def backlog_stamps(
+    bootstrap: str, group_id: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """When the first record ``group_id`` has not committed was stamped (ms), for each partition
+    that has one: the oldest record its next owner will read (again)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        # Explicit partitions: tansu answers the all-partitions form malformed (broker.md).
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+    finally:
+        await admin.close()
+    # No commit (-1): the group reads from the earliest record, as consumer_options says.
+    return await first_stamps(
+        bootstrap, {tp: max(committed[tp].offset, 0) if tp in committed else 0 for tp in partitions}
+    )
+
+
+async def first_stamps(
+    bootstrap: str, starts: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """The timestamp (ms) of the first record at or after each offset, where there is one."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",  # an offset below the log's start: its first record
+        fetch_max_wait_ms=10,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(starts))
+        firsts = await consumer.beginning_offsets(list(starts))
+        ends = await consumer.end_offsets(list(starts))
+        pending = {tp for tp in starts if ends[tp] > firsts[tp]}
+        for tp in pending:
+            # tansu reports the last batch's base + 1 as the end (docs/decisions/0005): a record
+            # at or after the start may lie in that batch even when the start is past the
+            # reported end, so read from the last offset reported; a fetch gives whole batches.
+            consumer.seek(tp, max(min(starts[tp], ends[tp] - 1), firsts[tp]))
+        stamps: dict[TopicPartition, int] = {}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=200)
+            for tp, records in batch.items():
+                later = [r.timestamp for r in records if r.offset >= starts[tp]]
+                if later:
+                    stamps[tp] = later[0]
+                if records:
+                    pending.discard(tp)
+        return stamps
+    finally:
+        await consumer.stop()
