@@ -257,13 +257,19 @@ class Dispatcher:
             advance is not None
         ):  # simulated time is event time: a task is never seen before it exists
             advance(task.authorised_at)
-        now = self.clock.now()
         if attempt_id in ws.started and not getattr(adapter, "honours_idempotency", False):
             await self._outcome(
                 job, publish, OutcomeKind.OUTCOME_UNKNOWN, "", "started before a crash"
             )
             return
+        # Any wait for the vendor's rate limit comes before the checks: after them, a task could
+        # wait minutes behind a burst and then go out past its window (21:00) or after a
+        # revocation processed meanwhile (P6).
+        reserve = getattr(adapter, "reserve", None)
+        if reserve is not None:
+            await reserve()
         await recheck()
+        now = self.clock.now()
         state = ws.borrowers.get(job.envelope.borrower_id)
         reason = (
             revoked_since(

@@ -36,6 +36,8 @@ class ChannelAdapter(Protocol):
 
     # Optional: adapters whose vendor deduplicates on the attempt id also define
     # ``honours_idempotency -> bool``; the worker then resends an attempt whose outcome is unknown.
+    # Adapters that may have to wait before a send (a rate limit) define ``async reserve()``;
+    # the worker awaits it before its last checks, so that no wait follows them.
 
     async def aclose(self) -> None: ...
 

@@ -49,6 +49,7 @@ class RateLimited:
 
     def __init__(self, inner: ChannelAdapter, bucket: TokenBucket) -> None:
         self._inner, self._bucket = inner, bucket
+        self._reserved = 0  # tokens taken by ``reserve`` and not yet spent by ``send``
 
     @property
     def channel(self) -> Channel:
@@ -62,8 +63,19 @@ class RateLimited:
     def honours_idempotency(self) -> bool:
         return bool(getattr(self._inner, "honours_idempotency", False))
 
-    async def send(self, task: Task) -> SendResult:
+    async def reserve(self) -> None:
+        """Take the token for the next send now. The dispatcher waits here before it re-checks
+        holds, consent and the task's window, so no wait comes between those checks and the
+        send. A reservation whose task is then not sent is spent by a later send: every send is
+        still paid for by one token taken at the bucket's rate."""
         await self._bucket.acquire()
+        self._reserved += 1
+
+    async def send(self, task: Task) -> SendResult:
+        if self._reserved > 0:
+            self._reserved -= 1
+        else:
+            await self._bucket.acquire()
         return await self._inner.send(task)
 
     async def aclose(self) -> None:

@@ -5,7 +5,8 @@ ends with exactly one recorded outcome, nothing is sent twice, and the batch goe
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from contracts.outcomes import OutcomeKind
 from contracts.tasks import SendSms
@@ -17,6 +18,7 @@ from events.topics import Topics
 from services.channels.adapters.fakes import FakeChannelAdapter
 from services.channels.engine import Dispatcher
 from services.channels.ports import SendResult
+from services.channels.ratelimit import RateLimited, TokenBucket
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import BorrowerState, Party
 from services.runtime.clock import SimClock
@@ -121,4 +123,71 @@ async def test_a_stop_read_between_two_sends_of_one_batch_cancels_the_second() -
     await d.dispatch(records(sms("att-1"), sms("att-2")), published, recheck)
 
     assert adapter.attempt_ids == ["att-1"]
+    assert published.outcomes()["att-2"][::2] == ("cancelled", "consent:revoked")
+
+
+class VendorPace:
+    """A vendor rate of one send per ``interval``, on the dispatcher's simulated clock: waiting
+    for a token moves the clock on, and ``during_wait`` runs while a sender waits."""
+
+    def __init__(self, clock: SimClock, interval: timedelta) -> None:
+        self.clock = clock
+        self.during_wait: Callable[[], None] = lambda: None
+        self.bucket = TokenBucket(
+            1 / interval.total_seconds(), 1, clock=self.elapsed, sleep=self.sleep
+        )
+
+    def elapsed(self) -> float:
+        return (self.clock.now() - NOW).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        self.during_wait()
+        self.clock.advance_to(self.clock.now() + timedelta(seconds=seconds))
+
+
+def paced(interval: timedelta) -> tuple[Dispatcher, FakeChannelAdapter, VendorPace]:
+    inner = FakeChannelAdapter()
+    d = dispatcher(inner)
+    assert isinstance(d.clock, SimClock)
+    pace = VendorPace(d.clock, interval)
+    d.adapters[Channel.SMS] = RateLimited(inner, pace.bucket)
+    return d, inner, pace
+
+
+async def test_a_task_that_waits_for_the_vendor_rate_past_its_window_is_expired_not_sent() -> None:
+    """A burst behind a rate limit: the second text's turn comes after its window has closed
+    (say 21:00), so it is not sent. The window is checked after the wait, not before it."""
+    d, inner, _ = paced(timedelta(minutes=20))
+    published = Published()
+    closes = NOW + timedelta(minutes=15)
+
+    await d.dispatch(
+        records(sms("att-1", not_after=closes), sms("att-2", not_after=closes)), published
+    )
+
+    assert inner.attempt_ids == ["att-1"]
+    assert published.outcomes()["att-2"][::2] == ("expired", "window closed before dispatch")
+
+
+async def test_a_stop_processed_while_a_task_waits_for_the_vendor_rate_cancels_it() -> None:
+    """P6: the ledger is re-read after the wait for the vendor's rate, right before the send."""
+    d, inner, pace = paced(timedelta(seconds=30))
+    published = Published()
+    stopped: list[bool] = []
+    pace.during_wait = lambda: stopped.append(True)  # the orchestrator processes a STOP
+
+    async def recheck() -> None:
+        if stopped:
+            state = BorrowerState(BORROWER)
+            state.parties["party-1"] = Party(party_id="party-1", role=PartyRole.BORROWER)
+            stop = ConsentRevoked(
+                party_id="party-1", channel=Channel.SMS, address=PHONE, received_at=NOW
+            )
+            evolve(state, stop, NOW)
+            d.states[0].borrowers[BORROWER] = state
+
+    await d.dispatch(records(sms("att-1"), sms("att-2")), published, recheck)
+
+    assert stopped
+    assert inner.attempt_ids == ["att-1"]
     assert published.outcomes()["att-2"][::2] == ("cancelled", "consent:revoked")
