@@ -245,6 +245,32 @@ class Dispatcher:
 
         await asyncio.gather(*(run(jobs) for jobs in by_borrower.values()))
 
+    def _refusal(
+        self, ws: WorkerPartition, job: _Job, adapter: ChannelAdapter | None
+    ) -> tuple[OutcomeKind, str] | None:
+        """Why this task may not be sent now, by what this worker knows; None: it may."""
+        task, now = job.task, self.clock.now()
+        channel = CHANNEL_OF[type(task)]
+        state = ws.borrowers.get(job.envelope.borrower_id)
+        if state is not None:
+            reason = revoked_since(
+                state, task.party_id, task.loan_id, channel, _address(task), task.purpose, now
+            )
+            if reason is not None:
+                return OutcomeKind.CANCELLED, reason
+        if now > self.horizon.deadline(task):
+            # Past its lifetime a task may have been sent and forgotten already: never send it.
+            why = "window closed" if now > task.not_after else "task lifetime passed"
+            return OutcomeKind.EXPIRED, f"{why} before dispatch"
+        if task.authorised_at > now + self.horizon.clock_skew:
+            # Decided by a clock further ahead than the margin allows: the records of its
+            # attempt would outlive what a restore keeps of them (ADR 0010), and it would go out
+            # before the instant the gate proved.
+            return OutcomeKind.FAILED, "authorised ahead of this worker's clock"
+        if adapter is None:
+            return OutcomeKind.FAILED, f"no adapter for {channel}"
+        return None
+
     async def _one(self, job: _Job, publish: Publish, recheck: Recheck) -> None:
         ws = self.states.get(job.record.partition)
         task, attempt_id = job.task, job.task.attempt_id
@@ -262,34 +288,30 @@ class Dispatcher:
                 job, publish, OutcomeKind.OUTCOME_UNKNOWN, "", "started before a crash"
             )
             return
-        # Any wait for the vendor's rate limit comes before the checks: after them, a task could
-        # wait minutes behind a burst and then go out past its window (21:00) or after a
-        # revocation processed meanwhile (P6).
+        # Any wait for the vendor's rate limit comes before the last checks: after them, a task
+        # could wait minutes behind a burst and then go out past its window (21:00) or after a
+        # revocation processed meanwhile (P6). The same checks run first on what is known now,
+        # so that a task that will not be sent (a backlog of expired ones) takes no token.
+        refusal = self._refusal(ws, job, adapter)
         reserve = getattr(adapter, "reserve", None)
-        if reserve is not None:
-            await reserve()
-        await recheck()
+        if refusal is None:
+            if reserve is not None:
+                await reserve()
+            await recheck()
+            refusal = self._refusal(ws, job, adapter)
+            release = getattr(adapter, "release", None)
+            if refusal is not None and reserve is not None and release is not None:
+                release()  # the token goes back to the bucket
+        if refusal is not None:
+            kind, detail = refusal
+            if attempt_id in ws.started:
+                # Started before a crash, to a vendor that honours the attempt id: the first
+                # request may have reached the person, so it is unknown, never "not sent" (P2).
+                kind, detail = OutcomeKind.OUTCOME_UNKNOWN, f"started before a crash; {detail}"
+            await self._outcome(job, publish, kind, "", detail)
+            return
+        assert adapter is not None  # _refusal says so otherwise
         now = self.clock.now()
-        state = ws.borrowers.get(job.envelope.borrower_id)
-        reason = (
-            revoked_since(
-                state, task.party_id, task.loan_id, channel, _address(task), task.purpose, now
-            )
-            if state
-            else None
-        )
-        if reason is not None:
-            await self._outcome(job, publish, OutcomeKind.CANCELLED, "", reason)
-            return
-        deadline = self.horizon.deadline(task)
-        if now > deadline:
-            # Past its lifetime a task may have been sent and forgotten already: never send it.
-            why = "window closed" if now > task.not_after else "task lifetime passed"
-            await self._outcome(job, publish, OutcomeKind.EXPIRED, "", f"{why} before dispatch")
-            return
-        if adapter is None:
-            await self._outcome(job, publish, OutcomeKind.FAILED, "", f"no adapter for {channel}")
-            return
         started = DispatchStarted(
             attempt_id=attempt_id, channel=channel, vendor=adapter.vendor, started_at=now
         )

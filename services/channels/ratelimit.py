@@ -43,6 +43,10 @@ class TokenBucket:
                 self._tokens = 1.0
             self._tokens -= 1
 
+    def refund(self) -> None:
+        """Give back a token taken for a send that did not happen (at most ``burst`` saved)."""
+        self._tokens = min(float(self.burst), self._tokens + 1)
+
 
 class RateLimited:
     """A ChannelAdapter that takes a token before every send to the vendor it wraps."""
@@ -66,10 +70,15 @@ class RateLimited:
     async def reserve(self) -> None:
         """Take the token for the next send now. The dispatcher waits here before it re-checks
         holds, consent and the task's window, so no wait comes between those checks and the
-        send. A reservation whose task is then not sent is spent by a later send: every send is
-        still paid for by one token taken at the bucket's rate."""
+        send; if they then refuse it, it calls ``release``."""
         await self._bucket.acquire()
         self._reserved += 1
+
+    def release(self) -> None:
+        """A reservation not spent on a send: its token goes back to the bucket."""
+        if self._reserved > 0:
+            self._reserved -= 1
+            self._bucket.refund()
 
     async def send(self, task: Task) -> SendResult:
         if self._reserved > 0:

@@ -160,6 +160,11 @@ async def first_stamps(
                     stamps[tp] = later[0]
                 if records:
                     pending.discard(tp)
+            for tp in list(pending):
+                # Nothing came and nothing is left to read (the log emptied by retention, or
+                # its last offsets are control records or compacted away): no record there.
+                if tp not in batch and await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
         return stamps
     finally:
         await consumer.stop()

@@ -39,6 +39,19 @@ class FailoverAdapter:
     def vendor(self) -> str:
         return ">".join(adapter.vendor for adapter in self._chain)
 
+    async def reserve(self) -> None:
+        """The first vendor's rate-limit wait, before the dispatcher's last checks (engine.py).
+        A vendor further down the chain, reached only when the first is unavailable, waits for
+        its own limit inside ``send``."""
+        reserve = getattr(self._chain[0], "reserve", None)
+        if reserve is not None:
+            await reserve()
+
+    def release(self) -> None:
+        release = getattr(self._chain[0], "release", None)
+        if release is not None:
+            release()
+
     async def send(self, task: Task) -> SendResult:
         result: SendResult | None = None
         for adapter in self._chain:

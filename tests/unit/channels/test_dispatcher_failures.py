@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from contracts.outcomes import OutcomeKind
+from contracts.outcomes import DispatchStarted, OutcomeKind
 from contracts.tasks import SendSms
 from contracts.upstream import ConsentRevoked
 from contracts.values import Channel, PartyRole
 from events.envelope import wrap
 from events.records import Out, Record
 from events.topics import Topics
+from services.channels.adapters.failover import FailoverAdapter
 from services.channels.adapters.fakes import FakeChannelAdapter
-from services.channels.engine import Dispatcher
+from services.channels.engine import PRODUCER, Dispatcher
 from services.channels.ports import SendResult
 from services.channels.ratelimit import RateLimited, TokenBucket
 from services.orchestrator.core.evolve import evolve
@@ -191,3 +192,109 @@ async def test_a_stop_processed_while_a_task_waits_for_the_vendor_rate_cancels_i
     assert stopped
     assert inner.attempt_ids == ["att-1"]
     assert published.outcomes()["att-2"][::2] == ("cancelled", "consent:revoked")
+
+
+async def test_expired_tasks_ahead_of_a_live_one_take_no_vendor_tokens() -> None:
+    """After an outage a backlog of expired tasks is recorded without waiting for the vendor's
+    rate, so the live text behind it still goes out inside its window."""
+    d, inner, _ = paced(timedelta(seconds=1))
+    published = Published()
+    stale = [sms(f"old-{n}", not_after=NOW - timedelta(minutes=1)) for n in range(300)]
+
+    await d.dispatch(records(*stale, sms("live", not_after=NOW + timedelta(minutes=5))), published)
+
+    assert inner.attempt_ids == ["live"]
+    assert published.outcomes()["old-0"][0] == "expired"
+    assert d.clock.now() == NOW  # nobody waited
+
+
+async def test_a_token_reserved_for_a_task_then_refused_goes_back_to_the_bucket() -> None:
+    """The rate still limits sends, and a refused task does not leave a token banked for a send
+    that never waited for it."""
+    t = VendorPace(SimClock(NOW), timedelta(seconds=1))
+    limited = RateLimited(FakeChannelAdapter(), t.bucket)
+
+    await limited.reserve()  # the burst's one token
+    limited.release()  # refused after the re-check
+    await limited.reserve()
+    await limited.send(sms("att-1"))
+    await limited.send(sms("att-2"))  # not reserved: waits for its own token
+
+    assert t.clock.now() == NOW + timedelta(seconds=1)
+
+
+class Idempotent(FakeChannelAdapter):
+    honours_idempotency = True
+
+
+async def test_a_start_without_an_outcome_not_resent_is_unknown_even_at_an_idempotent_vendor() -> (
+    None
+):
+    """P2: the request before the crash may have reached the person. If the task is refused
+    when it comes again (its window closed meanwhile) the attempt is unknown, not expired: an
+    expired attempt would stop counting towards the caps."""
+    d = Dispatcher(TOPICS, {Channel.SMS: Idempotent()}, SimClock(NOW + timedelta(hours=2)))
+    d.assign(0)
+    started = DispatchStarted(
+        attempt_id="att-1", channel=Channel.SMS, vendor="fake", started_at=NOW
+    )
+    d.restore_outcome(
+        0,
+        wrap(started, borrower_id=BORROWER, occurred_at=NOW, producer=PRODUCER)
+        .model_dump_json()
+        .encode(),
+    )
+    published = Published()
+
+    await d.dispatch(records(sms("att-1")), published)
+
+    outcome, _, detail = published.outcomes()["att-1"]
+    assert outcome == "outcome_unknown"
+    assert detail == "started before a crash; window closed before dispatch"
+
+
+class FixedClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+async def test_a_task_authorised_further_ahead_of_the_workers_clock_than_the_margin_is_not_sent() -> (
+    None
+):
+    """A decision clock ahead of this worker's by more than the skew margin: sent now it would
+    go out before the instant the gate proved, and its records would outlive what a restore
+    keeps of them (ADR 0010)."""
+    adapter = FakeChannelAdapter()
+    d = Dispatcher(TOPICS, {Channel.SMS: adapter}, FixedClock(NOW - timedelta(minutes=11)))
+    d.assign(0)
+    published = Published()
+
+    await d.dispatch(records(sms("att-1")), published)
+
+    assert adapter.attempt_ids == []
+    assert published.outcomes()["att-1"][::2] == (
+        "failed",
+        "authorised ahead of this worker's clock",
+    )
+
+
+async def test_a_failover_chain_waits_for_its_first_vendors_rate_before_the_last_checks() -> None:
+    """The chain passes the first vendor's reservation on, so a chain behind a rate limit also
+    checks the window after the wait, not before it."""
+    inner = FakeChannelAdapter()
+    d = dispatcher(inner)
+    assert isinstance(d.clock, SimClock)
+    pace = VendorPace(d.clock, timedelta(minutes=20))
+    d.adapters[Channel.SMS] = FailoverAdapter([RateLimited(inner, pace.bucket)])
+    published = Published()
+    closes = NOW + timedelta(minutes=15)
+
+    await d.dispatch(
+        records(sms("att-1", not_after=closes), sms("att-2", not_after=closes)), published
+    )
+
+    assert inner.attempt_ids == ["att-1"]
+    assert published.outcomes()["att-2"][0] == "expired"
