@@ -17,18 +17,22 @@ def _verdicts(text: str) -> list[tuple[str, str, list[str], str | None]]:
 
 
 def test_the_documented_example_gives_the_documented_decisions() -> None:
-    """20:59 allowed, 21:00 deferred to 08:00, RF-2's day 8 across DST, STOP suppresses."""
+    """20:59 allowed, 21:00 not (RF-6 until 08:00) and, the 20:59 call having no outcome yet,
+    held to day 8 (RF-2), as after its conversation; day 8 across DST; STOP suppresses."""
     result = parley("evaluate", str(EXAMPLES / "events.jsonl"))
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == (EXAMPLES / "decisions.jsonl").read_text()
     assert _verdicts(result.stdout) == [
         ("desk-1", "authorised", [], None),
-        ("desk-2", "deferred", ["RF-6"], "2026-03-03T13:00:00Z"),
+        ("desk-2", "deferred", ["RF-2", "RF-6"], "2026-03-09T12:00:00Z"),
         ("desk-3", "deferred", ["RF-2"], "2026-03-09T12:00:00Z"),
         ("desk-4", "authorised", [], None),
         ("desk-5", "suppressed", ["P6-OPT-OUT", "RF-16", "TC-1", "TC-2"], None),
     ]
+    desk_2 = json.loads(result.stdout.splitlines()[1])
+    rf_6 = next(rule for rule in desk_2["rules"] if rule["rule_id"] == "RF-6")
+    assert rf_6["until"] == "2026-03-03T13:00:00Z"  # 08:00 the next morning
 
 
 def test_a_bad_line_names_the_file_line_and_field(tmp_path: Path) -> None:

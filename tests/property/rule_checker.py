@@ -33,12 +33,20 @@ def _tzdata_zones(country: str) -> tuple[str, ...]:
     return tuple(sorted(row[2] for row in rows if row[0] == country))
 
 
+# RF-7 / RF-6: "An unknown location takes the strictest known window of the person's country":
+# every zone tzdata lists for the US (the fifty states and DC; the territories have codes of their
+# own there), so a window must hold from Hawaii to Maine.
+US_ANYWHERE = _tzdata_zones("US")
+
 ADDRESS_PLACES: dict[tuple[str, str | None, str | None], Place] = {
     ("US", "NY", "Albany"): Place(("America/New_York",), ("US",)),
     ("US", "MA", "Boston"): Place(("America/New_York",), ("US", "US-MA")),
     ("US", "NY", "New York"): Place(("America/New_York",), ("US", "US-NYC")),
     ("US", "WA", "Seattle"): Place(("America/Los_Angeles",), ("US", "US-WA")),
     ("US", "TX", "Austin"): Place(("America/Chicago", "America/Denver"), ("US",)),
+    # Arizona keeps standard time, but the Navajo Nation in its north-east observes DST.
+    ("US", "AZ", "Window Rock"): Place(("America/Phoenix", "America/Denver"), ("US",)),
+    ("US", None, None): Place(US_ANYWHERE, ("US",)),  # somewhere in the US
     ("CN", "SH", "Shanghai"): Place(("Asia/Shanghai",), ("CN",)),
     ("GB", None, "London"): Place(("Europe/London",), ("GB",)),
     # No pack covers Canada, and zones.yaml has no Canadian places: every zone tzdata lists.
@@ -46,6 +54,10 @@ ADDRESS_PLACES: dict[tuple[str, str | None, str | None], Place] = {
 }
 PHONE_PLACES: dict[str, Place] = {
     "+15185550100": Place(("America/New_York",), ("US",)),
+    # 212 and 718 are used only in New York City: the person may be there (RF-7).
+    "+12125550100": Place(("America/New_York",), ("US", "US-NYC")),
+    "+17185550100": Place(("America/New_York",), ("US", "US-NYC")),
+    "+18005550199": Place(US_ANYWHERE, ("US",)),  # toll-free: anywhere in the US
     "+16175550100": Place(("America/New_York",), ("US", "US-MA")),
     "+12065550100": Place(("America/Los_Angeles",), ("US", "US-WA")),
     "+14155550100": Place(("America/Los_Angeles",), ("US",)),
@@ -139,6 +151,8 @@ def _confirmation_ok(inp: GateInput, revocation: ConsentRecord | None) -> bool:
     i = inp.intent
     if revocation is None or i.purpose != Purpose.OPT_OUT_CONFIRMATION:
         return False
+    if i.channel != Channel.SMS:  # a text, not a call or an email
+        return False
     if i.at > revocation.received_at + timedelta(minutes=5):
         return False
     sent = [
@@ -183,17 +197,25 @@ def suppress_violations(inp: GateInput) -> set[str]:
         broken.add("attorney")
     if party.bankrupt or party.deceased:
         broken.add("bankrupt/deceased")
-    if "GB" in juris and party.vulnerable and i.channel in (Channel.SMS, Channel.CALL):
+    revocation, grants = _consent_state(inp)
+    # UK-1: every text, call and email is automated; a letter is not stopped (ADR 0011).
+    if "GB" in juris and party.vulnerable and i.channel in MEDIA:
         broken.add("UK-1")
+    # RF-9: an employer-provided address only with the consumer's consent to that address.
+    address_consent = revocation is None and any(g.address is not None for g in grants)
     if (
         us
         and i.channel == Channel.EMAIL
         and any(e.address == i.to and e.kind == EmailKind.WORK for e in party.emails)
+        and not address_consent
     ):
         broken.add("RF-9 email")
     to_work = _phone_type(inp, i.to) == PhoneType.WORK
-    if us and i.channel in (Channel.CALL, Channel.SMS) and party.no_contact_at_work and to_work:
+    at_work = i.channel in (Channel.CALL, Channel.SMS) and party.no_contact_at_work and to_work
+    if us and at_work:
         broken.add("RF-9 work")
+    if "GB" in juris and at_work:  # UK-2: a request about where is honoured
+        broken.add("UK-2 work")
     if party.role == PartyRole.CONTACT_PERSON:
         if us:
             earlier = [
@@ -205,7 +227,6 @@ def suppress_violations(inp: GateInput) -> set[str]:
                 broken.add("RF-13")
         if "CN" in juris and (party.third_party_refused or not party.debtor_unreachable):
             broken.add("CN-3 third party")
-    revocation, grants = _consent_state(inp)
     exempt = us and _confirmation_ok(inp, revocation)
     if revocation is not None and not exempt:
         broken.add("opt-out")
@@ -270,16 +291,19 @@ def _us_call_caps(inp: GateInput, zones: set[str]) -> set[str]:
     broken: set[str] = set()
 
     def placed(a: AttemptRecord) -> bool:
-        excluded = {O.NOT_CONNECTED, O.FAILED, *NOT_SENT}
+        # RF-3: calls that never connect (a busy signal, a network failure) are not counted.
+        excluded = {O.NOT_CONNECTED, O.BUSY, O.FAILED, *NOT_SENT}
         return a.loan_id == i.loan_id and a.channel == Channel.CALL and a.outcome not in excluded
 
     if _rolling(inp, 7, placed) >= 7:
         broken.add("RF-1")
     for a in inp.attempts:
+        # RF-2 after a conversation; a call whose outcome is unknown or not in yet may have been
+        # one, and only what the history proves compliant is allowed (P1).
         if (
             a.loan_id == i.loan_id
             and a.channel == Channel.CALL
-            and a.outcome == O.CONVERSATION_RIGHT_PARTY
+            and a.outcome in (O.CONVERSATION_RIGHT_PARTY, O.OUTCOME_UNKNOWN, None)
         ):
             for z in zones:
                 zone = ZoneInfo(z)

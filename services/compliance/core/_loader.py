@@ -112,6 +112,11 @@ def check_pack(
             where = line_of(lines, ("cooldowns", index, "after"))
             problem = _unknown("counter kind", cooldown.after, kinds)
             raise PolicyError(file, where, f"cooldowns.{index}.after", problem)
+    confirmation = pack.confirmation
+    if confirmation is not None and not confirmation.channels:
+        where = line_of(lines, ("confirmation",))
+        problem = "a confirmation must name its channels (TC-4 allows one text: [sms])"
+        raise PolicyError(file, where, "confirmation.channels", problem)
     for index, window in enumerate(pack.windows):
         start, end = schema.parse_hhmm(window.start), schema.parse_hhmm(window.end)
         if start == end or (start > end and not window.wraps):

@@ -122,9 +122,13 @@ def confirmation_allowed(
     intent: ContactIntent,
     attempts: tuple[AttemptRecord, ...],
 ) -> bool:
-    """TC-4: one confirmation to the revoked address within N minutes of receiving the opt-out."""
+    """TC-4: one confirmation, on one of the rule's channels (a text), to the revoked address
+    within N minutes of receiving the opt-out. A rule naming no channels is one recorded before
+    rules named them, read back as it was (P5)."""
     revocation = ledger.revocation
     if intent.purpose != rule.purpose or revocation is None:
+        return False
+    if rule.channels is not None and intent.channel not in rule.channels:
         return False
     if intent.at > revocation.received_at + timedelta(minutes=rule.within_minutes):
         return False

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, EmailKind, PartyRole, PhoneType, Purpose
-from services.compliance.core import schema
+from services.compliance.core import consent, schema
 from services.compliance.core.model import AttemptRecord, GateInput
 
 Check = Callable[[schema.HoldRule, GateInput], str | None]  # problem, or None when it passes
@@ -113,9 +113,17 @@ def _vulnerable(rule: schema.HoldRule, inp: GateInput) -> str | None:
 
 
 def _work_email(rule: schema.HoldRule, inp: GateInput) -> str | None:
-    to = inp.intent.to
+    intent = inp.intent
+    to = intent.to
     work = any(e.address == to and e.kind == EmailKind.WORK for e in inp.party.emails)
-    return "employer-provided email address" if work else None
+    if not work:
+        return None
+    # RF-9 (1006.22(f)(3)): unless the consumer consented to that address. Only a standing grant
+    # that names it counts: consent to email in general is not consent to email the employer.
+    ledger = consent.resolve(inp.consents, intent.channel, to, intent.purpose, intent.at)
+    if ledger.revocation is None and any(g.address is not None for g in ledger.grants):
+        return None
+    return "employer-provided email address, no consent to use it"
 
 
 def _work_phone(rule: schema.HoldRule, inp: GateInput) -> str | None:

@@ -109,6 +109,11 @@ class ConsentRule(_Rule):
 
 class ConfirmationRule(_Rule):
     purpose: Purpose
+    # The media the confirmation may use (TC-4: a text). Required when a policy is loaded (see
+    # ``_loader.check_pack``); None only in a policy document recorded before the field existed,
+    # which allowed any medium and is read back as it was (P5). Left out of the dump when None,
+    # so such a document still hashes to its version.
+    channels: tuple[Channel, ...] | None = Field(default=None, exclude_if=lambda v: v is None)
     within_minutes: int = Field(ge=0)
     max: int = Field(ge=0)
 

@@ -203,8 +203,15 @@ class Places:
                 found.add(f"US-{territory}")
             for code, areas in data.us_area_codes.items():
                 if area is not None and area in areas:
-                    found.add(code)
+                    found.update(_with_parents(code))
         return tuple(sorted(found))
+
+
+def _with_parents(code: str) -> tuple[str, ...]:
+    """A jurisdiction code and those it lies in: US-NY-NYC is in US-NY and US, as an address in
+    New York City brings all three."""
+    parts = code.split("-")
+    return tuple("-".join(parts[:n]) for n in range(1, len(parts) + 1))
 
 
 def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.broker
 
 T0 = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 10:00 in New York: inside every calling window
 BORROWER = "b-receipts-1"
-MOBILE = "+12125550147"
+MOBILE = "+15185550147"  # Albany: a 212 number would bring NYC's written-consent rule
 TOKEN = "receipts-token"
 MESSAGE_SID = "SM" + "7" * 32
 

@@ -65,7 +65,7 @@ class Ledger:
 # -- one borrower in Albany NY, with consent to texts at MOBILE ----------------------------------
 
 B = "b1"
-MOBILE = "+12125550147"
+MOBILE = "+15185550147"  # 518: Albany (a 212 number would bring the NYC rules, RF-7)
 NOON_NY = datetime(2026, 7, 6, 16, 0, tzinfo=UTC)  # Monday 12:00 EDT
 
 

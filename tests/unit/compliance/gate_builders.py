@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from datetime import datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, TypeAdapter
@@ -170,3 +173,12 @@ def instants(result: GateResult) -> list[datetime]:
 def moved(inp: GateInput, at: datetime) -> GateInput:
     """The same input, intended for another instant."""
     return dataclasses.replace(inp, intent=dataclasses.replace(inp.intent, at=at))
+
+
+def rehashed(doc: dict[str, Any]) -> dict[str, Any]:
+    """A policy document changed by hand, with the version its content hashes to: what a build
+    that wrote that content recorded."""
+    canonical = {key: doc[key] for key in ("packs", "kinds", "zones")}
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    doc["version"] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    return doc

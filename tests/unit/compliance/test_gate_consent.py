@@ -246,6 +246,34 @@ def test_one_opt_out_confirmation_is_allowed_within_five_minutes() -> None:
 
 
 @pytest.mark.parametrize(
+    ("channel", "to", "verdict"),
+    [
+        (Channel.SMS, MOBILE, Verdict.AUTHORISED),
+        # TC-4 allows one confirmation *text*: no call, no email after the opt-out.
+        (Channel.CALL, MOBILE, Verdict.SUPPRESSED),
+        (Channel.EMAIL, EMAIL, Verdict.SUPPRESSED),
+    ],
+)
+def test_the_opt_out_confirmation_is_a_text_only(
+    channel: Channel, to: str, verdict: Verdict
+) -> None:
+    """TC-4: the one confirmation allowed after an opt-out is a text; a confirmation call or
+    email to a medium the person just revoked is an ordinary contact after an opt-out."""
+    consents = (grant(channel), revoke(channel, to, at=AT))
+
+    result = decide(
+        AT + timedelta(minutes=2),
+        channel=channel,
+        to=to,
+        purpose=Purpose.OPT_OUT_CONFIRMATION,
+        consents=consents,
+    )
+
+    assert result.verdict == verdict
+    assert ("P6-OPT-OUT" in result.reasons) == (verdict == Verdict.SUPPRESSED)
+
+
+@pytest.mark.parametrize(
     ("body", "expected"),
     [
         ("STOP", True),

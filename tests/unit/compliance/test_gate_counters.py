@@ -9,7 +9,7 @@ import pytest
 
 from contracts.decisions import Verdict
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, PartyRole, Phone, PhoneType, Purpose
+from contracts.values import Address, Channel, PartyRole, Phone, PhoneType, Purpose
 from services.compliance.core import AttemptRecord, PartyFacts
 from tests.unit.compliance.gate_builders import (
     BOSTON,
@@ -54,20 +54,35 @@ def test_call_at_the_instant_the_oldest_falls_out_is_authorised() -> None:
     assert result.evidence.counts["RF-1"] == 6
 
 
-def test_calls_that_never_connected_do_not_count() -> None:
-    """RF-3: a call that never connects to the dialed number is not a placed call."""
-    result = decide(
-        datetime(2026, 4, 7, 15, 0, tzinfo=ET), attempts=_seven_calls(OutcomeKind.NOT_CONNECTED)
-    )
+@pytest.mark.parametrize(
+    ("outcome", "counted"),
+    [
+        # RF-3: calls that never connect to the dialed number (busy signal, network failure).
+        (OutcomeKind.NOT_CONNECTED, False),
+        (OutcomeKind.BUSY, False),
+        (OutcomeKind.FAILED, False),
+        # Connected, or may have: placed calls.
+        (OutcomeKind.NO_ANSWER, True),
+        (OutcomeKind.VOICEMAIL_LEFT, True),
+        (OutcomeKind.OUTCOME_UNKNOWN, True),
+    ],
+)
+def test_calls_that_never_connected_do_not_count(outcome: OutcomeKind, counted: bool) -> None:
+    """RF-3: a call that never connects to the dialed number (a busy signal, a network
+    failure) is not a placed call; any other call is."""
+    result = decide(datetime(2026, 4, 7, 15, 0, tzinfo=ET), attempts=_seven_calls(outcome))
 
-    assert result.verdict == Verdict.AUTHORISED
+    assert result.evidence.counts["RF-1"] == (7 if counted else 0)
+    assert ("RF-1" in result.reasons) == counted
 
 
 def test_pending_calls_count_from_reservation() -> None:
-    """P2: an attempt counts against the caps from the moment it is reserved."""
+    """P2: an attempt counts against the caps from the moment it is reserved (and, as it may
+    still turn out a conversation, starts RF-2's cooldown too)."""
     result = decide(datetime(2026, 4, 7, 15, 0, tzinfo=ET), attempts=_seven_calls(None))
 
-    assert result.reasons == ("RF-1",)
+    assert result.reasons == ("RF-1", "RF-2")
+    assert result.evidence.counts["RF-1"] == 7
 
 
 def test_calls_about_another_debt_have_their_own_budget() -> None:
@@ -95,6 +110,44 @@ def test_conversation_on_day_1_allows_the_next_call_on_day_8(
     result = decide(at, attempts=(talk,))
 
     assert result.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("outcome", "cools_down"),
+    [
+        (OutcomeKind.CONVERSATION_RIGHT_PARTY, True),
+        # Not known not to have been a conversation (P1): the cooldown starts all the same.
+        (OutcomeKind.OUTCOME_UNKNOWN, True),
+        (None, True),  # reserved, outcome not in yet (P2)
+        (OutcomeKind.CONVERSATION_WRONG_PARTY, False),
+        (OutcomeKind.NO_ANSWER, False),
+        (OutcomeKind.VOICEMAIL_LEFT, False),
+        (OutcomeKind.BUSY, False),
+        (OutcomeKind.NOT_CONNECTED, False),
+    ],
+)
+def test_a_call_that_may_have_been_a_conversation_starts_the_cooldown(
+    outcome: OutcomeKind | None, cools_down: bool
+) -> None:
+    """RF-2: a call whose outcome is unknown or still pending may have been a conversation
+    with the person, so the next call waits for day 8 as after a conversation; the deferral is
+    to the exact instant, which is then authorised."""
+    call = attempt(datetime(2026, 4, 1, 9, 0, tzinfo=ET), outcome=outcome)
+    day_8 = datetime(2026, 4, 8, 8, 0, tzinfo=ET)
+
+    result = decide(datetime(2026, 4, 2, 12, 0, tzinfo=ET), attempts=(call,))
+    then = decide(day_8, attempts=(call,))
+    before = decide(day_8 - timedelta(minutes=1), attempts=(call,))
+
+    if cools_down:
+        assert result.reasons == ("RF-2",)
+        assert result.defer_until == day_8
+        assert result.evidence.counts["RF-2"] == 1
+        assert before.verdict == Verdict.DEFERRED
+    else:
+        assert result.verdict == Verdict.AUTHORISED
+        assert result.evidence.counts["RF-2"] == 0
+    assert then.verdict == Verdict.AUTHORISED
 
 
 def test_cooldown_deferral_lands_on_0800_of_day_8() -> None:
@@ -192,6 +245,27 @@ def test_nyc_fourth_attempt_across_media_is_deferred() -> None:
         party=party,
         attempts=history,
         consents=consents,
+    )
+
+    assert result.reasons == ("NYC-5-77",)
+    assert result.defer_until == datetime(2026, 4, 8, 10, 0, tzinfo=ET)
+    assert "US-NY-NYC" in result.evidence.jurisdictions
+
+
+@pytest.mark.parametrize("area", ["212", "332", "646", "917", "718", "347", "929"])
+def test_a_new_york_city_area_code_brings_the_nyc_cap_without_an_nyc_address(area: str) -> None:
+    """NYC-5-77 through RF-7: every candidate location counts, so a number with an area code
+    used only in New York City brings the city's rules to a person whose address is in New
+    Jersey: the fourth attempt in 7 days waits."""
+    number = f"+1{area}5550100"
+    newark = Address(country="US", region="NJ", city="Newark", postal_code="07102")
+    party = person(addresses=(newark,), phones=(Phone(number=number),))
+    history = tuple(
+        attempt(datetime(2026, 4, day, 10, 0, tzinfo=ET), to=number) for day in (1, 2, 3)
+    )
+
+    result = decide(
+        datetime(2026, 4, 4, 10, 0, tzinfo=ET), to=number, party=party, attempts=history
     )
 
     assert result.reasons == ("NYC-5-77",)

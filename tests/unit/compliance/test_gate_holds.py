@@ -1,4 +1,4 @@
-"""Holds that suppress until the state changes: P1-DEST/ZONE, P6, RF-9/10/11/13, UK-1, CN-3."""
+"""Holds that suppress until the state changes: P1-DEST/ZONE, P6, RF-9/10/11/13, UK-1/2, CN-3."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from contracts.values import (
     PhoneType,
     Purpose,
 )
-from services.compliance.core import DebtFacts
+from services.compliance.core import ConsentRecord, DebtFacts
 from tests.unit.compliance.gate_builders import (
     EMAIL,
     ET,
@@ -28,7 +28,9 @@ from tests.unit.compliance.gate_builders import (
     SHANGHAI,
     attempt,
     decide,
+    grant,
     person,
+    revoke,
 )
 
 AT = datetime(2026, 4, 14, 12, 0, tzinfo=ET)
@@ -105,26 +107,93 @@ def test_bankruptcy_and_death_suppress_all_contact(fact: str, rule: str) -> None
     assert result.reasons == (rule,)
 
 
-def test_vulnerable_uk_customer_gets_no_automated_contact() -> None:
-    """UK-1: no automated SMS or calls for a vulnerable customer; email still allowed."""
-    gb_mobile = "+447911123456"
-    party = person(addresses=(LONDON_ADDR,), phones=(Phone(number=gb_mobile),), vulnerable=True)
+GB_MOBILE = "+447911123456"
+GB_WORK = "+442079460000"
+
+
+@pytest.mark.parametrize(
+    ("channel", "to", "reasons"),
+    [
+        (Channel.SMS, GB_MOBILE, ("UK-1",)),
+        (Channel.CALL, GB_MOBILE, ("UK-1",)),
+        (Channel.EMAIL, EMAIL, ("UK-1",)),
+        # A letter still goes: statutory arrears notices are owed to every customer (ADR 0011).
+        (Channel.LETTER, None, ()),
+    ],
+)
+def test_vulnerable_uk_customer_gets_no_automated_contact(
+    channel: Channel, to: str | None, reasons: tuple[str, ...]
+) -> None:
+    """UK-1: no automated contact (text, call or email) with a vulnerable customer."""
+    party = person(addresses=(LONDON_ADDR,), phones=(Phone(number=GB_MOBILE),), vulnerable=True)
     at = datetime(2026, 4, 14, 12, 0, tzinfo=LONDON)
 
-    text = decide(at, channel=Channel.SMS, to=gb_mobile, party=party, consents=())
-    email = decide(at, channel=Channel.EMAIL, to=EMAIL, party=party, consents=())
+    result = decide(at, channel=channel, to=to, party=party, consents=())
 
-    assert text.reasons == ("UK-1",)
-    assert email.verdict == Verdict.AUTHORISED
+    assert result.reasons == reasons
 
 
-def test_work_email_is_never_used() -> None:
-    """RF-9: do not email an employer-provided address."""
-    party = person(emails=(Email(address="pat@employer.example", kind=EmailKind.WORK),))
+@pytest.mark.parametrize(
+    ("channel", "to", "barred", "reasons"),
+    [
+        (Channel.CALL, GB_WORK, True, ("UK-2",)),
+        (Channel.SMS, GB_WORK, True, ("UK-2",)),
+        (Channel.CALL, GB_WORK, False, ()),
+        (Channel.CALL, GB_MOBILE, True, ()),  # the request is about work, not every number
+        (Channel.EMAIL, EMAIL, True, ()),
+    ],
+)
+def test_uk_customer_who_said_not_at_work_is_not_contacted_at_work(
+    channel: Channel, to: str, barred: bool, reasons: tuple[str, ...]
+) -> None:
+    """UK-2: a reasonable request about where to be contacted ("not at work") is honoured."""
+    phones = (Phone(number=GB_WORK, type=PhoneType.WORK), Phone(number=GB_MOBILE))
+    party = person(addresses=(LONDON_ADDR,), phones=phones, no_contact_at_work=barred)
+    at = datetime(2026, 4, 14, 12, 0, tzinfo=LONDON)
 
-    result = decide(AT, channel=Channel.EMAIL, to="pat@employer.example", party=party)
+    result = decide(at, channel=channel, to=to, party=party, consents=())
 
-    assert result.reasons == ("RF-9",)
+    assert result.reasons == reasons
+
+
+WORK_EMAIL = "pat@employer.example"
+
+
+@pytest.mark.parametrize(
+    ("consents", "reasons"),
+    [
+        ((), ("RF-9",)),
+        ((grant(Channel.EMAIL, WORK_EMAIL),), ()),
+        ((grant(Channel.EMAIL, WORK_EMAIL, written=True),), ()),
+        ((grant(Channel.EMAIL, WORK_EMAIL.upper()),), ()),  # the same mailbox
+        ((grant(Channel.EMAIL, WORK_EMAIL, purpose=Purpose.COLLECTION),), ()),
+        # Consent to email in general, or to another address, is not consent to this one.
+        ((grant(Channel.EMAIL),), ("RF-9",)),
+        ((grant(Channel.EMAIL, EMAIL),), ("RF-9",)),
+        ((grant(Channel.EMAIL, WORK_EMAIL, purpose=Purpose.REMINDER),), ("RF-9",)),
+        ((grant(Channel.SMS, WORK_EMAIL),), ("RF-9",)),
+        # Consent given and then withdrawn: the hold stands again, beside the opt-out.
+        (
+            (
+                grant(Channel.EMAIL, WORK_EMAIL),
+                revoke(Channel.EMAIL, WORK_EMAIL, at=datetime(2026, 4, 1, tzinfo=ET)),
+            ),
+            ("P6-OPT-OUT", "RF-16", "RF-9"),
+        ),
+        # Consent that takes effect only later does not lift it yet.
+        ((grant(Channel.EMAIL, WORK_EMAIL, at=datetime(2026, 4, 15, tzinfo=ET)),), ("RF-9",)),
+    ],
+)
+def test_work_email_only_with_the_consumers_consent_to_that_address(
+    consents: tuple[ConsentRecord, ...], reasons: tuple[str, ...]
+) -> None:
+    """RF-9 (1006.22(f)(3)): no email to an employer-provided address unless the consumer
+    consented to that address."""
+    party = person(emails=(Email(address=WORK_EMAIL, kind=EmailKind.WORK),))
+
+    result = decide(AT, channel=Channel.EMAIL, to=WORK_EMAIL, party=party, consents=consents)
+
+    assert result.reasons == reasons
 
 
 def test_work_phone_is_barred_once_the_person_says_so() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from contracts.decisions import Verdict
 from contracts.values import Address, Channel, LocalTimeRange, Phone, PhoneType
-from services.compliance.core import load_policy
+from services.compliance.core import PartyFacts, load_policy
 from tests.unit.compliance.gate_builders import (
     BOSTON,
     ET,
@@ -24,6 +24,7 @@ from tests.unit.compliance.gate_builders import (
     UTC,
     decide,
     effects,
+    grant,
     person,
 )
 
@@ -76,20 +77,122 @@ def test_pacific_area_code_and_eastern_address_give_11_to_21_eastern() -> None:
     assert opens.evidence.candidate_zones == ("America/Los_Angeles", "America/New_York")
 
 
-def test_unknown_us_region_uses_every_contiguous_zone() -> None:
-    """RF-7 fallback: a US address without a state and no phone means 08:00 PT to 21:00 ET."""
-    party = person(addresses=(Address(country="US"),), phones=())
+HONOLULU = ZoneInfo("Pacific/Honolulu")
+ANCHORAGE = ZoneInfo("America/Anchorage")
 
-    result = decide(
-        datetime(2026, 4, 14, 10, 0, tzinfo=ET),
-        channel=Channel.EMAIL,
-        to="pat@example.com",
-        party=party,
+
+@pytest.mark.parametrize(
+    ("party", "channel", "to"),
+    [
+        (person(addresses=(Address(country="US"),), phones=()), Channel.EMAIL, "pat@example.com"),
+        (
+            person(addresses=(Address(country="US", region="ZZ"),), phones=()),
+            Channel.EMAIL,
+            "pat@example.com",
+        ),
+        (
+            person(addresses=(), phones=(Phone(number="+18005550199", type=PhoneType.MOBILE),)),
+            Channel.CALL,
+            "+18005550199",
+        ),
+    ],
+    ids=["no-region", "unknown-region", "toll-free-number"],
+)
+@pytest.mark.parametrize(
+    ("at", "verdict", "until"),
+    [
+        # Summer: 08:00 PDT is 05:00 in Honolulu and 07:00 in Anchorage.
+        (
+            datetime(2026, 7, 14, 8, 0, tzinfo=PT),
+            Verdict.DEFERRED,
+            datetime(2026, 7, 14, 8, 0, tzinfo=HONOLULU),
+        ),
+        (
+            datetime(2026, 7, 14, 7, 59, tzinfo=HONOLULU),
+            Verdict.DEFERRED,
+            datetime(2026, 7, 14, 8, 0, tzinfo=HONOLULU),
+        ),
+        (datetime(2026, 7, 14, 8, 0, tzinfo=HONOLULU), Verdict.AUTHORISED, None),  # 14:00 EDT
+        (datetime(2026, 7, 14, 20, 59, tzinfo=ET), Verdict.AUTHORISED, None),
+        (
+            datetime(2026, 7, 14, 21, 0, tzinfo=ET),
+            Verdict.DEFERRED,
+            datetime(2026, 7, 15, 8, 0, tzinfo=HONOLULU),
+        ),
+        # Winter: 08:00 HST is 13:00 EST; Anchorage (AKST) opens at 12:00 EST, earlier.
+        (
+            datetime(2026, 1, 14, 12, 30, tzinfo=ET),
+            Verdict.DEFERRED,
+            datetime(2026, 1, 14, 8, 0, tzinfo=HONOLULU),
+        ),
+        (datetime(2026, 1, 14, 13, 0, tzinfo=ET), Verdict.AUTHORISED, None),
+    ],
+)
+def test_an_unknown_place_in_the_us_takes_the_strictest_window_of_every_state(
+    party: PartyFacts,
+    channel: Channel,
+    to: str,
+    at: datetime,
+    verdict: Verdict,
+    until: datetime | None,
+) -> None:
+    """RF-6/RF-7: an unknown location takes the strictest known window of the person's
+    country, Alaska and Hawaii included: 08:00 Hawaii to 21:00 Eastern."""
+    consents = (grant(Channel.CALL),)
+
+    result = decide(at, channel=channel, to=to, party=party, consents=consents)
+
+    assert result.verdict == verdict
+    assert result.defer_until == until
+    assert {"Pacific/Honolulu", "America/Anchorage", "America/Adak"} <= set(
+        result.evidence.candidate_zones
     )
 
-    assert result.verdict == Verdict.DEFERRED
-    assert result.defer_until == datetime(2026, 4, 14, 11, 0, tzinfo=ET)
-    assert "America/Phoenix" in result.evidence.candidate_zones
+
+PHOENIX = ZoneInfo("America/Phoenix")
+DENVER = ZoneInfo("America/Denver")
+
+
+@pytest.mark.parametrize(
+    ("at", "verdict", "until"),
+    [
+        # July: Phoenix keeps MST (UTC-7), the Navajo Nation (America/Denver) is on MDT (UTC-6),
+        # so the intersection is 08:00-20:00 Phoenix time.
+        (
+            datetime(2026, 7, 14, 7, 59, tzinfo=PHOENIX),
+            Verdict.DEFERRED,
+            datetime(2026, 7, 14, 8, 0, tzinfo=PHOENIX),
+        ),
+        (datetime(2026, 7, 14, 8, 0, tzinfo=PHOENIX), Verdict.AUTHORISED, None),
+        (datetime(2026, 7, 14, 19, 59, tzinfo=PHOENIX), Verdict.AUTHORISED, None),
+        (
+            datetime(2026, 7, 14, 20, 0, tzinfo=PHOENIX),
+            Verdict.DEFERRED,
+            datetime(2026, 7, 15, 8, 0, tzinfo=PHOENIX),
+        ),
+        (
+            datetime(2026, 7, 14, 20, 30, tzinfo=PHOENIX),
+            Verdict.DEFERRED,
+            datetime(2026, 7, 15, 8, 0, tzinfo=PHOENIX),
+        ),
+        # January: both on MST, the whole 08:00-21:00 window.
+        (datetime(2026, 1, 14, 20, 30, tzinfo=PHOENIX), Verdict.AUTHORISED, None),
+    ],
+)
+def test_an_arizona_address_may_be_on_navajo_nation_time(
+    at: datetime, verdict: Verdict, until: datetime | None
+) -> None:
+    """RF-7: Arizona spans two zones (the Navajo Nation observes DST, America/Denver), so an
+    Arizona address is contacted only when 08:00-21:00 holds in both."""
+    number = "+19285550100"  # 928: northern Arizona
+    window_rock = Address(country="US", region="AZ", city="Window Rock", postal_code="86515")
+    party = person(addresses=(window_rock,), phones=(Phone(number=number, type=PhoneType.MOBILE),))
+
+    result = decide(at, to=number, party=party)
+
+    assert result.verdict == verdict
+    assert result.defer_until == until
+    assert result.evidence.candidate_zones == ("America/Denver", "America/Phoenix")
 
 
 @pytest.mark.parametrize(

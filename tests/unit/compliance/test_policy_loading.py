@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from services.compliance.core import PolicyError, load_policy
+from contracts.decisions import Verdict
+from contracts.values import Channel, Purpose
+from services.compliance.core import Policy, PolicyError, load_policy
+from services.compliance.core.registry import policy_document, policy_from_document
+from tests.unit.compliance.gate_builders import ET, MOBILE, decide, grant, rehashed, revoke
 
 GOOD_PACK = """\
 pack: custom
@@ -277,7 +282,7 @@ def test_a_broken_override_is_reported_at_the_override(tmp_path: Path) -> None:
     assert str(error).startswith(
         f"{policy}:5: overrides.1: contradictory window RF-6: start 22:00 >= end 21:00"
     )
-    assert str(error).endswith("(after this override, in us-federal.yaml:27 windows.0)")
+    assert str(error).endswith("(after this override, in us-federal.yaml:29 windows.0)")
 
 
 def test_an_override_that_empties_the_windows_is_reported_at_the_override(
@@ -317,3 +322,42 @@ def test_a_pack_for_elsewhere_is_checked_against_parleys_own_hours(tmp_path: Pat
     error = _error(policy)
 
     assert "night.yaml:5: windows.0: contradictory window P1-NIGHT" in str(error)
+
+
+@pytest.mark.parametrize("channels", ["", "channels: [], "])
+def test_a_confirmation_must_name_its_channels(tmp_path: Path, channels: str) -> None:
+    """TC-4 allows one confirmation *text*: a pack's confirmation says which media it may use."""
+    pack = GOOD_PACK + (
+        f"confirmation: {{id: TC-4, purpose: opt_out_confirmation, {channels}"
+        "within_minutes: 5, max: 1}\n"
+    )
+
+    error = _error(_write(tmp_path, pack))
+
+    assert str(error) == (
+        f"{tmp_path / 'custom.yaml'}:12: confirmation.channels: a confirmation must name its"
+        " channels (TC-4 allows one text: [sms])"
+    )
+
+
+def test_a_policy_recorded_before_confirmations_named_channels_replays_as_it_was() -> None:
+    """P5: a recorded document whose TC-4 names no channels still hashes to its version, and
+    its decisions are re-proved as they were made (a confirmation on any medium)."""
+    doc = policy_document(load_policy("default"))
+    for pack in doc["packs"]:
+        if pack.get("confirmation"):
+            del pack["confirmation"]["channels"]
+    then = policy_from_document(rehashed(doc))
+    now = load_policy("default")
+    stop = datetime(2026, 4, 14, 12, 0, tzinfo=ET)
+    consents = (grant(Channel.CALL), revoke(Channel.CALL, MOBILE, at=stop))
+
+    def confirm_by_call(policy: Policy) -> Verdict:
+        at = stop + timedelta(minutes=2)
+        purpose = Purpose.OPT_OUT_CONFIRMATION
+        return decide(at, purpose=purpose, consents=consents, policy=policy).verdict
+
+    assert then.version != now.version
+    assert policy_from_document(policy_document(then)).version == then.version
+    assert confirm_by_call(then) == Verdict.AUTHORISED
+    assert confirm_by_call(now) == Verdict.SUPPRESSED

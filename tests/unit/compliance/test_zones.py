@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +17,7 @@ from tests.unit.compliance.gate_builders import (
     SHANGHAI,
     decide,
     person,
+    rehashed,
 )
 
 PLACES = load_policy("default").places
@@ -41,16 +40,10 @@ def test_phone_area_code_address_and_declared_zone_all_count() -> None:
 
 
 def test_toll_free_number_falls_back_to_the_country() -> None:
-    """A non-geographic number gives the country's contiguous zones, not 40 Caribbean zones."""
+    """A non-geographic number gives the zones of every US state, not 40 Caribbean zones."""
     party = person(addresses=(), phones=(Phone(number="+18005550100"),))
 
-    assert candidate_zones(party) == (
-        "America/Chicago",
-        "America/Denver",
-        "America/Los_Angeles",
-        "America/New_York",
-        "America/Phoenix",
-    )
+    assert candidate_zones(party) == EVERY_STATE
 
 
 def test_jurisdictions_from_addresses() -> None:
@@ -73,6 +66,45 @@ def test_jurisdictions_from_phone_area_codes_and_borrower_address() -> None:
     assert jurisdictions(person(addresses=(), phones=()), (SHANGHAI,)) == ("CN",)
 
 
+@pytest.mark.parametrize(
+    ("area", "found"),
+    [
+        ("212", ("US", "US-NY", "US-NY-NYC")),  # Manhattan
+        ("332", ("US", "US-NY", "US-NY-NYC")),
+        ("646", ("US", "US-NY", "US-NY-NYC")),
+        ("917", ("US", "US-NY", "US-NY-NYC")),  # every borough
+        ("718", ("US", "US-NY", "US-NY-NYC")),  # the other four boroughs
+        ("347", ("US", "US-NY", "US-NY-NYC")),
+        ("929", ("US", "US-NY", "US-NY-NYC")),
+        ("516", ("US",)),  # Nassau County, Long Island: New York State, not the city
+        ("518", ("US",)),  # Albany
+    ],
+)
+def test_a_new_york_city_area_code_brings_the_city_and_the_state(
+    area: str, found: tuple[str, ...]
+) -> None:
+    """NYC-5-77: an area code used only in New York City places the person there (RF-7), with
+    the state it lies in, as an address in the city does."""
+    party = person(addresses=(), phones=(Phone(number=f"+1{area}5550100"),))
+
+    assert jurisdictions(party) == found
+
+
+@pytest.mark.parametrize(
+    ("region", "zones"),
+    [
+        ("AZ", ("America/Denver", "America/Phoenix")),  # the Navajo Nation keeps DST
+        ("AK", ("America/Adak", "America/Anchorage")),
+        ("HI", ("Pacific/Honolulu",)),
+    ],
+)
+def test_a_state_lists_every_zone_used_inside_it(region: str, zones: tuple[str, ...]) -> None:
+    """RF-7: an address naming only the state may be anywhere in it."""
+    party = person(addresses=(Address(country="US", region=region),), phones=())
+
+    assert candidate_zones(party) == zones
+
+
 def test_uk_mobile_belongs_to_gb() -> None:
     """+44 7... numbers that phonenumbers places in GG/JE/IM still count as GB."""
     assert jurisdictions(person(addresses=(), phones=(Phone(number="+447911123456"),))) == ("GB",)
@@ -85,12 +117,15 @@ TERRITORIES = [
     ("MP", "Pacific/Saipan", "+16705550100"),
     ("AS", "Pacific/Pago_Pago", "+16846221234"),
 ]
-CONTIGUOUS = (
+EVERY_STATE = (
+    "America/Adak",
+    "America/Anchorage",
     "America/Chicago",
     "America/Denver",
     "America/Los_Angeles",
     "America/New_York",
     "America/Phoenix",
+    "Pacific/Honolulu",
 )
 
 
@@ -140,13 +175,15 @@ def test_territory_number_without_a_zone_falls_back_to_the_territory() -> None:
     assert jurisdictions(party) == ("US", "US-AS")
 
 
-def test_unknown_us_place_is_the_contiguous_states_only() -> None:
-    """The US fallback stays the contiguous zones; a territory counts only once something names it."""
+def test_unknown_us_place_is_every_state_but_no_territory() -> None:
+    """An unknown place in the US takes the strictest known window of the country: every
+    zone of the fifty states, Alaska and Hawaii included; a territory counts only once
+    something names it."""
     unknown = person(addresses=(Address(country="US", region="ZZ"),), phones=())
     no_region = person(addresses=(Address(country="US"),), phones=())
 
-    assert candidate_zones(unknown) == CONTIGUOUS
-    assert candidate_zones(no_region) == CONTIGUOUS
+    assert candidate_zones(unknown) == EVERY_STATE
+    assert candidate_zones(no_region) == EVERY_STATE
 
 
 def _recorded_without(*fields: str) -> dict[str, object]:
@@ -154,10 +191,7 @@ def _recorded_without(*fields: str) -> dict[str, object]:
     doc = policy_document(load_policy("default"))
     for name in fields:
         del doc["zones"][name]
-    canonical = {key: doc[key] for key in ("packs", "kinds", "zones")}
-    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    doc["version"] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
-    return doc
+    return rehashed(doc)
 
 
 def test_policy_document_recorded_before_territories_still_loads() -> None:

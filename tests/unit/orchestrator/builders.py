@@ -29,7 +29,7 @@ NS = "unit"
 UPSTREAM = f"{NS}.upstream"
 OUTCOMES = f"{NS}.outcomes"
 T0 = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 10:00 in New York
-MOBILE = "+12125550147"
+MOBILE = "+15185550147"  # 518: Albany (a 212 number would bring the NYC rules, RF-7)
 EMAIL = "ann@mail.example"
 
 
