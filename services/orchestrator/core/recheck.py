@@ -35,8 +35,8 @@ def revoked_since(
         return "hold:cease"
     if loan is not None and loan.disputed and purpose is not Purpose.DISPUTE_RESPONSE:
         return "hold:dispute"
-    if purpose is Purpose.OPT_OUT_CONFIRMATION:
-        return None  # TC-4: the one confirmation goes to the address that just opted out
+    if purpose is Purpose.OPT_OUT_CONFIRMATION and channel is Channel.SMS:
+        return None  # TC-4: the one confirmation text goes to the number that just opted out
     # The gate's own reading of the consent ledger, so the two cannot disagree on what stands.
     if consent.resolve(tuple(party.consents), channel, to, purpose, now).revocation is not None:
         return "consent:revoked"

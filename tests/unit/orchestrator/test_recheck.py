@@ -70,3 +70,18 @@ def test_a_dispute_holds_everything_but_the_dispute_response() -> None:
 
     assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) == "hold:dispute"
     assert _recheck(state, Channel.SMS, MOBILE, Purpose.DISPUTE_RESPONSE) is None
+
+
+def test_only_a_text_confirming_an_opt_out_goes_after_it() -> None:
+    """TC-4: the one confirmation is a text to the number that opted out; a call or an email
+    for that purpose after an opt-out from that medium is stopped like any other."""
+    email = "pat@example.com"
+    state = _state(
+        _record(Channel.SMS, MOBILE, False, days_ago=0),
+        _record(Channel.CALL, MOBILE, False, days_ago=0),
+        _record(Channel.EMAIL, email, False, days_ago=0),
+    )
+
+    assert _recheck(state, Channel.SMS, MOBILE, Purpose.OPT_OUT_CONFIRMATION) is None
+    assert _recheck(state, Channel.CALL, MOBILE, Purpose.OPT_OUT_CONFIRMATION) == "consent:revoked"
+    assert _recheck(state, Channel.EMAIL, email, Purpose.OPT_OUT_CONFIRMATION) == "consent:revoked"
