@@ -7,8 +7,7 @@ from contextlib import asynccontextmanager
 
 from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
 from services.channels.adapters import TwilioVoice
-from services.gateway import InMemoryDirectory, create_gateway_app
-from services.runtime.http import bind_socket, serve_asgi
+from services.gateway import InMemoryDirectory
 from tests.integration.channels.channels_support import (
     PHONE,
     SID,
@@ -18,6 +17,7 @@ from tests.integration.channels.channels_support import (
     call,
     clock,
     fast_retry,
+    gateway_serving,
     running_simulator,
     sms,
     twilio_sms,
@@ -28,20 +28,8 @@ from tests.integration.channels.channels_support import (
 async def running_gateway() -> AsyncIterator[tuple[str, ListSink]]:
     directory = InMemoryDirectory()
     directory.add("borrower-1", "party-1", [PHONE])
-    sink = ListSink()
-    sock = bind_socket()  # bound first, so the app knows the public URL vendors will sign
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_gateway_app(
-        sink=sink,
-        directory=directory,
-        auth_tokens={"twilio": TOKEN},
-        clock=clock,
-        public_base_url=url,
-    )
-    async with serve_asgi(app, sock=sock) as served:
-        assert served == url
-        yield url, sink
-    sock.close()
+    async with gateway_serving(directory) as served:
+        yield served
 
 
 def outcomes(sink: ListSink) -> list[ContactOutcomeRecorded]:

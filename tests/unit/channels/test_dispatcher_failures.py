@@ -64,6 +64,17 @@ def dispatcher(adapter: object) -> Dispatcher:
     return d
 
 
+def read_stop(d: Dispatcher) -> None:
+    """What a re-check of the ledger brings once the orchestrator has processed a STOP from the
+    texts' number. The party is known to the worker, so the STOP, not an unknown party, is what
+    cancels a text."""
+    state = BorrowerState(BORROWER)
+    state.parties["party-1"] = Party(party_id="party-1", role=PartyRole.BORROWER)
+    stop = ConsentRevoked(party_id="party-1", channel=Channel.SMS, address=PHONE, received_at=NOW)
+    evolve(state, stop, NOW)
+    d.states[0].borrowers[BORROWER] = state
+
+
 class Unreadable(FakeChannelAdapter):
     """Accepts the first text, then fails to read the vendor's answer (a broken gzip body)."""
 
@@ -111,15 +122,7 @@ async def test_a_stop_read_between_two_sends_of_one_batch_cancels_the_second() -
 
     async def recheck() -> None:
         if adapter.sent:  # after the first send, the orchestrator has processed a STOP
-            state = BorrowerState(BORROWER)
-            # The texts' party is known to the worker: the STOP, not an unknown party, is
-            # what cancels the second.
-            state.parties["party-1"] = Party(party_id="party-1", role=PartyRole.BORROWER)
-            stop = ConsentRevoked(
-                party_id="party-1", channel=Channel.SMS, address=PHONE, received_at=NOW
-            )
-            evolve(state, stop, NOW)
-            d.states[0].borrowers[BORROWER] = state
+            read_stop(d)
 
     await d.dispatch(records(sms("att-1"), sms("att-2")), published, recheck)
 
@@ -179,13 +182,7 @@ async def test_a_stop_processed_while_a_task_waits_for_the_vendor_rate_cancels_i
 
     async def recheck() -> None:
         if stopped:
-            state = BorrowerState(BORROWER)
-            state.parties["party-1"] = Party(party_id="party-1", role=PartyRole.BORROWER)
-            stop = ConsentRevoked(
-                party_id="party-1", channel=Channel.SMS, address=PHONE, received_at=NOW
-            )
-            evolve(state, stop, NOW)
-            d.states[0].borrowers[BORROWER] = state
+            read_stop(d)
 
     await d.dispatch(records(sms("att-1"), sms("att-2")), published, recheck)
 
