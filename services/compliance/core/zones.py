@@ -112,6 +112,21 @@ class Places:
         numbers = tuple(phone.number for phone in party.phones)
         return self._zones_of(party.addresses, numbers, party.declared_time_zone)
 
+    def home_zone(self, addresses: tuple[Address, ...], numbers: tuple[str, ...]) -> str | None:
+        """The one zone a person's day is planned in (the strategy's; the gate checks every
+        candidate zone): the first zone listed for their first address, else for their first
+        phone. Listed order (zones.yaml), not alphabetical: Arizona plans in Phoenix time, not
+        the Navajo Nation's, and a US address with no state in Eastern time, not Adak's."""
+        for address in addresses:
+            zones = self._address_zones(address)
+            if zones:
+                return zones[0]
+        for number in numbers:
+            zones = self._phone(number)[1]
+            if zones:
+                return zones[0]
+        return None
+
     def jurisdictions(
         self, party: PartyFacts, borrower_addresses: tuple[Address, ...] = ()
     ) -> tuple[str, ...]:
@@ -160,8 +175,8 @@ class Places:
         data = self.data
         if country == "US" and region in data.us_states:
             return data.us_states[region]
-        # Unknown place inside the country: the country's strictest set (for the US every
-        # contiguous zone, whose windows intersect to 08:00 Pacific - 21:00 Eastern). A country
+        # Unknown place inside the country: the country's strictest set (for the US every zone
+        # of the states, whose windows intersect to 08:00 Hawaii - 21:00 Eastern). A country
         # zones.yaml does not list takes every zone tzdata gave it: a Canadian address is
         # somewhere from St John's to Dawson, and only no zone at all (P1-ZONE) was safer than
         # ignoring it.

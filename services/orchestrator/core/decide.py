@@ -40,11 +40,10 @@ from contracts.strategy import (
 )
 from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.upstream import ConsentRevoked
-from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
+from contracts.values import Address, Channel, Money, Phone, Purpose
 from events.envelope import derive_id
 from services.compliance.core import Policy, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
-from services.compliance.core.model import PartyFacts
 from services.compliance.core.zones import Places, loadable_zone
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
@@ -83,10 +82,8 @@ def _zone(
 ) -> ZoneInfo:
     if declared and loadable_zone(declared):  # the gate ignores an unloadable one too
         return ZoneInfo(declared)
-    zones = places.candidate_zones(
-        PartyFacts(party_id="", role=PartyRole.BORROWER, addresses=addresses, phones=phones)
-    )
-    return ZoneInfo(zones[0]) if zones else ZoneInfo("UTC")
+    home = places.home_zone(addresses, tuple(phone.number for phone in phones))
+    return ZoneInfo(home) if home is not None else ZoneInfo("UTC")
 
 
 def _variables(

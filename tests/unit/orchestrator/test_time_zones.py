@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from contracts import BorrowerProfiled, ConsentRevoked, ContactOutcomeRecorded
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel
+from contracts.values import Address, Channel, PartyRole, Phone, PhoneType
+from services.compliance.core.policy import load_policy
+from services.orchestrator.core.decide import local_zone
+from services.orchestrator.core.state import Party
 from tests.unit.orchestrator.builders import (
     MOBILE,
     NIGHT_NY,
@@ -104,3 +110,25 @@ def test_a_restored_profile_with_an_unloadable_zone_still_gets_decisions() -> No
     assert [d["verdict"] for d in decisions(night)] == ["deferred"]
     assert decisions(night)[0]["evidence"]["candidate_zones"] == ["America/New_York"]
     assert channels(noon) == [Channel.CALL]
+
+
+@pytest.mark.parametrize(
+    ("addresses", "numbers", "zone"),
+    [
+        # Arizona lists Phoenix first: the Navajo Nation's daylight time is for the gate only.
+        ((Address(country="US", region="AZ", city="Phoenix"),), (), "America/Phoenix"),
+        # A US address with no state plans in Eastern time, not in Adak's (alphabetically first).
+        ((Address(country="US"),), (), "America/New_York"),
+        # The address comes before a phone from elsewhere.
+        ((Address(country="US", region="NY"),), ("+14155550100",), "America/New_York"),
+        ((), ("+14155550100",), "America/Los_Angeles"),
+        ((), (), "UTC"),
+    ],
+)
+def test_the_strategy_plans_a_persons_day_in_the_first_listed_zone_of_their_address(
+    addresses: tuple[Address, ...], numbers: tuple[str, ...], zone: str
+) -> None:
+    phones = tuple(Phone(number=n, type=PhoneType.MOBILE) for n in numbers)
+    party = Party(party_id=B, role=PartyRole.BORROWER, addresses=addresses, phones=phones)
+
+    assert local_zone(party, load_policy("default")) == ZoneInfo(zone)
