@@ -139,11 +139,13 @@ class Dispatcher:
         max_in_flight: int = 32,
         max_record_bytes: int = 256 * 1024,
         horizon: Horizon | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.topics = topics
         self.adapters = adapters
         self.clock = clock
         self.horizon = horizon or Horizon()
+        self._sleep = sleep
         self.max_in_flight = max_in_flight
         self.max_record_bytes = max_record_bytes
         self.states: dict[int, WorkerPartition] = {}
@@ -189,9 +191,10 @@ class Dispatcher:
         ):
             envelope = Envelope.model_validate(raw)
             evolve(state, MESSAGE_TYPES[envelope.type].model_validate(envelope.payload), entry.now)
-        # The re-check reads parties and loans only (recheck.revoked_since), and what evolve
-        # writes there never depends on these; kept, they would grow with every contact ever
-        # decided. Holds and consent are kept for good: a revocation of years ago still wins.
+        # The re-check reads parties' holds and consent and loans' disputes only
+        # (recheck.revoked_since), none of which evolve derives from these (a fired timer does
+        # touch a loan's promise fields, which the re-check never reads); kept, they would grow
+        # with every contact ever decided. Holds and consent stay: an old revocation still wins.
         state.attempts.clear()
         state.verdicts.clear()
         state.timers.clear()
@@ -288,6 +291,12 @@ class Dispatcher:
                 job, publish, OutcomeKind.OUTCOME_UNKNOWN, "", "started before a crash"
             )
             return
+        early = (task.authorised_at - self.clock.now()).total_seconds()
+        if 0 < early <= self.horizon.clock_skew.total_seconds():
+            # Decided by a clock a little ahead of this one (within the margin): wait for the
+            # instant the gate proved, so that the contact never leaves before it (the audit
+            # checks that a dispatch starts inside its authorisation). Further ahead: refused.
+            await self._sleep(early)
         # Any wait for the vendor's rate limit comes before the last checks: after them, a task
         # could wait minutes behind a burst and then go out past its window (21:00) or after a
         # revocation processed meanwhile (P6). The same checks run first on what is known now,

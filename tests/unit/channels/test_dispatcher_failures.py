@@ -295,3 +295,32 @@ async def test_a_failover_chain_waits_for_its_first_vendors_rate_before_the_last
 
     assert inner.attempt_ids == ["att-1"]
     assert published.outcomes()["att-2"][0] == "expired"
+
+
+class SleepingClock(FixedClock):
+    """A wall clock that a sleep moves on."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+async def test_a_task_authorised_a_little_ahead_of_the_workers_clock_waits_for_that_instant() -> (
+    None
+):
+    """Within the skew margin the task is sent, but not before the instant the gate proved: a
+    text authorised for 08:00 by a clock 5 minutes fast does not leave at 07:55."""
+    adapter = FakeChannelAdapter()
+    clock = SleepingClock(NOW - timedelta(minutes=5))
+    d = Dispatcher(TOPICS, {Channel.SMS: adapter}, clock, sleep=clock.sleep)
+    d.assign(0)
+    published = Published()
+
+    await d.dispatch(records(sms("att-1")), published)
+
+    assert adapter.attempt_ids == ["att-1"]
+    [started] = [
+        json.loads(r.value)["payload"]
+        for r in published.records
+        if json.loads(r.value)["type"] == "dispatch.started"
+    ]
+    assert started["started_at"] == NOW.isoformat().replace("+00:00", "Z")
