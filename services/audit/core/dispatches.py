@@ -114,8 +114,8 @@ class Authorisations:
             # P6: a dispute, cease, bankruptcy, attorney or death applied after the decision
             # and before the dispatch; the channel worker's re-check should have stopped it.
             violation("dispatch_during_hold", held)
-        if a.to is None or a.purpose is Purpose.OPT_OUT_CONFIRMATION:
-            return  # TC-4: the one confirmation of an opt-out is sent after it, by design
+        if a.to is None or (a.purpose is Purpose.OPT_OUT_CONFIRMATION and a.channel is Channel.SMS):
+            return  # TC-4: the confirmation text of an opt-out is sent after it, by design
         to = a.to.lower()
         revoked = standing(
             self.trail.get((a.channel.value, to), ()), a.channel, to, a.purpose, started_at
