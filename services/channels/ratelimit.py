@@ -33,19 +33,22 @@ class TokenBucket:
 
     async def acquire(self) -> None:
         async with self._lock:  # first come, first served: waiting senders keep their order
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-            self._at = now
+            self._refill()
             if self._tokens < 1:
-                wait = (1 - self._tokens) / self.rate
-                await self._sleep(wait)
-                self._at = self._clock()
-                self._tokens = 1.0
+                await self._sleep((1 - self._tokens) / self.rate)
+                # Refilled by the time slept, plus anything refunded meanwhile.
+                self._refill()
+                self._tokens = max(self._tokens, 1.0)
             self._tokens -= 1
 
     def refund(self) -> None:
         """Give back a token taken for a send that did not happen (at most ``burst`` saved)."""
         self._tokens = min(float(self.burst), self._tokens + 1)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
+        self._at = now
 
 
 class RateLimited:

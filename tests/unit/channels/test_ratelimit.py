@@ -72,3 +72,22 @@ def test_a_bucket_without_capacity_is_refused() -> None:
     """A zero rate would block forever: a configuration error, said at start-up."""
     with pytest.raises(ValueError, match="rate"):
         TokenBucket(0, 1)
+
+
+async def test_a_token_refunded_while_a_sender_waits_is_kept() -> None:
+    """A reservation given back during another sender's wait is not lost when that wait ends:
+    the sender after them takes it without waiting."""
+    t = FakeTime()
+    refunds = [True]  # one reserved send is refused while the third sender waits
+
+    async def sleep(seconds: float) -> None:
+        if refunds:
+            refunds.pop()
+            bucket.refund()
+        await t.sleep(seconds)
+
+    bucket = TokenBucket(1, 2, clock=t.clock, sleep=sleep)
+    for _ in range(4):  # the burst of two, a third that waits, a fourth that takes the refund
+        await bucket.acquire()
+
+    assert t.slept == [1.0]
