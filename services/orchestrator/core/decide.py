@@ -107,12 +107,11 @@ def _task(
     state: BorrowerState, intent: ContactIntent, decided: ContactDecided, ctx: Context
 ) -> Message | None:
     party = state.parties[intent.party_id]
-    closes = decided.evidence.window.closes_at
-    not_after = (
-        min(closes, decided.decided_at + ctx.dispatch_grace)
-        if closes
-        else decided.decided_at + ctx.dispatch_grace
-    )
+    # Sent no later than the window closes, the dispatch grace ends, or the intent expires: an
+    # opt-out's confirmation text expires 5 minutes after the opt-out (TC-4), well inside the
+    # grace, and must not leave after it.
+    ends = [decided.decided_at + ctx.dispatch_grace, decided.evidence.window.closes_at]
+    not_after = min(end for end in (*ends, intent.expires_at) if end is not None)
     language = "zh-CN" if party.language == "zh-CN" else "en"
     subject, body = ctx.templates.render(
         language,

@@ -152,6 +152,9 @@ def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once() -> None:
         "opt_out_confirmation"
     ]
     assert channels(out) == [Channel.SMS]
+    [confirmation] = [json.loads(t.value)["payload"] for t in out.tasks]
+    # Not sendable after the 5 minutes TC-4 allows, though tasks may wait 15 for dispatch.
+    assert confirmation["not_after"] == "2026-03-03T17:05:00Z"
     assert channels(unanswered) == []  # the follow-up text is suppressed
     assert decisions(unanswered)[0]["verdict"] == "suppressed"
 
