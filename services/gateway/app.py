@@ -13,7 +13,9 @@ interpreted here: that is policy data, applied by the orchestrator.
 While the directory is still replaying (after a start or restart), a webhook it cannot route yet
 is answered 503 + Retry-After, never acknowledged: the vendor redelivers it, so a STOP or a
 receipt is not lost to the catch-up window (P3, P6). An inbound text waits for catch-up even when
-some of its borrowers are known, since others sharing the number may not be read yet.
+some of its borrowers are known, since others sharing the number may not be read yet. A receipt
+naming a debt the directory has not read is answered the same way after catch-up too (the
+follower's live lag; routing.py explains why), logged as ``gateway.receipt_loan_not_read``.
 """
 
 from __future__ import annotations
@@ -68,10 +70,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _retry_later() -> Response:
+def _retry_later(reason: str = "directory catching up; retry") -> Response:
     """Not acknowledged: the vendor keeps the webhook and posts it again."""
     return PlainTextResponse(
-        "directory catching up; retry",
+        reason,
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -145,9 +147,21 @@ class _Gateway:
             self._directory, party_id=party_id, loan_id=loan_id, borrower_id=named_borrower
         )
         if borrower_id is Unrouted.NOT_READ_YET:
-            # Maybe a party the replay has not reached yet: do not let the vendor drop it.
+            # Maybe a debt or party the replay has not reached yet: do not let the vendor drop it.
             log.info("gateway.directory_not_ready", attempt_id=attempt_id, vendor=vendor)
             return _retry_later()
+        if borrower_id is Unrouted.LOAN_NOT_READ_YET:
+            # Caught up, yet the debt in the signed URL is not on file: almost always the
+            # follower's live lag, so retry rather than guess by the party (routing.py). A
+            # warning, as a debt that never turns up loses the receipt when the vendor gives up.
+            log.warning(
+                "gateway.receipt_loan_not_read",
+                attempt_id=attempt_id,
+                vendor=vendor,
+                loan_id=loan_id,
+                reason=borrower_id.value,
+            )
+            return _retry_later("debt not read yet; retry")
         if isinstance(borrower_id, Unrouted):
             # Known gap (ADR 0004): no borrower id, no partition key. Accept so the vendor stops
             # retrying, and leave a trace; the attempt keeps the outcome it had.

@@ -1,10 +1,11 @@
-"""Who a webhook is about: (party, debt) -> borrower, party -> borrowers, and phone number ->
+"""Who a webhook is about: debt -> borrower, party -> borrowers, and phone number ->
 (borrower, party)s.
 
 The gateway needs the borrower id because every outcome topic is keyed by it. A party id alone
 does not always name one: a person can be a party on several borrowers' debts (a guarantor of
-two loans, a borrower who guarantees someone else's). A party *and the debt* a contact was about
-do, since a debt has one borrower. Numbers are only looked up, never logged (P7).
+two loans, a borrower who guarantees someone else's). A debt does, since a debt has exactly one
+borrower; so the directory keeps debt -> borrower, and receipts that name the debt are routed by
+it alone. Numbers are only looked up, never logged (P7).
 
 A directory may be a projection that is still being rebuilt (the upstream topic replayed after a
 restart). Until :meth:`Directory.ready` is True, "unknown" only means "not read yet", so the
@@ -26,9 +27,9 @@ class Directory(Protocol):
         number it does not know is genuinely unknown, not merely not replayed yet."""
         ...
 
-    def borrower_for_debt(self, party_id: str, loan_id: str) -> str | None:
-        """The borrower whose debt ``loan_id`` the party ``party_id`` is on (as the borrower or
-        linked to it), or None if that pair is unknown. A known pair never changes borrower."""
+    def borrower_for_loan(self, loan_id: str) -> str | None:
+        """The one borrower whose debt ``loan_id`` is, or None if no record naming it has been
+        read. A debt has exactly one borrower: once known, it never changes."""
         ...
 
     def borrowers_for_party(self, party_id: str) -> tuple[str, ...]:
@@ -45,7 +46,7 @@ class InMemoryDirectory:
     ``ready=False``; then :meth:`mark_ready` says the filling is complete."""
 
     def __init__(self, *, ready: bool = True) -> None:
-        self._borrower_by_debt: dict[tuple[str, str], str] = {}
+        self._borrower_by_loan: dict[str, str] = {}
         self._by_party: defaultdict[str, dict[str, None]] = defaultdict(dict)  # ordered sets
         self._by_number: defaultdict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         self._ready = ready
@@ -57,10 +58,17 @@ class InMemoryDirectory:
         numbers: Iterable[str] = (),
         loans: Iterable[str] = (),
     ) -> None:
-        """``party_id`` is a party of ``borrower_id``, on the debts ``loans``, using ``numbers``."""
+        """``party_id`` is a party of ``borrower_id``, on the debts ``loans`` (each of them
+        ``borrower_id``'s), using ``numbers``.
+
+        A debt already recorded under another borrower keeps the borrower recorded first:
+        upstream loan ids are unique, so a second borrower is a contradiction in the data, and
+        moving the debt would not recall receipts already routed by it. A follower reads
+        partitions independently, so "first" may differ between replays; it reports such a
+        record instead (:meth:`loan_owned_elsewhere`)."""
         self._by_party[party_id][borrower_id] = None
         for loan_id in loans:
-            self._borrower_by_debt[(party_id, loan_id)] = borrower_id
+            self._borrower_by_loan.setdefault(loan_id, borrower_id)
         for number in numbers:
             self._by_number[number][(borrower_id, party_id)] = None
 
@@ -74,8 +82,14 @@ class InMemoryDirectory:
         """Not ready again: something may have been missed until the filling catches up."""
         self._ready = False
 
-    def borrower_for_debt(self, party_id: str, loan_id: str) -> str | None:
-        return self._borrower_by_debt.get((party_id, loan_id))
+    def borrower_for_loan(self, loan_id: str) -> str | None:
+        return self._borrower_by_loan.get(loan_id)
+
+    def loan_owned_elsewhere(self, loan_id: str, borrower_id: str) -> bool:
+        """True if ``loan_id`` is already recorded as the debt of a borrower other than
+        ``borrower_id`` (a record that contradicts "a debt has one borrower")."""
+        known = self._borrower_by_loan.get(loan_id)
+        return known is not None and known != borrower_id
 
     def borrowers_for_party(self, party_id: str) -> tuple[str, ...]:
         return tuple(self._by_party.get(party_id, {}))

@@ -82,8 +82,9 @@ def _consumer(bootstrap: str) -> AIOKafkaConsumer:
 
 class UpstreamDirectory(InMemoryDirectory):
     """Follows the upstream topic from the beginning (no consumer group) and indexes who owns
-    which number, and which debts each party is on. A projection: rebuilt on every start, never
-    written anywhere.
+    which number, which borrowers each party is on, and whose each debt is (every record that
+    names a ``loan_id``, under its envelope's borrower). A projection: rebuilt on every start,
+    never written anywhere.
 
     Not :meth:`ready` until it has read up to the end offsets the topic had when it started
     (what it must know, fixed once so a busy topic cannot keep it catching up forever); the
@@ -234,9 +235,14 @@ class UpstreamDirectory(InMemoryDirectory):
                 self.add(borrower_id, link.party_id, numbers, loans=[link.loan_id])
             loan_id = envelope.payload.get("loan_id")
             if isinstance(loan_id, str) and loan_id:
-                # The topic is keyed by borrower: a debt named on a borrower's stream is one of
-                # theirs, and the orchestrator names the borrower's own party by the borrower id
-                # (services/orchestrator/core/evolve.py, _borrower).
+                # The topic is keyed by borrower: a debt named on a borrower's stream (opened,
+                # linked, asked about by a desk, ...) is one of theirs, which is what routes its
+                # receipts (routing.py); and the orchestrator names the borrower's own party by
+                # the borrower id (services/orchestrator/core/evolve.py, _borrower).
+                if self.loan_owned_elsewhere(loan_id, borrower_id):
+                    # Upstream broke "a debt has one borrower": the first is kept (a receipt
+                    # may already have gone there); an opaque id, so it can be logged (P7).
+                    log.warning("gateway.directory_loan_conflict", loan_id=loan_id)
                 self.add(borrower_id, borrower_id, loans=[loan_id])
         except ValueError:
             return  # the orchestrator dead-letters bad records; the directory just skips them

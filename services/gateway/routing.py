@@ -5,11 +5,26 @@ contacted and the debt the contact was about (``loan``); a sender that knows the
 name it too (``borrower``). The vendor signs that URL, query included, so none of these can be
 forged by a caller without the auth token.
 
-A party id alone can be ambiguous: one person may be a party on several borrowers' debts (a
-guarantor of two loans, a borrower who guarantees someone else's). Picking one of them would
-put a receipt in the wrong borrower's history, where it is ignored, and lose it for the right
-one. The debt settles it: a debt has one borrower, so a (party, debt) pair already read is
-routed at once, even while the directory is still replaying.
+A debt has exactly one borrower, so when the URL names one, the debt alone decides: a debt
+already read is routed to its borrower at once (even while the directory is still replaying),
+whichever party was contacted and whether or not that party's link to the debt has been read.
+The party is never consulted then. A party id can name several borrowers (a guarantor of two
+loans, a borrower who guarantees someone else's), and even a party that names one borrower so
+far may be on a debt whose link has not been read yet: routing by it would file the receipt in
+another borrower's history, where it is ignored, and lose it for the right one.
+
+A debt the directory has not read is answered "retry later" (503 + Retry-After), before *and*
+after catch-up. Before, it may be further on in the replay. After, :meth:`Directory.ready` only
+means the directory has read what the topic held when it (re)started; a record published since
+is read moments later, and the debt in the URL was on the upstream topic before the contact was
+sent (the orchestrator authorised the contact from it), so a miss is almost always the
+follower's live lag and the redelivery is routed. Acknowledging instead (202) would lose the
+receipt for sure, and guessing by the party would misfile it. If the debt never turns up, the
+vendor's retries are bounded: they end, and the receipt is lost as a 202 would have lost it, but
+every refusal is logged (``gateway.receipt_loan_not_read``) with the attempt and the debt.
+
+Only a callback that names no debt (a message sent before adapters named it) is routed by the
+party, and only if the party names exactly one borrower.
 """
 
 from __future__ import annotations
@@ -22,9 +37,14 @@ __all__ = ["Unrouted", "route_receipt"]
 
 
 class Unrouted(Enum):
-    NOT_READ_YET = "not_read_yet"  # the directory is replaying: the vendor should retry
-    UNKNOWN = "unknown"  # nobody the directory knows, after catch-up
-    AMBIGUOUS = "ambiguous"  # a party of several borrowers, and no debt to tell them apart
+    """Why a receipt has no borrower. The gateway answers the ``*_NOT_READ_YET`` ones 503 +
+    Retry-After (the vendor redelivers), and acknowledges the others (202) with a warning, since
+    retrying them cannot help."""
+
+    NOT_READ_YET = "not_read_yet"  # the directory is replaying: the debt or party may be further on
+    LOAN_NOT_READ_YET = "loan_not_read_yet"  # caught up, but the debt named is not read: live lag
+    UNKNOWN = "unknown"  # no debt named, and a party nobody knows after catch-up
+    AMBIGUOUS = "ambiguous"  # no debt named, and a party of several borrowers
 
 
 def route_receipt(
@@ -35,13 +55,12 @@ def route_receipt(
     if borrower_id:
         return borrower_id  # named by the sender in the signed URL: nothing to look up
     if loan_id:
-        exact = directory.borrower_for_debt(party_id, loan_id)
-        if exact is not None:
-            return exact
-        if not directory.ready():
-            return Unrouted.NOT_READ_YET  # this party's link to this debt may be further on
-    # No debt in the URL (a message sent before adapters named it), or a debt the directory has
-    # not seen: the party decides, but only if it names a single borrower.
+        owner = directory.borrower_for_loan(loan_id)
+        if owner is not None:
+            return owner  # a debt has one borrower, whoever was contacted about it
+        # Never the party's borrower: see the module docstring.
+        return Unrouted.LOAN_NOT_READ_YET if directory.ready() else Unrouted.NOT_READ_YET
+    # No debt in the URL: the party decides, but only if it names a single borrower.
     borrowers = directory.borrowers_for_party(party_id)
     if len(borrowers) > 1:
         return Unrouted.AMBIGUOUS  # more reading only adds borrowers: retrying cannot help

@@ -92,7 +92,7 @@ class TwilioRestAdapter:
         """Where the vendor reports on this attempt; only opaque ids in the query (P7).
 
         The gateway keys the report by borrower id, and a party may be on several borrowers'
-        debts, so the URL names the debt too: (party, debt) has one borrower. The task carries
+        debts, so the URL names the debt too: a debt has one borrower. The task carries
         no borrower id (it is the record's key, which adapters never see); the vendor signs the
         whole URL, so the gateway can trust what the query says (services/gateway/routing.py).
         """

@@ -27,7 +27,7 @@ from tests.integration.channels.channels_support import (
 @asynccontextmanager
 async def running_gateway() -> AsyncIterator[tuple[str, ListSink]]:
     directory = InMemoryDirectory()
-    directory.add("borrower-1", "party-1", [PHONE])
+    directory.add("borrower-1", "party-1", [PHONE], loans=["loan-1"])
     async with gateway_serving(directory) as served:
         yield served
 

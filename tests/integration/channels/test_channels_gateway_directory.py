@@ -1,8 +1,8 @@
 """The production gateway's directory replays the upstream topic on every start. Until it has
 read what the topic held when it started it is not ready, and the gateway does not acknowledge
 a STOP it cannot route yet: the opt-out is emitted, or the vendor is told to retry (P6). What it
-reads also tells it which borrower each (party, debt) belongs to, so receipts for a person on
-two borrowers' debts are routed by the debt."""
+reads also tells it which borrower each debt belongs to, so receipts for a person on two
+borrowers' debts are routed by the debt."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from structlog.testing import capture_logs
 
 from contracts import BorrowerProfiled, LoanOpened, Message, PartyLinked
-from contracts.values import Address, Money, PartyRole, Phone, PhoneType
+from contracts.upstream import RequestContact
+from contracts.values import Address, Channel, Money, PartyRole, Phone, PhoneType
 from events.envelope import wrap
 from events.partitioning import partition_for
 from events.topics import Topics
@@ -133,8 +135,8 @@ async def test_a_co_signers_receipts_reach_each_debts_borrower_through_the_real_
     bootstrap: str, topics: Topics
 ) -> None:
     """b-cs borrows on L-own and co-signs b-other's L-other (so b-cs is a party of two
-    borrowers). The directory replayed from the topic knows which borrower each (party, debt)
-    belongs to, and the receipt for a text about each debt is published under that borrower."""
+    borrowers). The directory replayed from the topic knows which borrower each debt belongs
+    to, and the receipt for a text about each debt is published under that borrower."""
     phones = (Phone(number=number(1), type=PhoneType.MOBILE),)
     principal = Money(amount=Decimal(500), currency="USD")
     facts: list[tuple[str, Message]] = [
@@ -192,3 +194,99 @@ async def wait_until_ready(directory: UpstreamDirectory) -> None:
             return
         await asyncio.sleep(0.01)
     raise TimeoutError("the directory never caught up")
+
+
+async def test_receipts_follow_the_debt_read_from_the_topic_not_the_partys_other_borrowers(
+    bootstrap: str, topics: Topics
+) -> None:
+    """g-1 guarantees A's LA and C's LC; B's LB is on the topic but no link puts g-1 on it; a
+    desk asked to contact g-1 about LA2, another of A's debts. The debt alone decides: a receipt
+    about LB is B's (not A's, g-1's first borrower), one about LA2 is A's (not ambiguous
+    between A and C), and one about a debt nowhere on the topic is retried, not guessed."""
+    phones = (Phone(number=number(2), type=PhoneType.MOBILE),)
+    principal = Money(amount=Decimal(500), currency="USD")
+
+    def guarantee(loan_id: str) -> PartyLinked:
+        return PartyLinked(
+            loan_id=loan_id, party_id="g-1", role=PartyRole.GUARANTOR, name="Gus", phones=phones
+        )
+
+    facts: list[tuple[str, Message]] = [
+        ("A", BorrowerProfiled(party_id="A", name="Ann")),
+        ("A", LoanOpened(loan_id="LA", product="p", principal=principal)),
+        ("A", guarantee("LA")),
+        ("C", BorrowerProfiled(party_id="C", name="Cy")),
+        ("C", LoanOpened(loan_id="LC", product="p", principal=principal)),
+        ("C", guarantee("LC")),
+        ("B", BorrowerProfiled(party_id="B", name="Bo")),
+        ("B", LoanOpened(loan_id="LB", product="p", principal=principal)),
+        (
+            "A",
+            RequestContact(
+                request_id="desk-1",
+                party_id="g-1",
+                loan_id="LA2",
+                channel=Channel.SMS,
+                requested_by="desk",
+            ),
+        ),
+    ]
+    async with producer(bootstrap) as p:
+        for borrower_id, fact in facts:
+            envelope = wrap(fact, borrower_id=borrower_id, occurred_at=T0, producer="test")
+            await send_envelope(p, topics.upstream, envelope)
+    settings = GatewaySettings.model_validate(
+        {**FAST, "namespace": topics.namespace, "port": free_port(), "vendor_auth_token": TOKEN}
+    )
+    statuses: dict[str, int] = {}
+    async with run_services(
+        bootstrap, ("gateway",), SimClock(T0 + timedelta(minutes=1)), gateway=settings
+    ) as running:
+        url, directory = running.gateway_url, running.directory
+        assert url is not None
+        assert directory is not None
+        await wait_until_ready(directory)
+        async with httpx.AsyncClient(base_url=url) as client:
+            for attempt, loan in (("att-b", "LB"), ("att-a2", "LA2"), ("att-z", "LZ")):
+                path = "/webhooks/twilio/status?" + urlencode(
+                    {"attempt": attempt, "party": "g-1", "loan": loan}
+                )
+                form = {"MessageSid": f"SM{attempt}", "MessageStatus": "delivered"}
+                signature = compute_signature(url + path, list(form.items()), TOKEN)
+                response = await client.post(
+                    path, data=form, headers={"X-Twilio-Signature": signature}
+                )
+                statuses[attempt] = response.status_code
+
+    assert statuses == {"att-b": 204, "att-a2": 204, "att-z": 503}
+    published = [json.loads(r.value) for r in await read_topic(bootstrap, topics.outcomes)]
+    routed = {(e["payload"]["attempt_id"], e["borrower_id"]) for e in published}
+    assert routed == {("att-b", "B"), ("att-a2", "A")}
+
+
+async def test_a_debt_named_under_two_borrowers_keeps_the_one_read_first_and_is_reported(
+    bootstrap: str, topics: Topics
+) -> None:
+    """Upstream breaking "a debt has one borrower" does not move a debt once read (receipts may
+    already have been routed by it), and the contradiction is logged, by the debt's id only.
+    Which borrower was read first depends on the partitions, so either may be kept."""
+    principal = Money(amount=Decimal(500), currency="USD")
+    async with producer(bootstrap) as p:
+        for borrower_id in ("b-first", "b-second"):
+            fact = LoanOpened(loan_id="L-dup", product="p", principal=principal)
+            envelope = wrap(fact, borrower_id=borrower_id, occurred_at=T0, producer="test")
+            await send_envelope(p, topics.upstream, envelope)
+
+    directory = UpstreamDirectory(bootstrap, topics, PARTITIONS)
+    with capture_logs() as logs:
+        await directory.start()
+        try:
+            await wait_until_ready(directory)
+        finally:
+            await directory.stop()
+
+    assert directory.borrower_for_loan("L-dup") in {"b-first", "b-second"}
+    conflicts = [e for e in logs if e["event"] == "gateway.directory_loan_conflict"]
+    assert conflicts == [
+        {"event": "gateway.directory_loan_conflict", "log_level": "warning", "loan_id": "L-dup"}
+    ]

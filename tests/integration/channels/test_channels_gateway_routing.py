@@ -2,9 +2,10 @@
 borrower who co-signs someone else's) go to the borrower whose debt the contact was about.
 
 The adapters name the debt in the status-callback URL (``loan``), the vendor signs the whole URL,
-and the gateway routes by (party, debt), which names one borrower where the party alone names
-two. A callback without a debt (a message sent before adapters named it) falls back to the party,
-and only when the party names a single borrower: a guess would bury the receipt in the wrong
+and the gateway routes by the debt, which has one borrower where the party alone may name two. A
+debt the directory has not read is answered "retry later", never settled by the party. Only a
+callback without a debt (a message sent before adapters named it) is routed by the party, and
+only when the party names a single borrower: a guess would bury the receipt in the wrong
 borrower's history."""
 
 from __future__ import annotations
@@ -128,9 +129,52 @@ async def test_receipt_for_a_debt_not_read_yet_waits_even_if_the_party_is_known(
     assert [b for _, b in sink.emitted] == ["borrower-2"]
 
 
+async def test_receipt_about_a_debt_goes_to_its_borrower_though_the_link_is_not_read() -> None:
+    """The guarantor is known on borrower-1's loan-1 only; borrower-2's loan-2 is known, but the
+    link putting the guarantor on it is not read yet (live lag). The receipt about loan-2 is
+    borrower-2's, not borrower-1's (the party's only borrower so far)."""
+    directory = InMemoryDirectory()
+    directory.add("borrower-1", GUARANTOR, [PHONE], loans=["loan-1"])
+    directory.add("borrower-2", "borrower-2", loans=["loan-2"])
+    path = status_path(attempt="att-2", party=GUARANTOR, loan="loan-2")
+    async with gateway(directory) as (client, sink):
+        response = await status_of(client, path, delivered("SM2"))
+
+    assert response == 204
+    assert routed(sink) == [("att-2", "borrower-2")]
+
+
+async def test_receipt_about_a_debt_not_read_after_catch_up_is_retried_not_guessed() -> None:
+    """Caught up, yet the debt in the URL is not on file (a record published since, not read
+    yet): 503 + Retry-After, nothing emitted, a warning saying why; not the party's only borrower
+    so far. The redelivery, once the follower has read the debt, goes to its borrower."""
+    directory = InMemoryDirectory()
+    directory.add("borrower-1", GUARANTOR, [PHONE], loans=["loan-1"])
+    path = status_path(attempt="att-2", party=GUARANTOR, loan="loan-2")
+    async with gateway(directory) as (client, sink):
+        with capture_logs() as logs:
+            early = await post_signed(client, path, delivered("SM2"))
+        assert sink.emitted == []
+        directory.add("borrower-2", GUARANTOR, [PHONE], loans=["loan-2"])
+        redelivered = await status_of(client, path, delivered("SM2"))
+
+    assert early.status_code == 503
+    assert int(early.headers["retry-after"]) > 0
+    expected = {
+        "event": "gateway.receipt_loan_not_read",
+        "log_level": "warning",
+        "attempt_id": "att-2",
+        "loan_id": "loan-2",
+        "reason": "loan_not_read_yet",
+    }
+    assert expected.items() <= logs[-1].items()
+    assert redelivered == 204
+    assert routed(sink) == [("att-2", "borrower-2")]
+
+
 async def test_receipt_for_a_debt_already_read_is_routed_before_catch_up() -> None:
-    """A (party, debt) pair names one borrower for good, so a pair already read is not kept
-    waiting for the rest of the replay."""
+    """A debt names one borrower for good, so a debt already read is not kept waiting for the
+    rest of the replay."""
     directory = InMemoryDirectory(ready=False)
     directory.add("borrower-1", GUARANTOR, [PHONE], loans=["loan-1"])
     path = status_path(attempt="att-1", party=GUARANTOR, loan="loan-1")

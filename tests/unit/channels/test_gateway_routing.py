@@ -33,14 +33,15 @@ def co_signer(*, ready: bool = True) -> InMemoryDirectory:
         ("b-1", "L1", "b-1"),  # the co-signer texted about their own debt
         ("b-1", "L2", "b-2"),  # ... and about the debt they guarantee
         ("b-2", "L2", "b-2"),
+        ("nobody", "L1", "b-1"),  # the debt decides, whoever was contacted about it
         ("b-2", "", "b-2"),  # no debt named, one borrower: routed as before
         ("b-1", "", Unrouted.AMBIGUOUS),  # no debt named, two borrowers: not guessed
-        ("b-1", "L9", Unrouted.AMBIGUOUS),  # a debt not on file cannot settle it either
-        ("nobody", "L1", Unrouted.UNKNOWN),
+        ("b-1", "L9", Unrouted.LOAN_NOT_READ_YET),  # a debt not on file: retried, not guessed
+        ("b-2", "L9", Unrouted.LOAN_NOT_READ_YET),  # ... even for a party of one borrower
         ("nobody", "", Unrouted.UNKNOWN),
     ],
 )
-def test_a_party_and_a_debt_name_one_borrower_where_the_party_alone_may_name_two(
+def test_a_debt_names_one_borrower_where_the_party_alone_may_name_two(
     party: str, loan: str, expected: str | Unrouted
 ) -> None:
     assert route_receipt(co_signer(), party_id=party, loan_id=loan) == expected
@@ -49,8 +50,9 @@ def test_a_party_and_a_debt_name_one_borrower_where_the_party_alone_may_name_two
 @pytest.mark.parametrize(
     ("party", "loan", "expected"),
     [
-        ("b-1", "L2", "b-2"),  # a pair read is final: no later record changes it
-        ("b-2", "L1", Unrouted.NOT_READ_YET),  # the pair may be further on in the replay
+        ("b-1", "L2", "b-2"),  # a debt read is final: no later record changes its borrower
+        ("b-2", "L1", "b-1"),  # ... whether or not the party's link to it has been read
+        ("b-2", "L9", Unrouted.NOT_READ_YET),  # the debt may be further on in the replay
         ("nobody", "", Unrouted.NOT_READ_YET),
         ("b-1", "", Unrouted.AMBIGUOUS),  # reading more only adds borrowers: no use retrying
     ],
@@ -59,6 +61,54 @@ def test_while_the_directory_replays_only_what_more_reading_could_change_waits(
     party: str, loan: str, expected: str | Unrouted
 ) -> None:
     assert route_receipt(co_signer(ready=False), party_id=party, loan_id=loan) == expected
+
+
+def guarantor_on_a_debt_not_read_yet(*, ready: bool = True) -> InMemoryDirectory:
+    """g-1 is known on borrower A's loan LA; B's loan LB is known, but the link putting g-1 on LB
+    has not been read yet (the follower's live lag)."""
+    directory = InMemoryDirectory(ready=ready)
+    directory.add("A", "A", loans=["LA"])
+    directory.add("A", "g-1", [PHONE], loans=["LA"])
+    directory.add("B", "B", loans=["LB"])
+    return directory
+
+
+@pytest.mark.parametrize("ready", [True, False])
+def test_a_debt_already_read_names_its_borrower_though_the_partys_link_to_it_is_not(
+    ready: bool,
+) -> None:
+    """Reviewer's first case: the party alone says A, the debt says B. Falling back to the
+    party filed B's receipt in A's stream, where it is ignored, and lost it for B."""
+    directory = guarantor_on_a_debt_not_read_yet(ready=ready)
+
+    assert route_receipt(directory, party_id="g-1", loan_id="LB") == "B"
+
+
+def test_a_debt_settles_a_party_of_several_borrowers_even_where_the_party_is_not_linked() -> None:
+    """Reviewer's second case: a desk asks to contact g-1 about LA2, another of A's loans, and
+    g-1 is also on C's debt LC. The party names A and C; the debt names A alone."""
+    directory = InMemoryDirectory()
+    directory.add("A", "A", loans=["LA", "LA2"])
+    directory.add("A", "g-1", [PHONE], loans=["LA"])
+    directory.add("C", "C", loans=["LC"])
+    directory.add("C", "g-1", [PHONE], loans=["LC"])
+
+    assert route_receipt(directory, party_id="g-1", loan_id="LA2") == "A"
+
+
+@pytest.mark.parametrize(
+    ("ready", "expected"),
+    [
+        (False, Unrouted.NOT_READ_YET),  # still replaying: the debt may be further on
+        (True, Unrouted.LOAN_NOT_READ_YET),  # caught up: still maybe live lag, so retry too
+    ],
+)
+def test_a_debt_not_on_file_is_never_settled_by_the_party(ready: bool, expected: Unrouted) -> None:
+    """g-1 names one borrower (A), but the URL names a debt the directory has not read: A is
+    only a guess, so the vendor is asked to retry instead."""
+    directory = guarantor_on_a_debt_not_read_yet(ready=ready)
+
+    assert route_receipt(directory, party_id="g-1", loan_id="LZ") is expected
 
 
 def test_a_borrower_named_in_the_url_is_taken_as_is() -> None:
