@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from events.envelope import derive_id
 from tests.cli.test_cli_errors import parley
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "evaluate"
@@ -127,3 +128,66 @@ def test_a_requests_at_field_does_not_move_the_decision(tmp_path: Path) -> None:
     (decision,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert decision["decided_at"] == "2026-03-03T01:59:00Z"
     assert decision["verdict"] == "authorised"
+
+
+def test_a_call_the_vendor_took_holds_the_next_until_its_disposition(tmp_path: Path) -> None:
+    """RF-2 end to end: the channel worker records "accepted" as soon as the voice vendor takes
+    a call, while the phone still rings; how the call went comes later by callback, or never. So
+    a call on the next day waits for day 8, as after a conversation (P1). Once the disposition
+    says no one answered it replaces "accepted" (a late "accepted" does not undo it) and a call
+    is allowed."""
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    facts = lines[1:5]  # Ann in Albany: profile, consents, the loan
+    assert all('"b-ann"' in line for line in facts)
+    first = derive_id("b-ann", "request", "desk-1")
+
+    def request(desk: str, at: str) -> str:
+        payload = {
+            "request_id": desk,
+            "party_id": "b-ann",
+            "loan_id": "L-ann",
+            "channel": "call",
+            "to": "+15185550147",
+            "requested_by": "agent-7",
+        }
+        return json.dumps(
+            {
+                "type": "contact.request",
+                "borrower_id": "b-ann",
+                "occurred_at": at,
+                "payload": payload,
+            }
+        )
+
+    def outcome(kind: str, at: str) -> str:
+        payload = {"attempt_id": first, "channel": "call", "outcome": kind, "reported_at": at}
+        return json.dumps(
+            {
+                "type": "contact.outcome",
+                "borrower_id": "b-ann",
+                "occurred_at": at,
+                "payload": payload,
+            }
+        )
+
+    events = _events(
+        tmp_path,
+        [
+            *facts,
+            request("desk-1", "2026-03-03T15:00:00Z"),  # Tuesday 10:00 EST, day 1
+            outcome("accepted", "2026-03-03T15:00:02Z"),
+            request("desk-2", "2026-03-04T15:00:00Z"),
+            outcome("no_answer", "2026-03-04T15:01:00Z"),
+            outcome("accepted", "2026-03-04T15:02:00Z"),  # late and out of order
+            request("desk-3", "2026-03-04T15:05:00Z"),
+        ],
+    )
+
+    result = parley("evaluate", str(events))
+
+    assert result.returncode == 0, result.stderr
+    assert _verdicts(result.stdout) == [
+        ("desk-1", "authorised", [], None),
+        ("desk-2", "deferred", ["RF-2"], "2026-03-10T12:00:00Z"),  # day 8, 08:00 EDT
+        ("desk-3", "authorised", [], None),
+    ]

@@ -68,6 +68,11 @@ PHONE_PLACES: dict[str, Place] = {
 }
 
 NOT_SENT = {O.EXPIRED, O.CANCELLED}
+# A call whose disposition is not known: reserved and not reported on (None), taken by the vendor
+# ("accepted", recorded as the phone starts ringing; "delivered" says no more), or never to be
+# known. It may have been a conversation, a wrong party or no answer at all, so every rule that
+# counts one of those counts it (P1: only what the history proves compliant is allowed).
+UNDISPOSED_CALL = {None, O.ACCEPTED, O.DELIVERED, O.OUTCOME_UNKNOWN}
 
 
 def place_of(address: Address) -> Place:
@@ -298,12 +303,12 @@ def _us_call_caps(inp: GateInput, zones: set[str]) -> set[str]:
     if _rolling(inp, 7, placed) >= 7:
         broken.add("RF-1")
     for a in inp.attempts:
-        # RF-2 after a conversation; a call whose outcome is unknown or not in yet may have been
-        # one, and only what the history proves compliant is allowed (P1).
+        # RF-2 after a conversation; a call whose disposition is not known (see UNDISPOSED_CALL)
+        # may have been one, and only what the history proves compliant is allowed (P1).
         if (
             a.loan_id == i.loan_id
             and a.channel == Channel.CALL
-            and a.outcome in (O.CONVERSATION_RIGHT_PARTY, O.OUTCOME_UNKNOWN, None)
+            and (a.outcome == O.CONVERSATION_RIGHT_PARTY or a.outcome in UNDISPOSED_CALL)
         ):
             for z in zones:
                 zone = ZoneInfo(z)
@@ -359,9 +364,10 @@ def _cn_caps(inp: GateInput, zones: set[str]) -> set[str]:
     """CN-2/CN-3: 3 connected calls or conversations a day; CN-4: 6 unanswered dials a number."""
     i = inp.intent
     broken: set[str] = set()
-    talk = {O.CONVERSATION_RIGHT_PARTY, O.OUTCOME_UNKNOWN, None}
+    # A call with no known disposition may have been any of these (see UNDISPOSED_CALL).
+    talk = {O.CONVERSATION_RIGHT_PARTY, *UNDISPOSED_CALL}
     connected = talk | {O.CONVERSATION_WRONG_PARTY}
-    unanswered = {O.NO_ANSWER, O.BUSY, O.NOT_CONNECTED, O.VOICEMAIL_LEFT, O.OUTCOME_UNKNOWN, None}
+    unanswered = {O.NO_ANSWER, O.BUSY, O.NOT_CONNECTED, O.VOICEMAIL_LEFT, *UNDISPOSED_CALL}
     for z in zones:
         zone = ZoneInfo(z)
         day = i.at.astimezone(zone).date()

@@ -260,3 +260,62 @@ def test_deferral_is_to_the_exact_earliest_instant(inp: GateInput, fractions: li
     for probe in probes:
         if at < probe < until:
             assert evaluate(_at(inp, probe), POLICY).verdict != Verdict.AUTHORISED, probe
+
+
+# A borrower with a phone and standing consent to call it, in a place under Reg F (RF-1, RF-2)
+# or China's guidelines (CN-2, CN-3, CN-4): the call caps and the cooldown then decide.
+CALL_PLACES = [
+    (Address(country="US", region="NY", city="Albany"), "+15185550100"),
+    (Address(country="CN", region="SH", city="Shanghai"), "+8613800138000"),
+]
+
+
+@st.composite
+def call_scenarios(draw: st.DrawFn) -> GateInput:
+    address, number = draw(st.sampled_from(CALL_PLACES))
+    party = PartyFacts(
+        party_id="p1",
+        role=PartyRole.BORROWER,
+        addresses=(address,),
+        phones=(Phone(number=number, type=PhoneType.MOBILE),),
+    )
+    at = draw(st.sampled_from(DAYS)) + timedelta(minutes=draw(st.integers(0, 2 * 24 * 60 - 1)))
+    calls = [
+        AttemptRecord(
+            attempt_id=f"h{n}",
+            loan_id=draw(st.sampled_from(LOANS)),
+            channel=Channel.CALL,
+            to=number,
+            at=at - timedelta(minutes=draw(st.integers(1, 9 * 24 * 60))),
+            outcome=draw(st.one_of(st.none(), st.sampled_from(list(OutcomeKind)))),
+            purpose=Purpose.COLLECTION,
+        )
+        for n in range(draw(st.integers(0, 8)))
+    ]
+    since = at - timedelta(days=400)
+    grant = ConsentRecord(Channel.CALL, None, None, True, since, since, since, written=True)
+    intent = ContactIntent(
+        "intent", "p1", draw(st.sampled_from(LOANS)), Channel.CALL, number, Purpose.COLLECTION, at
+    )
+    return GateInput(
+        intent=intent,
+        party=party,
+        debt=DebtFacts(intent.loan_id),
+        attempts=tuple(sorted(calls, key=lambda a: a.at)),
+        consents=(grant,),
+    )
+
+
+@SETTINGS
+@given(call_scenarios())
+def test_calls_are_counted_as_the_rules_count_them(inp: GateInput) -> None:
+    """Call histories with every outcome, and pending ones: the gate authorises a call exactly
+    when the checker finds no rule broken. A call whose disposition is not in (pending, or only
+    taken by the vendor) is whatever the rules need it to be for the strict reading."""
+    result = evaluate(inp, POLICY)
+    event(str(result.verdict))
+
+    assert (result.verdict == Verdict.AUTHORISED) == (violations(inp) == set()), (
+        _describe(result),
+        violations(inp),
+    )

@@ -118,12 +118,14 @@ def _work_email(rule: schema.HoldRule, inp: GateInput) -> str | None:
     work = any(e.address == to and e.kind == EmailKind.WORK for e in inp.party.emails)
     if not work:
         return None
-    # RF-9 (1006.22(f)(3)): unless the consumer consented to that address. Only a standing grant
-    # that names it counts: consent to email in general is not consent to email the employer.
-    ledger = consent.resolve(inp.consents, intent.channel, to, intent.purpose, intent.at)
-    if ledger.revocation is None and any(g.address is not None for g in ledger.grants):
-        return None
-    return "employer-provided email address, no consent to use it"
+    if rule.unless_consented:
+        # RF-9 (1006.22(f)(3)): unless the consumer consented to that address. Only a standing
+        # grant naming it counts: consent to email in general is not consent to email the
+        # employer.
+        ledger = consent.resolve(inp.consents, intent.channel, to, intent.purpose, intent.at)
+        if ledger.revocation is None and any(g.address is not None for g in ledger.grants):
+            return None
+    return "employer-provided email address"
 
 
 def _work_phone(rule: schema.HoldRule, inp: GateInput) -> str | None:

@@ -94,6 +94,10 @@ class HoldRule(_Rule):
     channels: tuple[Channel, ...] | None = None  # None = every channel
     allow_purposes: tuple[Purpose, ...] = ()
     max_allowed: int | None = Field(default=None, ge=0)  # cap on allowed-purpose messages, ever
+    # work_email only: a standing consent grant naming the address lifts the hold (RF-9). Left
+    # out of the dump when unset, so a policy recorded before the field hashes to its version
+    # and is re-proved as it decided (P5): there, consent never lifted it.
+    unless_consented: bool | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class OptOutRule(_Rule):

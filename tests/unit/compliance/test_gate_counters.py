@@ -65,6 +65,7 @@ def test_call_at_the_instant_the_oldest_falls_out_is_authorised() -> None:
         (OutcomeKind.NO_ANSWER, True),
         (OutcomeKind.VOICEMAIL_LEFT, True),
         (OutcomeKind.OUTCOME_UNKNOWN, True),
+        (OutcomeKind.ACCEPTED, True),  # taken by the vendor, disposition not in yet
     ],
 )
 def test_calls_that_never_connected_do_not_count(outcome: OutcomeKind, counted: bool) -> None:
@@ -112,26 +113,57 @@ def test_conversation_on_day_1_allows_the_next_call_on_day_8(
     assert result.verdict == verdict
 
 
-@pytest.mark.parametrize(
-    ("outcome", "cools_down"),
-    [
-        (OutcomeKind.CONVERSATION_RIGHT_PARTY, True),
-        # Not known not to have been a conversation (P1): the cooldown starts all the same.
-        (OutcomeKind.OUTCOME_UNKNOWN, True),
-        (None, True),  # reserved, outcome not in yet (P2)
-        (OutcomeKind.CONVERSATION_WRONG_PARTY, False),
-        (OutcomeKind.NO_ANSWER, False),
-        (OutcomeKind.VOICEMAIL_LEFT, False),
-        (OutcomeKind.BUSY, False),
-        (OutcomeKind.NOT_CONNECTED, False),
-    ],
-)
+# What a call with each outcome was, or may have been, by the rules as written (P1: only what the
+# history proves is ruled out). Columns: a conversation with the right party (RF-2's cooldown,
+# CN-3's effective conversations), a connected call, any party (CN-2), an unanswered dial
+# (CN-4). A call not known to have been answered or not, whatever was said, counts as all three.
+CALL_MAY_HAVE_BEEN: dict[OutcomeKind | None, tuple[bool, bool, bool]] = {
+    OutcomeKind.CONVERSATION_RIGHT_PARTY: (True, True, False),
+    OutcomeKind.CONVERSATION_WRONG_PARTY: (False, True, False),
+    # No disposition yet: reserved (P2), taken by the vendor (recorded at once, while the phone
+    # still rings; the disposition comes later by callback, or never), or never known.
+    None: (True, True, True),
+    OutcomeKind.ACCEPTED: (True, True, True),
+    OutcomeKind.DELIVERED: (True, True, True),  # says no more about a call than "accepted"
+    OutcomeKind.OUTCOME_UNKNOWN: (True, True, True),
+    # Unanswered: dialled, nobody (or a machine) picked up.
+    OutcomeKind.NO_ANSWER: (False, False, True),
+    OutcomeKind.VOICEMAIL_LEFT: (False, False, True),
+    OutcomeKind.BUSY: (False, False, True),
+    OutcomeKind.NOT_CONNECTED: (False, False, True),
+    # Definitely reached nobody, or never dispatched.
+    OutcomeKind.FAILED: (False, False, False),
+    OutcomeKind.UNDELIVERED: (False, False, False),
+    OutcomeKind.BOUNCED: (False, False, False),
+    OutcomeKind.EXPIRED: (False, False, False),
+    OutcomeKind.CANCELLED: (False, False, False),
+}
+
+
+def _call_rows(column: int | None = None) -> list[object]:
+    return [
+        pytest.param(
+            outcome,
+            row if column is None else row[column],
+            id="pending" if outcome is None else outcome.value,
+        )
+        for outcome, row in CALL_MAY_HAVE_BEEN.items()
+    ]
+
+
+def test_the_call_table_decides_every_outcome() -> None:
+    """Every outcome a call can carry (and pending) has a row: a new one needs a decision."""
+    assert set(CALL_MAY_HAVE_BEEN) == {None, *OutcomeKind}
+
+
+@pytest.mark.parametrize(("outcome", "cools_down"), _call_rows(0))
 def test_a_call_that_may_have_been_a_conversation_starts_the_cooldown(
     outcome: OutcomeKind | None, cools_down: bool
 ) -> None:
-    """RF-2: a call whose outcome is unknown or still pending may have been a conversation
-    with the person, so the next call waits for day 8 as after a conversation; the deferral is
-    to the exact instant, which is then authorised."""
+    """RF-2: a call whose outcome is unknown, still pending or only "accepted" by the vendor
+    (the phone may still be ringing, or the person talking: the disposition comes later, or
+    never) may have been a conversation with the person, so the next call waits for day 8 as
+    after a conversation; the deferral is to the exact instant, which is then authorised."""
     call = attempt(datetime(2026, 4, 1, 9, 0, tzinfo=ET), outcome=outcome)
     day_8 = datetime(2026, 4, 8, 8, 0, tzinfo=ET)
 
@@ -310,6 +342,46 @@ def test_china_fourth_conversation_in_a_day_waits_for_the_next_day() -> None:
 
     assert "CN-3" in result.reasons
     assert result.defer_until == datetime(2026, 4, 15, 8, 0, tzinfo=SH)
+
+
+@pytest.mark.parametrize(("outcome", "row"), _call_rows())
+def test_china_caps_count_each_call_as_what_it_may_have_been(
+    outcome: OutcomeKind | None, row: tuple[bool, bool, bool]
+) -> None:
+    """CN-2 (3 connected calls a day), CN-3 (3 effective conversations a day) and CN-4 (6
+    unanswered dials a day to a number) count a call as what it may have been: one still
+    ringing when the vendor took it ("accepted") counts under all three, as a pending one does,
+    until its disposition says which it was."""
+    talk, connected, unanswered = row
+    history = tuple(
+        attempt(
+            datetime(2026, 4, 14, 9, 0, tzinfo=SH) + timedelta(minutes=20 * i),
+            to=CN_MOBILE,
+            outcome=outcome,
+        )
+        for i in range(6)
+    )
+
+    result = decide(
+        datetime(2026, 4, 14, 15, 0, tzinfo=SH),
+        to=CN_MOBILE,
+        party=_cn_party(),
+        attempts=history,
+        consents=(),
+    )
+
+    counts = result.evidence.counts
+    assert (counts["CN-2"], counts["CN-3"], counts["CN-4"]) == (
+        6 if connected else 0,
+        6 if talk else 0,
+        6 if unanswered else 0,
+    )
+    hits = {"CN-2": connected, "CN-3": talk, "CN-4": unanswered}
+    assert set(result.reasons) == {rule for rule, hit in hits.items() if hit}
+    if result.reasons:
+        assert result.defer_until == datetime(2026, 4, 15, 8, 0, tzinfo=SH)
+    else:
+        assert result.verdict == Verdict.AUTHORISED
 
 
 def test_china_seventh_unanswered_dial_to_one_number_is_deferred() -> None:

@@ -23,6 +23,16 @@ hold is a new outcome of every UK decision (441; 36 with UK-2 among the reasons)
 US place adds Alaska's and Hawaii's zones (487), Arizona adds America/Denver (222), NYC area
 codes bring US-NY and US-NY-NYC (221), RF-9's detail and its lifting by consent to the address
 (108), busy calls leave RF-1's count (70), UK-1 covers email (4); TC-4's channel changed none.
+Then for a follow-up to fix 4 of ADR 0011: a call the vendor has only accepted (or reported
+delivered), its disposition not in, counts wherever a pending call does (RF-2's cooldown, CN-2,
+CN-3, CN-4). Compared case by case with the previous digest's decisions: 117 results changed,
+44 of them in verdict, reasons or deferral (6 in verdict, each from authorised to deferred; none
+authorised or cleared sooner than before). Every changed result has such a call in its history
+and differs only in the outcomes and counts of RF-2 (114), CN-2 (10), CN-3 (10) and CN-4 (9)
+and what follows from them; with accepted and delivered left out of counting.yaml the digest is
+the previous one. Then for RF-9's lifting by consent becoming pack data (``unless_consented``,
+so a policy recorded before it is re-proved as it decided) and its detail text going back to
+what it was before ADR 0011: 102 results changed, each only in that text.
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ from services.compliance.core import (
     load_policy,
 )
 
-GOLDEN = "044925b5276424c613226642e7455c2e9131c26efbb7a2304a311aceae52447a"
+GOLDEN = "0e884ea8220bc893a2bd4f516b8f25df42acd7d4722585ff37bc9dd8b0bc4756"
 SEED = 20260414
 CASES = 3000
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from contracts.decisions import Verdict
-from contracts.values import Channel, Purpose
+from contracts.values import Address, Channel, Email, EmailKind, PartyRole, Purpose
 from services.compliance.core import Policy, PolicyError, load_policy
+from services.compliance.core.model import PartyFacts
 from services.compliance.core.registry import policy_document, policy_from_document
 from tests.unit.compliance.gate_builders import ET, MOBILE, decide, grant, rehashed, revoke
 
@@ -361,3 +362,34 @@ def test_a_policy_recorded_before_confirmations_named_channels_replays_as_it_was
     assert policy_from_document(policy_document(then)).version == then.version
     assert confirm_by_call(then) == Verdict.AUTHORISED
     assert confirm_by_call(now) == Verdict.SUPPRESSED
+
+
+def test_a_policy_recorded_before_consent_lifted_the_work_email_hold_replays_as_it_was() -> None:
+    """P5: a recorded document whose RF-9 work-email hold has no ``unless_consented`` still
+    hashes to its version, and its decisions are re-proved as they were made: consent to the
+    employer-provided address did not lift the hold then."""
+    doc = policy_document(load_policy("default"))
+    for pack in doc["packs"]:
+        for hold in pack.get("holds", []):
+            hold.pop("unless_consented", None)
+    then = policy_from_document(rehashed(doc))
+    now = load_policy("default")
+    work = "pat@employer.example"
+    party = PartyFacts(
+        "p1",
+        PartyRole.BORROWER,
+        addresses=(Address(country="US", region="NY", city="Albany"),),
+        emails=(Email(address=work, kind=EmailKind.WORK),),
+    )
+    consents = (grant(Channel.EMAIL, work),)
+
+    def email_at_work(policy: Policy) -> tuple[str, ...]:
+        at = datetime(2026, 4, 14, 12, 0, tzinfo=ET)
+        return decide(
+            at, channel=Channel.EMAIL, to=work, party=party, consents=consents, policy=policy
+        ).reasons
+
+    assert then.version != now.version
+    assert policy_from_document(policy_document(then)).version == then.version
+    assert email_at_work(then) == ("RF-9",)
+    assert email_at_work(now) == ()
