@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.compliance.core import Policy
-from services.orchestrator.core.decide import Context
+from services.orchestrator.core.decide import CORE_REVISION, Context
 from services.orchestrator.settings import OrchestratorSettings
 from services.strategy.core.playbook import check_business_name, load_strategy
 
@@ -29,4 +29,4 @@ def context_factory(settings: OrchestratorSettings) -> tuple[Callable[[Policy], 
             by_product=strategy.by_product,
         )
 
-    return context_for, strategy.version
+    return context_for, f"{strategy.version}.r{CORE_REVISION}"

@@ -51,6 +51,13 @@ from services.strategy.core import ask
 from services.strategy.core.playbook import REQUEST_TEMPLATES, Playbook, Posture, Templates
 from services.strategy.core.segments import classify
 
+# The decision core's own revision. The strategy version recorded in every ledger entry names
+# the playbooks and templates (their content hash) and this: bump it when decide or fire_timers
+# derive different events from the same state, input, clock and playbook, so that
+# `parley audit --rederive` re-proves older entries decision by decision instead of reporting
+# the new derivation as a mismatch (P5 holds for the same code; ADR 0008).
+CORE_REVISION = 2
+
 
 @dataclass(frozen=True)
 class Context:

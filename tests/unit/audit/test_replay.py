@@ -11,7 +11,7 @@ import pytest
 
 from events.records import Out
 from services.audit.core.replay import Auditor
-from services.orchestrator.core.decide import decide
+from services.orchestrator.core.decide import CORE_REVISION, decide
 from tests.unit.audit.ledgers import PARTITIONS, Ledger, audit, edited, portfolio
 
 
@@ -296,3 +296,29 @@ def test_rederiving_compares_the_recorded_text_not_only_the_instant(ledger: Ledg
     assert audit(ledger, entries).report.ok  # the same instant: the gate's answer is the same
     codes = {f.code for f in audit(ledger, entries, rederive=True).report.findings}
     assert "rederived_events_differ" in codes
+
+
+def test_entries_of_an_earlier_core_revision_are_re_proved_not_re_derived(ledger: Ledger) -> None:
+    """The recorded strategy version names the decision core's revision: a log written by a core
+    that derived differently (here, one that scheduled no timer where the current core does) is
+    re-proved decision by decision under --rederive, not reported as a mismatch (P5 holds for
+    the same code); the current revision's entries are re-derived."""
+    cut = _first(ledger, "timer.scheduled")
+    current = _doc(ledger.entries[cut])["strategy_version"]
+    assert current.endswith(f".r{CORE_REVISION}")
+    earlier = current.removesuffix(f".r{CORE_REVISION}")
+
+    def by_an_earlier_core(out: Out, index: int) -> Out:
+        def edit(doc: dict[str, Any]) -> None:
+            doc["strategy_version"] = earlier
+            if index == cut:
+                doc["derived"] = [d for d in doc["derived"] if d["type"] != "timer.scheduled"]
+
+        return edited(out, edit)
+
+    entries = [by_an_earlier_core(out, i) for i, out in enumerate(ledger.entries)]
+    report = audit(ledger, entries, rederive=True).report
+
+    assert report.ok, report.findings[:3]
+    assert report.entries_rederived == 0
+    assert report.decisions_reproved > 0
