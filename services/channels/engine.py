@@ -54,6 +54,10 @@ def _address(task: Task) -> str | None:
     return None if isinstance(task, SendLetter) else task.to
 
 
+# The longest a task authorised ahead of this worker's clock is waited for, inside its batch.
+MAX_WAIT_AHEAD = timedelta(seconds=5)
+
+
 @dataclass(frozen=True, slots=True)
 class Horizon:
     """How long a worker must remember an attempt (ADR 0010).
@@ -265,10 +269,11 @@ class Dispatcher:
             # Past its lifetime a task may have been sent and forgotten already: never send it.
             why = "window closed" if now > task.not_after else "task lifetime passed"
             return OutcomeKind.EXPIRED, f"{why} before dispatch"
-        if task.authorised_at > now + self.horizon.clock_skew:
-            # Decided by a clock further ahead than the margin allows: the records of its
-            # attempt would outlive what a restore keeps of them (ADR 0010), and it would go out
-            # before the instant the gate proved.
+        if task.authorised_at > now + min(self.horizon.clock_skew, MAX_WAIT_AHEAD):
+            # Decided by a clock further ahead than a short wait covers: sent now, it would go
+            # out before the instant the gate proved, and waiting minutes would hold the whole
+            # batch (its lock, rebalances, the poll interval). Not sent; and beyond the skew
+            # margin its records would outlive what a restore keeps of them (ADR 0010).
             return OutcomeKind.FAILED, "authorised ahead of this worker's clock"
         if adapter is None:
             return OutcomeKind.FAILED, f"no adapter for {channel}"
@@ -291,12 +296,13 @@ class Dispatcher:
                 job, publish, OutcomeKind.OUTCOME_UNKNOWN, "", "started before a crash"
             )
             return
-        early = (task.authorised_at - self.clock.now()).total_seconds()
-        if 0 < early <= self.horizon.clock_skew.total_seconds():
-            # Decided by a clock a little ahead of this one (within the margin): wait for the
-            # instant the gate proved, so that the contact never leaves before it (the audit
-            # checks that a dispatch starts inside its authorisation). Further ahead: refused.
-            await self._sleep(early)
+        early = task.authorised_at - self.clock.now()
+        if timedelta(0) < early <= min(self.horizon.clock_skew, MAX_WAIT_AHEAD):
+            # Decided by a clock a little ahead of this one (hosts' clocks differ by that much):
+            # wait for the instant the gate proved, so that the contact never leaves before it
+            # (the audit checks that a dispatch starts inside its authorisation). Further ahead
+            # it is refused (_refusal): a longer wait would hold the batch.
+            await self._sleep(early.total_seconds())
         # Any wait for the vendor's rate limit comes before the last checks: after them, a task
         # could wait minutes behind a burst and then go out past its window (21:00) or after a
         # revocation processed meanwhile (P6). The same checks run first on what is known now,
