@@ -33,7 +33,7 @@ from events.envelope import Envelope, derive_id, wrap
 from events.records import Out, Record
 from events.serialization import Undecodable, decode
 from events.topics import Topics
-from services.channels.ports import ChannelAdapter, SendResult
+from services.channels.ports import SENDING_FOR, ChannelAdapter, SendResult
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
@@ -332,6 +332,7 @@ class Dispatcher:
         )
         await publish([self._out(job, started, "started")])  # durable before the vendor sees it
         ws.remember(attempt_id, self.horizon.keep_until(task), finished=False)
+        sending_for = SENDING_FOR.set(job.envelope.borrower_id)
         try:
             result = await adapter.send(task)
         except Exception as exc:
@@ -344,6 +345,8 @@ class Dispatcher:
                 OutcomeKind.OUTCOME_UNKNOWN,
                 detail=f"adapter_error:{type(exc).__name__}",
             )
+        finally:
+            SENDING_FOR.reset(sending_for)
         await self._outcome(
             job, publish, result.outcome, result.vendor, result.detail, result.external_id
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -9,6 +10,13 @@ from contracts import Message
 from contracts.outcomes import OutcomeKind
 from contracts.tasks import Task
 from contracts.values import Channel
+
+# The borrower whose task an adapter is sending, set by the dispatcher around each send (each
+# send runs in its own asyncio task, so each sees its own). A task does not carry it: it is the
+# record's key. Adapters that give the vendor a status-callback URL name it there, so that the
+# gateway files the vendor's report under that borrower without looking anything up: a lookup
+# by debt would miss a debt whose upstream records have outlived the topic's retention.
+SENDING_FOR: ContextVar[str | None] = ContextVar("parley_sending_for", default=None)
 
 
 @dataclass(frozen=True, slots=True)

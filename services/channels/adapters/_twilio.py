@@ -14,7 +14,7 @@ from contracts.outcomes import OutcomeKind
 from contracts.tasks import Task
 from contracts.values import Channel
 from services.channels.adapters._delivery import deliver
-from services.channels.ports import SendResult
+from services.channels.ports import SENDING_FOR, SendResult
 from services.channels.retry import CircuitBreaker, RetryPolicy, TransientError, parse_retry_after
 
 # 408 (request timeout) and 429 (rate limit) are rejections: the vendor refused the request and
@@ -91,14 +91,14 @@ class TwilioRestAdapter:
     def status_callback(self, task: Task) -> str:
         """Where the vendor reports on this attempt; only opaque ids in the query (P7).
 
-        The gateway keys the report by borrower id, and a party may be on several borrowers'
-        debts, so the URL names the debt too: a debt has one borrower. The task carries
-        no borrower id (it is the record's key, which adapters never see); the vendor signs the
-        whole URL, so the gateway can trust what the query says (services/gateway/routing.py).
+        The gateway keys the report by borrower id: the URL names the borrower the dispatcher is
+        sending for (``SENDING_FOR``; the task does not carry it), and the debt, which has one
+        borrower, for a gateway that must look it up. The vendor signs the whole URL, so the
+        gateway can trust what the query says (services/gateway/routing.py).
         """
-        query = urlencode(
-            {"attempt": task.attempt_id, "party": task.party_id, "loan": task.loan_id}
-        )
+        fields = {"attempt": task.attempt_id, "party": task.party_id, "loan": task.loan_id}
+        borrower = SENDING_FOR.get()
+        query = urlencode(fields if borrower is None else {**fields, "borrower": borrower})
         return f"{self._callback_base}/webhooks/{self._vendor}/status?{query}"
 
     def _form(self, task: Task) -> dict[str, str] | None:

@@ -3,16 +3,24 @@ directory knows; and what the Twilio adapters put in that URL for the gateway to
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from contracts.tasks import PlaceCall, SendSms
-from contracts.values import Purpose
+from contracts.tasks import PlaceCall, SendSms, Task
+from contracts.values import Channel, Purpose
+from events.envelope import wrap
+from events.records import Record
+from events.topics import Topics
 from services.channels.adapters import TwilioSms, TwilioVoice
+from services.channels.adapters.fakes import FakeChannelAdapter
+from services.channels.engine import Dispatcher
+from services.channels.ports import SENDING_FOR, SendResult
 from services.gateway import InMemoryDirectory
 from services.gateway.routing import Unrouted, route_receipt
+from services.runtime.clock import SimClock
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 PHONE = "+14155550123"
@@ -153,3 +161,61 @@ def test_the_status_callback_url_names_attempt_party_and_debt_and_nothing_person
 
     assert (url.netloc, url.path) == ("gateway.example", "/webhooks/twilio/status")
     assert parse_qs(url.query) == {"attempt": ["att-1"], "party": ["g-9"], "loan": ["L2"]}
+
+
+class _Witness(FakeChannelAdapter):
+    """Records, for each attempt it sends, the borrower the dispatcher was sending for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending_for: dict[str, str | None] = {}
+
+    async def send(self, task: Task) -> SendResult:
+        await asyncio.sleep(0)  # let the other borrower's send interleave
+        self.sending_for[task.attempt_id] = SENDING_FOR.get()
+        return await super().send(task)
+
+
+async def test_each_send_knows_the_borrower_it_is_for_so_the_callback_url_names_it() -> None:
+    """Receipts are filed under the borrower the task was sent for, without a lookup: a debt
+    whose upstream records are older than the topic's retention is not in the directory after
+    a restart. Two borrowers' sends in one batch each see their own."""
+    witness = _Witness()
+    d = Dispatcher(Topics("unit"), {Channel.SMS: witness}, SimClock(NOW))
+    d.assign(0)
+    tasks = {
+        "b-1": SendSms.model_validate({**_common(), "attempt_id": "att-1", "body": "Due."}),
+        "b-2": SendSms.model_validate({**_common(), "attempt_id": "att-2", "body": "Due."}),
+    }
+    records = [
+        Record(
+            Topics("unit").tasks[0],
+            0,
+            offset,
+            borrower.encode(),
+            wrap(task, borrower_id=borrower, occurred_at=NOW, producer="t")
+            .model_dump_json()
+            .encode(),
+        )
+        for offset, (borrower, task) in enumerate(tasks.items())
+    ]
+
+    async def publish(_: object) -> None:
+        return None
+
+    await d.dispatch(records, publish)
+    token = SENDING_FOR.set("b-1")
+    try:
+        url = TwilioSms(
+            base_url="http://vendor.test",
+            account_sid="AC1",
+            auth_token="t",
+            from_number="+15005550006",
+            callback_base_url="https://gateway.example/",
+        ).status_callback(tasks["b-1"])
+    finally:
+        SENDING_FOR.reset(token)
+
+    assert witness.sending_for == {"att-1": "b-1", "att-2": "b-2"}
+    assert SENDING_FOR.get() is None  # nothing leaks out of a send
+    assert parse_qs(urlsplit(url).query)["borrower"] == ["b-1"]
