@@ -138,6 +138,16 @@ def _common() -> dict[str, object]:
     }
 
 
+def _vendor(adapter_type: type[TwilioSms] | type[TwilioVoice]) -> TwilioSms | TwilioVoice:
+    return adapter_type(
+        base_url="http://vendor.test",
+        account_sid="AC1",
+        auth_token="t",
+        from_number="+15005550006",
+        callback_base_url="https://gateway.example/",
+    )
+
+
 @pytest.mark.parametrize(
     ("adapter_type", "task"),
     [
@@ -149,15 +159,7 @@ def test_the_status_callback_url_names_attempt_party_and_debt_and_nothing_person
     adapter_type: type[TwilioSms] | type[TwilioVoice], task: SendSms | PlaceCall
 ) -> None:
     """What the gateway routes by travels in the URL the vendor signs; no number (P7)."""
-    adapter = adapter_type(
-        base_url="http://vendor.test",
-        account_sid="AC1",
-        auth_token="t",
-        from_number="+15005550006",
-        callback_base_url="https://gateway.example/",
-    )
-
-    url = urlsplit(adapter.status_callback(task))
+    url = urlsplit(_vendor(adapter_type).status_callback(task))
 
     assert (url.netloc, url.path) == ("gateway.example", "/webhooks/twilio/status")
     assert parse_qs(url.query) == {"attempt": ["att-1"], "party": ["g-9"], "loan": ["L2"]}
@@ -206,13 +208,7 @@ async def test_each_send_knows_the_borrower_it_is_for_so_the_callback_url_names_
     await d.dispatch(records, publish)
     token = SENDING_FOR.set("b-1")
     try:
-        url = TwilioSms(
-            base_url="http://vendor.test",
-            account_sid="AC1",
-            auth_token="t",
-            from_number="+15005550006",
-            callback_base_url="https://gateway.example/",
-        ).status_callback(tasks["b-1"])
+        url = _vendor(TwilioSms).status_callback(tasks["b-1"])
     finally:
         SENDING_FOR.reset(token)
 
