@@ -16,6 +16,21 @@ _OPAQUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 # value's limit alone and it always fits the broker (runtime.settings checks that sum).
 MAX_KEY_BYTES = 1024
 MAX_DETAIL_CHARS = 1000
+# A dead letter carries an input of up to this many times the record limit whole, and cuts a
+# larger one there: the producers' request limit is 4x the record limit (runtime.kafka), and a
+# value of twice it, base64'd (4/3), fits with room to spare.
+KEPT_VALUE_FACTOR = 2
+_OTHER_FIELDS = 16 * 1024  # key and detail at their bounds, escaped, and the names
+
+
+def largest_dead_letter(max_record_bytes: int) -> int:
+    """An upper bound on the bytes of a dead letter written under this record limit."""
+    return (KEPT_VALUE_FACTOR * max_record_bytes + 2) // 3 * 4 + _OTHER_FIELDS
+
+
+def largest_record_limit(message_limit: int) -> int:
+    """The largest record limit whose dead letters fit a broker taking ``message_limit``."""
+    return (message_limit - _OTHER_FIELDS) // 4 * 3 // KEPT_VALUE_FACTOR
 
 
 class DeadLetter(BaseModel):
@@ -106,8 +121,8 @@ def dead_letter_out(
         reason=reason,
         detail=detail,
         consumer=consumer,
-        # The producers' request limit is 4x max_record_bytes (runtime.kafka.make_broker): a
-        # value of twice the largest record accepted, base64'd (4/3), fits with room to spare.
-        max_value_bytes=2 * max_record_bytes if max_record_bytes is not None else None,
+        max_value_bytes=(
+            KEPT_VALUE_FACTOR * max_record_bytes if max_record_bytes is not None else None
+        ),
     )
     return Out(deadletter_topic, record.partition, key, value)

@@ -81,6 +81,12 @@ class Horizon:
     def deadline(self, task: Task) -> datetime:
         return min(task.not_after, task.authorised_at + self.task_lifetime)
 
+    @property
+    def wait_ahead(self) -> timedelta:
+        """The longest a task authorised ahead of this worker's clock is waited for; one further
+        ahead is refused."""
+        return min(self.clock_skew, MAX_WAIT_AHEAD)
+
     def keep_until(self, task: Task) -> datetime:
         """A skew past the deadline, so a task coming again just after it is still recognised
         (no second outcome), and a wall clock stepped back a little never sees it live again."""
@@ -269,7 +275,7 @@ class Dispatcher:
             # Past its lifetime a task may have been sent and forgotten already: never send it.
             why = "window closed" if now > task.not_after else "task lifetime passed"
             return OutcomeKind.EXPIRED, f"{why} before dispatch"
-        if task.authorised_at > now + min(self.horizon.clock_skew, MAX_WAIT_AHEAD):
+        if task.authorised_at > now + self.horizon.wait_ahead:
             # Decided by a clock further ahead than a short wait covers: sent now, it would go
             # out before the instant the gate proved, and waiting minutes would hold the whole
             # batch (its lock, rebalances, the poll interval). Not sent; and beyond the skew
@@ -297,7 +303,7 @@ class Dispatcher:
             )
             return
         early = task.authorised_at - self.clock.now()
-        if timedelta(0) < early <= min(self.horizon.clock_skew, MAX_WAIT_AHEAD):
+        if timedelta(0) < early <= self.horizon.wait_ahead:
             # Decided by a clock a little ahead of this one (hosts' clocks differ by that much):
             # wait for the instant the gate proved, so that the contact never leaves before it
             # (the audit checks that a dispatch starts inside its authorisation). Further ahead

@@ -86,21 +86,16 @@ class PartitionReader:
 async def read_all(
     bootstrap: str, topic: str, partitions: set[int]
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    reader = PartitionReader(bootstrap, topic)
-    await reader.start()
-    try:
-        await reader.assign(partitions)
-        async for record in reader.catch_up():
-            yield record
-    finally:
-        await reader.stop()
+    """Every record of ``partitions`` from the beginning to the end as it is now."""
+    async for record in read_since(bootstrap, topic, dict.fromkeys(partitions)):
+        yield record
 
 
 async def read_since(
     bootstrap: str, topic: str, since: dict[int, int | None]
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    """``read_all``, but each partition from its first record stamped at or after its instant
-    (ms since the epoch; None: from the beginning)."""
+    """Each partition's records from its first stamped at or after its instant (ms since the
+    epoch; None: from the beginning) to the end as it is now."""
     reader = PartitionReader(bootstrap, topic)
     await reader.start()
     try:

@@ -45,25 +45,17 @@ class CommonSettings(BaseSettings):
     @field_validator("max_record_bytes")
     @classmethod
     def _dead_letters_fit(cls, value: int, info: ValidationInfo) -> int:
-        # A dead letter carries an input of up to twice this size, base64'd (events/deadletter):
-        # it must fit the broker's own limit, or the dead letter would be refused and the
-        # service stop on it (P3). Apache Kafka's default limit allows up to about 380 KiB.
+        # A dead letter carries an input of up to twice this size, base64'd: it must fit the
+        # broker's own limit, or the dead letter would be refused and the service stop on it
+        # (P3). Apache Kafka's default limit allows up to about 380 KiB.
+        # Imported here: it brings the contracts, which `parley --help` need not load.
+        from events.deadletter import largest_dead_letter, largest_record_limit  # noqa: PLC0415
+
         limit = info.data.get("broker_max_message_bytes")
-        if limit is not None and _largest_dead_letter(value) > limit:
+        if limit is not None and largest_dead_letter(value) > limit:
             raise ValueError(
                 f"a dead letter of a {value}-byte record would exceed the broker's limit of"
                 f" {limit} bytes (PARLEY_BROKER_MAX_MESSAGE_BYTES); at most"
-                f" {_largest_record_for(limit)} bytes"
+                f" {largest_record_limit(limit)} bytes"
             )
         return value
-
-
-_DEAD_LETTER_ROOM = 16 * 1024  # the dead letter's other fields: key, detail, names
-
-
-def _largest_dead_letter(max_record_bytes: int) -> int:
-    return (2 * max_record_bytes + 2) // 3 * 4 + _DEAD_LETTER_ROOM
-
-
-def _largest_record_for(limit: int) -> int:
-    return (limit - _DEAD_LETTER_ROOM) // 4 * 3 // 2

@@ -11,6 +11,7 @@ from contracts.values import Channel, Purpose
 from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, standing
 from services.compliance.core.model import ConsentRecord
+from services.orchestrator.core.recheck import confirms_an_opt_out
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Authorisations:
             # P6: a dispute, cease, bankruptcy, attorney or death applied after the decision
             # and before the dispatch; the channel worker's re-check should have stopped it.
             violation("dispatch_during_hold", held)
-        if a.to is None or (a.purpose is Purpose.OPT_OUT_CONFIRMATION and a.channel is Channel.SMS):
+        if a.to is None or confirms_an_opt_out(a.channel, a.purpose):
             return  # TC-4: the confirmation text of an opt-out is sent after it, by design
         to = a.to.lower()
         revoked = standing(

@@ -35,9 +35,15 @@ def revoked_since(
         return "hold:cease"
     if loan is not None and loan.disputed and purpose is not Purpose.DISPUTE_RESPONSE:
         return "hold:dispute"
-    if purpose is Purpose.OPT_OUT_CONFIRMATION and channel is Channel.SMS:
-        return None  # TC-4: the one confirmation text goes to the number that just opted out
+    if confirms_an_opt_out(channel, purpose):
+        return None
     # The gate's own reading of the consent ledger, so the two cannot disagree on what stands.
     if consent.resolve(tuple(party.consents), channel, to, purpose, now).revocation is not None:
         return "consent:revoked"
     return None
+
+
+def confirms_an_opt_out(channel: Channel, purpose: Purpose) -> bool:
+    """TC-4: the one confirmation *text* goes to the number that just opted out, after the
+    opt-out. The worker's re-check and the audit's dispatch check exempt it alike."""
+    return purpose is Purpose.OPT_OUT_CONFIRMATION and channel is Channel.SMS

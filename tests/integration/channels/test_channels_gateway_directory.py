@@ -155,6 +155,26 @@ async def test_a_co_signers_receipts_reach_each_debts_borrower_through_the_real_
             ),
         ),
     ]
+    statuses = await post_receipts(
+        bootstrap, topics, facts, "b-cs", [("att-own", "L-own"), ("att-other", "L-other")]
+    )
+
+    assert list(statuses.values()) == [204, 204]
+    published = [json.loads(r.value) for r in await read_topic(bootstrap, topics.outcomes)]
+    routed = {(e["payload"]["attempt_id"], e["borrower_id"]) for e in published}
+    assert routed == {("att-own", "b-cs"), ("att-other", "b-other")}
+
+
+async def post_receipts(
+    bootstrap: str,
+    topics: Topics,
+    facts: list[tuple[str, Message]],
+    party: str,
+    receipts: list[tuple[str, str]],
+) -> dict[str, int]:
+    """Publish ``facts`` (borrower id, message) upstream, start the gateway on that topic, and
+    once its directory has caught up post a signed "delivered" receipt for each (attempt, loan)
+    about ``party`` (a callback without a borrower): the status each got, by attempt."""
     async with producer(bootstrap) as p:
         for borrower_id, fact in facts:
             envelope = wrap(fact, borrower_id=borrower_id, occurred_at=T0, producer="test")
@@ -162,7 +182,7 @@ async def test_a_co_signers_receipts_reach_each_debts_borrower_through_the_real_
     settings = GatewaySettings.model_validate(
         {**FAST, "namespace": topics.namespace, "port": free_port(), "vendor_auth_token": TOKEN}
     )
-    statuses: list[int] = []
+    statuses: dict[str, int] = {}
     async with run_services(
         bootstrap, ("gateway",), SimClock(T0 + timedelta(minutes=1)), gateway=settings
     ) as running:
@@ -171,21 +191,17 @@ async def test_a_co_signers_receipts_reach_each_debts_borrower_through_the_real_
         assert directory is not None
         await wait_until_ready(directory)
         async with httpx.AsyncClient(base_url=url) as client:
-            for attempt, loan in (("att-own", "L-own"), ("att-other", "L-other")):
+            for attempt, loan in receipts:
                 path = "/webhooks/twilio/status?" + urlencode(
-                    {"attempt": attempt, "party": "b-cs", "loan": loan}
+                    {"attempt": attempt, "party": party, "loan": loan}
                 )
                 form = {"MessageSid": f"SM{attempt}", "MessageStatus": "delivered"}
                 signature = compute_signature(url + path, list(form.items()), TOKEN)
                 response = await client.post(
                     path, data=form, headers={"X-Twilio-Signature": signature}
                 )
-                statuses.append(response.status_code)
-
-    assert statuses == [204, 204]
-    published = [json.loads(r.value) for r in await read_topic(bootstrap, topics.outcomes)]
-    routed = {(e["payload"]["attempt_id"], e["borrower_id"]) for e in published}
-    assert routed == {("att-own", "b-cs"), ("att-other", "b-other")}
+                statuses[attempt] = response.status_code
+    return statuses
 
 
 async def wait_until_ready(directory: UpstreamDirectory) -> None:
@@ -231,32 +247,9 @@ async def test_receipts_follow_the_debt_read_from_the_topic_not_the_partys_other
             ),
         ),
     ]
-    async with producer(bootstrap) as p:
-        for borrower_id, fact in facts:
-            envelope = wrap(fact, borrower_id=borrower_id, occurred_at=T0, producer="test")
-            await send_envelope(p, topics.upstream, envelope)
-    settings = GatewaySettings.model_validate(
-        {**FAST, "namespace": topics.namespace, "port": free_port(), "vendor_auth_token": TOKEN}
+    statuses = await post_receipts(
+        bootstrap, topics, facts, "g-1", [("att-b", "LB"), ("att-a2", "LA2"), ("att-z", "LZ")]
     )
-    statuses: dict[str, int] = {}
-    async with run_services(
-        bootstrap, ("gateway",), SimClock(T0 + timedelta(minutes=1)), gateway=settings
-    ) as running:
-        url, directory = running.gateway_url, running.directory
-        assert url is not None
-        assert directory is not None
-        await wait_until_ready(directory)
-        async with httpx.AsyncClient(base_url=url) as client:
-            for attempt, loan in (("att-b", "LB"), ("att-a2", "LA2"), ("att-z", "LZ")):
-                path = "/webhooks/twilio/status?" + urlencode(
-                    {"attempt": attempt, "party": "g-1", "loan": loan}
-                )
-                form = {"MessageSid": f"SM{attempt}", "MessageStatus": "delivered"}
-                signature = compute_signature(url + path, list(form.items()), TOKEN)
-                response = await client.post(
-                    path, data=form, headers={"X-Twilio-Signature": signature}
-                )
-                statuses[attempt] = response.status_code
 
     assert statuses == {"att-b": 204, "att-a2": 204, "att-z": 503}
     published = [json.loads(r.value) for r in await read_topic(bootstrap, topics.outcomes)]
