@@ -70,3 +70,11 @@ class InboundMessageReceived(Message):
     vendor: str
     external_id: str = Field(max_length=128)
     received_at: AwareDatetime
+    # A text from a number several borrowers' files share is routed to each of them, and each
+    # revokes it (P6); only the copy marked here answers it with the TC-4 confirmation, so the
+    # person gets one text, not one per borrower. Records written before the field had one copy
+    # per borrower confirming, and replay as they were decided (P5).
+    confirms_opt_out: bool = Field(
+        default=True,
+        description="This copy may answer an opt-out with the one confirmation text (TC-4).",
+    )

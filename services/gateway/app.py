@@ -217,7 +217,13 @@ class _Gateway:
         if not routed:
             log.warning("gateway.unrouted_inbound", vendor=vendor, external_id=external_id)
         else:
-            batch: list[tuple[Message, str]] = [(m, b) for b, m in routed.items()]
+            # Every borrower's copy revokes the number; one confirms it (TC-4). The least id,
+            # not the first learned: a retry after a restart routes the same way.
+            confirming = min(routed)
+            batch: list[tuple[Message, str]] = [
+                (m.model_copy(update={"confirms_opt_out": b == confirming}), b)
+                for b, m in routed.items()
+            ]
             fresh = await self._emit_once(report_key(batch[0][0]), batch)
             event = "gateway.inbound" if fresh else "gateway.duplicate_inbound"
             log.info(event, vendor=vendor, external_id=external_id, borrowers=len(routed))

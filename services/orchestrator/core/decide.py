@@ -536,8 +536,10 @@ def _inbound(
         )
         for holder in holders(state, message.from_number)
     ]
-    confirmation = ask.on_opt_out(
-        state, party, message.from_number, message.external_id, now, ctx.playbook
+    confirmation = (
+        ask.on_opt_out(state, party, message.from_number, message.external_id, now, ctx.playbook)
+        if message.confirms_opt_out
+        else None  # another borrower's copy of this text confirms it (TC-4: one text)
     )
     if confirmation is not None:
         # The gate must see the revocations it is confirming: decide on the state after them.

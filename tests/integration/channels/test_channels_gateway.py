@@ -169,6 +169,30 @@ async def test_inbound_stop_is_emitted_for_every_borrower_using_the_number() -> 
     message = sink.messages[0]
     assert isinstance(message, InboundMessageReceived)
     assert (message.body, message.external_id, message.received_at) == ("STOP", "SMin1", NOW)
+    # Both copies revoke; one confirms (TC-4).
+    confirming = {
+        borrower: m.confirms_opt_out
+        for m, borrower in sink.emitted
+        if isinstance(m, InboundMessageReceived)
+    }
+    assert confirming == {"borrower-1": True, "borrower-2": False}
+
+
+async def test_the_copy_that_confirms_does_not_depend_on_which_borrower_was_read_first() -> None:
+    """A retry after a restart, with the directory rebuilt in another order, must mark the same
+    copy: otherwise a second borrower's copy would confirm again (TC-4)."""
+    directory = InMemoryDirectory()
+    directory.add("borrower-2", "party-7", [PHONE])
+    directory.add("borrower-1", "party-1", [PHONE])
+    params = {"MessageSid": "SMin2", "From": PHONE, "To": "+15005550006", "Body": "STOP"}
+    async with gateway_over(directory) as (client, sink):
+        await post_signed(client, "/webhooks/twilio/inbound", params)
+
+    assert {
+        borrower: m.confirms_opt_out
+        for m, borrower in sink.emitted
+        if isinstance(m, InboundMessageReceived)
+    } == {"borrower-1": True, "borrower-2": False}
 
 
 async def test_health_answers_ok() -> None:

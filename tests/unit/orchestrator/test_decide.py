@@ -159,6 +159,28 @@ def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once() -> None:
     assert decisions(unanswered)[0]["verdict"] == "suppressed"
 
 
+def test_a_stop_copy_another_borrower_confirms_revokes_without_a_confirmation() -> None:
+    """A number on two borrowers' files: the gateway routes the STOP to both, and marks one
+    copy to confirm it. The other copy revokes the number just the same (P6, TC-2) but sends
+    nothing, so the person gets one confirmation, not one per borrower (TC-4)."""
+    feed = borrower()
+    stop = InboundMessageReceived(
+        from_number=MOBILE,
+        to_number="+18005550111",
+        body="STOP",
+        vendor="v",
+        external_id="SM1",
+        received_at=NOON_NY,
+        confirms_opt_out=False,
+    )
+
+    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+
+    assert [r["address"] for r in of_type(out, "consent.revoked")] == [MOBILE]
+    assert decisions(out) == []
+    assert out.tasks == []
+
+
 def test_a_dispute_suppresses_collection_but_not_the_dispute_response() -> None:
     """No contact during a dispute, except answering the dispute."""
     feed = borrower()
