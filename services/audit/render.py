@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from services.audit.core.replay import AuditReport
 
@@ -28,7 +29,7 @@ def render_terminal(console: Console, report: AuditReport) -> None:
         table.add_row(key.replace("_", " "), str(d[key]))
     depth = "every entry re-derived" if report.rederive else "every decision re-proved"
     table.add_row("depth", depth)
-    table.add_row("policy versions", ", ".join(d["policy_versions"]))
+    table.add_row("policy versions", Text(", ".join(d["policy_versions"])))
     table.add_row("result", "[green]OK[/]" if report.ok else "[red]FINDINGS[/]")
     console.print(table)
     console.print(_revocations_table(d["revocations"]))
@@ -37,18 +38,24 @@ def render_terminal(console: Console, report: AuditReport) -> None:
         for col in ("kind", "code", "borrower", "attempt", "detail"):
             findings.add_column(col)
         for f in report.findings[:20]:
-            findings.add_row(f.kind, f.code, f.borrower_id, f.attempt_id or "", f.detail)
+            # As plain text: details quote what vendors and the log said (an external id, a
+            # key), and rich would read "[...]" in them as markup, restyling or crashing.
+            findings.add_row(
+                *(Text(c) for c in (f.kind, f.code, f.borrower_id, f.attempt_id or "", f.detail))
+            )
         console.print(findings)
     if d["shadow"]:
         shadow = Table(
-            title=f"Shadow replay under policy {d['shadow']['policy']}: decisions that would change"
+            title=Text(
+                f"Shadow replay under policy {d['shadow']['policy']}: decisions that would change"
+            )
         )
         shadow.add_column("change")
         shadow.add_column("decisions", justify="right")
         for change, n in d["shadow"]["changes"].items():
-            shadow.add_row(change, str(n))
+            shadow.add_row(Text(change), str(n))
         for rule, n in d["shadow"]["rules"].items():
-            shadow.add_row(f"  by rule {rule}", str(n))
+            shadow.add_row(Text(f"  by rule {rule}"), str(n))
         console.print(shadow)
 
 

@@ -231,11 +231,12 @@ def audit(
             rederive=rederive,
         )
     )
-    audit_terminal(console, report)
+    # The files first: what the audit found is kept even if the terminal cannot show it.
     if json_out:
         write_json(report, json_out)
     if html_out:
         audit_html(html_out, report)
+    audit_terminal(console, report)
     if not report.ok:
         raise typer.Exit(1)
 
