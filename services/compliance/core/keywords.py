@@ -39,21 +39,26 @@ def is_opt_out(policy: Policy, body: str) -> bool:
 
 
 def names_an_opt_out(policy: Policy, body: str) -> bool:
-    """Whether an outgoing text or email tells the person how to opt out (RF-16): it names one
-    of the words the policy honours, whatever the case, as a word of its own ("Reply STOP"), or
-    anywhere in scripts that do not use spaces (回复退订). A policy that honours no word leaves
-    no way to name one."""
+    """Whether an outgoing text or email tells the person how to opt out (RF-16): it tells them
+    to reply with, or send, one of the words the policy honours ("Reply STOP", "text QUIT to",
+    "回复退订"). A keyword merely used as a word ("your plan will end", "do not stop paying")
+    tells nobody anything. A policy that honours no word leaves no way to name one."""
     return bool(policy.keywords) and _naming(policy.keywords).search(body) is not None
+
+
+# The instruction before the word, in the languages of the built-in templates (en, zh-CN): a
+# template in another language needs its verbs here, or the audit reports it.
+_INSTRUCTIONS = (r"(?<![A-Za-z])(?:reply|text|send|respond)(?:\s+(?:with|us))?", "回复", "发送")
+_QUOTES = "\"'\u201c\u2018\u300c"
 
 
 @lru_cache(maxsize=64)
 def _naming(keywords: frozenset[str]) -> re.Pattern[str]:
     # One pattern per keyword set: the audit checks every text and email it reads.
     words = sorted(keywords, key=lambda k: (-len(k), k))
+    keyword = "|".join(
+        re.escape(k) if not k.isascii() else rf"{re.escape(k)}(?![A-Za-z])" for k in words
+    )
     return re.compile(
-        "|".join(
-            re.escape(k) if not k.isascii() else rf"(?<![A-Za-z]){re.escape(k)}(?![A-Za-z])"
-            for k in words
-        ),
-        re.IGNORECASE,
+        rf"(?:{'|'.join(_INSTRUCTIONS)})[\s:\uff1a]*[{_QUOTES}]?(?:{keyword})", re.IGNORECASE
     )

@@ -311,6 +311,13 @@ def test_opt_out_keywords_come_from_the_packs() -> None:
         ("Pay now.", False),
         ("Please attend to your account; spend a minute with us.", False),  # END, but in words
         ("Reply stop to opt out.", True),  # a reply the gate honours, whatever its case
+        ("Text QUIT to 12345 to stop these texts.", True),
+        ('Reply with "STOP" at any time.', True),
+        ("如不想再收到此邮箱的邮件，请回复退订。", True),  # noqa: RUF001
+        # The words used as words tell nobody how to opt out:
+        ("Your payment plan will end on Friday unless you pay today.", False),
+        ("Do not stop paying: we may cancel your plan.", False),
+        ("Reply to this email to agree a plan, or we will END it.", False),
     ],
 )
 def test_an_outgoing_message_names_an_opt_out_word(body: str, tells: bool) -> None:
