@@ -53,11 +53,14 @@ class TimerFired(Message):
 
 
 class IntentDropped(Message):
-    """The strategy withdrew an intent (expired, superseded, already reserved)."""
+    """The strategy withdrew an intent (expired, superseded, already reserved), or declined a
+    desk's request it has nothing approved to send for (``request_id`` then names it)."""
 
     TYPE = "contact.intent_dropped"
     attempt_id: AttemptId
     reason: str
+    # Left out when absent, so that every other drop reads and is written as before.
+    request_id: str | None = Field(default=None, max_length=128, exclude_if=lambda v: v is None)
 
 
 class InputRef(Message):

@@ -135,9 +135,20 @@ def _out_of_order(path: Path, n: int, at: datetime, clock: datetime, line: int) 
 def _decisions(out: Emitted, line: int, *, only_requests: bool) -> Iterator[dict[str, Any]]:
     for entry in out.ledger:
         for raw in json.loads(entry.value)["derived"]:
+            payload = raw["payload"]
+            if raw["type"] == "contact.intent_dropped" and payload.get("request_id"):
+                # A request with nothing approved to send (RF-13, RF-11) is answered too.
+                yield {
+                    "line": line,
+                    "request_id": payload["request_id"],
+                    "attempt_id": payload["attempt_id"],
+                    "verdict": "declined",
+                    "reasons": [payload["reason"]],
+                    "origin": "request",
+                }
+                continue
             if raw["type"] != "contact.decided":
                 continue
-            decision = raw["payload"]
-            if only_requests and decision.get("origin") != "request":
+            if only_requests and payload.get("origin") != "request":
                 continue
-            yield {"line": line, **decision}
+            yield {"line": line, **payload}

@@ -191,3 +191,38 @@ def test_a_call_the_vendor_took_holds_the_next_until_its_disposition(tmp_path: P
         ("desk-2", "deferred", ["RF-2"], "2026-03-10T12:00:00Z"),  # day 8, 08:00 EDT
         ("desk-3", "authorised", [], None),
     ]
+
+
+def test_a_request_with_nothing_approved_to_send_is_answered_declined(tmp_path: Path) -> None:
+    """Every request gets a line: one the strategy has no text for (a cease acknowledgement by
+    call, RF-11) is declined with its reason, not sent with another purpose's text."""
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    payload = {
+        "request_id": "desk-9",
+        "party_id": "b-ann",
+        "loan_id": "L-ann",
+        "channel": "call",
+        "to": "+15185550147",
+        "purpose": "cease_acknowledgement",
+        "requested_by": "agent-7",
+    }
+    ask = {
+        "type": "contact.request",
+        "borrower_id": "b-ann",
+        "occurred_at": "2026-03-03T15:00:00Z",
+        "payload": payload,
+    }
+    events = _events(tmp_path, [*lines[1:5], json.dumps(ask)])
+
+    result = parley("evaluate", str(events))
+
+    assert result.returncode == 0, result.stderr
+    (answer,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert answer == {
+        "line": 5,
+        "request_id": "desk-9",
+        "attempt_id": derive_id("b-ann", "request", "desk-9"),
+        "verdict": "declined",
+        "reasons": ["no_template_for_request"],
+        "origin": "request",
+    }

@@ -433,15 +433,27 @@ def _on_outcome(
 def _on_request(
     state: BorrowerState, m: RequestContact, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
-    """A desk's question gets a decision; a deferral is an answer (when), not a timer."""
+    """A desk's question gets a decision; a deferral is an answer (when), not a timer. What is
+    sent is chosen by purpose, channel and who is asked: a request with no text of its own (a
+    contact person asked anything but where the borrower is, RF-13; a cease acknowledgement by
+    call, RF-11) is answered with IntentDropped and a reason, never sent as another's text."""
+    attempt_id = derive_id(state.borrower_id, "request", m.request_id)
+    party = state.parties.get(m.party_id)
+    role = party.role if party is not None else None  # not on file: the gate answers
+    template = REQUEST_TEMPLATES.choose(role, m.purpose, m.channel)
+    if template is None:
+        if attempt_id in state.attempts:
+            return []  # P2: a redelivered request, authorised before
+        reason = REQUEST_TEMPLATES.refusal(role, m.purpose)
+        return [IntentDropped(attempt_id=attempt_id, reason=reason, request_id=m.request_id)]
     intent = ContactIntent(
-        attempt_id=derive_id(state.borrower_id, "request", m.request_id),
+        attempt_id=attempt_id,
         party_id=m.party_id,
         loan_id=m.loan_id,
         channel=m.channel,
         to=m.to,
         purpose=m.purpose,
-        template=REQUEST_TEMPLATES[m.channel],
+        template=template,
         origin="request",
         request_id=m.request_id,
     )

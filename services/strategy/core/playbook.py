@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.strategy import Segment
-from contracts.values import Channel, Purpose
+from contracts.values import Channel, PartyRole, Purpose
 from services.strategy.core.lcm import lcm_problems, location_inquiry_problems, revealing_terms
 
 
@@ -112,21 +113,38 @@ class Playbook(_Strict):
         """A borrower not yet placed is treated as cooperative (the seeds' default)."""
         return self.segments.get(segment or Segment.COOPERATIVE, _NEUTRAL)
 
-    def actions(self) -> list[Action]:
-        """Every action the playbook can ask for (to validate its templates at load)."""
-        found = [self.payment_confirmation, self.opt_out_confirmation, self.broken_promise]
+    def actions(self) -> list[tuple[Action, Purpose]]:
+        """Every action the playbook can ask for, with the purpose services/strategy/core/ask.py
+        asks it for (to validate its templates at load)."""
+        collection = [self.broken_promise]
         for stage in self.stages:
-            found += [*stage.actions, *filter(None, [stage.on_unanswered_call])]
+            collection += [*stage.actions, *filter(None, [stage.on_unanswered_call])]
+        found = [(a, Purpose.COLLECTION) for a in collection]
         found += [
-            Action(channel=c, template=self.reminder.template) for c in self.reminder.channels
+            (self.payment_confirmation, Purpose.PAYMENT_CONFIRMATION),
+            (self.opt_out_confirmation, Purpose.OPT_OUT_CONFIRMATION),
+        ]
+        found += [
+            (Action(channel=c, template=self.reminder.template), Purpose.REMINDER)
+            for c in self.reminder.channels
         ]
         if self.validation_notice:
             v = self.validation_notice
-            found += [Action(channel=c, template=v.template) for c in v.channels]
+            found += [
+                (Action(channel=c, template=v.template), Purpose.VALIDATION_NOTICE)
+                for c in v.channels
+            ]
         if self.plan:
-            found += [Action(channel=c, template=self.plan.template) for c in self.plan.channels]
-            found.append(self.plan.broken)
-        found += [p.locate_via_contacts for p in self.segments.values() if p.locate_via_contacts]
+            found += [
+                (Action(channel=c, template=self.plan.template), Purpose.REMINDER)
+                for c in self.plan.channels
+            ]
+            found.append((self.plan.broken, Purpose.COLLECTION))
+        found += [
+            (p.locate_via_contacts, Purpose.LOCATION_INQUIRY)
+            for p in self.segments.values()
+            if p.locate_via_contacts
+        ]
         return found
 
 
@@ -248,18 +266,26 @@ def load_playbook(name: str = "default") -> tuple[Playbook, str]:
 
 
 def check_playbook(playbook: Playbook, templates: Templates) -> None:
-    """Fail at start-up, not at send time: every template the playbook can ask for exists in
-    English (the fallback language); voicemails are limited-content messages (RF-18) and
-    location inquiries disclose nothing (RF-13), in every language and tone."""
+    """Fail at start-up, not at send time: every template the playbook or a desk's request can
+    ask for exists in English (the fallback language); voicemails are limited-content messages
+    (RF-18) and location inquiries disclose nothing (RF-13), in every language and tone; every
+    text and email can be opted out of (RF-16); every communication names its sender and says
+    it is from a debt collector (RF-19)."""
     english = templates.by_language["en"]
-    for action in playbook.actions():
-        if action.template not in english:
+    for _, template, _ in _uses(playbook):
+        if template not in english:
             raise PlaybookError(
-                f"playbooks/{playbook.name}.yaml: template {action.template!r} "
-                "is not in templates/en.yaml"
+                f"playbooks/{playbook.name}.yaml: template {template!r} is not in templates/en.yaml"
             )
     _check_voicemails(playbook, templates)
     _check_opt_out_notices(playbook, templates)
+    _check_debt_collector_statements(playbook, templates)
+
+
+def _uses(playbook: Playbook) -> list[tuple[Channel, str, Purpose]]:
+    """(channel, template, purpose) of everything the playbook and a desk's request can render."""
+    found = [(a.channel, a.template, purpose) for a, purpose in playbook.actions()]
+    return found + REQUEST_TEMPLATES.uses()
 
 
 def check_tones(playbooks: list[Playbook], templates: Templates) -> None:
@@ -288,12 +314,112 @@ def check_business_name(business: str) -> None:
         )
 
 
-# What a desk's contact request renders (services/orchestrator/core/decide.py).
-REQUEST_TEMPLATES: dict[Channel, str] = {
-    Channel.CALL: "early_call",
-    Channel.SMS: "firm_sms",
-    Channel.EMAIL: "formal_notice",
-    Channel.LETTER: "formal_notice",
+@dataclass(frozen=True)
+class RequestTemplates:
+    """What a desk's contact request renders (services/orchestrator/core/decide.py), chosen by
+    the purpose, the channel and who is contacted. A combination with no template here is not
+    sent with another purpose's text: the desk is answered with a reason instead."""
+
+    # The borrower or a guarantor: a guarantor is obligated on the debt, so a consumer too.
+    consumer: Mapping[tuple[Purpose, Channel], str]
+    # A contact person is a third party (RF-12): only ever asked to help locate the borrower,
+    # in words that name neither the debt nor the business (RF-13, CN-3).
+    third_party: Mapping[tuple[Purpose, Channel], str]
+
+    def choose(self, role: PartyRole | None, purpose: Purpose, channel: Channel) -> str | None:
+        """The template for this request, or None if it must not be sent. ``None`` is a party
+        not on file (the gate answers that one)."""
+        table = self.third_party if role is PartyRole.CONTACT_PERSON else self.consumer
+        return table.get((purpose, channel))
+
+    def refusal(self, role: PartyRole | None, purpose: Purpose) -> str:
+        """The machine-readable reason a request with no template is answered with."""
+        if role is PartyRole.CONTACT_PERSON and purpose is not Purpose.LOCATION_INQUIRY:
+            return REFUSED_THIRD_PARTY
+        return REFUSED_NO_TEMPLATE
+
+    def uses(self) -> list[tuple[Channel, str, Purpose]]:
+        """Every (channel, template, purpose) a request can render, to check at load."""
+        return [
+            (channel, template, purpose)
+            for table in (self.consumer, self.third_party)
+            for (purpose, channel), template in table.items()
+        ]
+
+
+# IntentDropped reasons for a request that is not sent.
+REFUSED_THIRD_PARTY = "third_party_location_inquiry_only"  # a contact person, another purpose
+REFUSED_NO_TEMPLATE = "no_template_for_request"  # e.g. a cease acknowledgement by call
+
+REQUEST_TEMPLATES = RequestTemplates(
+    consumer={
+        # A call renders only its voicemail, a limited-content message whatever the purpose.
+        (Purpose.COLLECTION, Channel.CALL): "early_call",
+        (Purpose.COLLECTION, Channel.SMS): "firm_sms",
+        (Purpose.COLLECTION, Channel.EMAIL): "formal_notice",
+        (Purpose.COLLECTION, Channel.LETTER): "formal_notice",
+        (Purpose.REMINDER, Channel.CALL): "early_call",
+        (Purpose.REMINDER, Channel.SMS): "pre_due_reminder",
+        (Purpose.REMINDER, Channel.EMAIL): "pre_due_reminder",
+        (Purpose.VALIDATION_NOTICE, Channel.EMAIL): "validation_notice",
+        (Purpose.VALIDATION_NOTICE, Channel.LETTER): "validation_notice",
+        # Answers owed to the consumer, in writing: never the demand they stop (a dispute's
+        # verification is written, and after a cease RF-11 leaves only its own messages, so
+        # neither is a call).
+        (Purpose.DISPUTE_RESPONSE, Channel.SMS): "dispute_response",
+        (Purpose.DISPUTE_RESPONSE, Channel.EMAIL): "dispute_response",
+        (Purpose.DISPUTE_RESPONSE, Channel.LETTER): "dispute_response",
+        (Purpose.CEASE_ACKNOWLEDGEMENT, Channel.SMS): "cease_acknowledgement",
+        (Purpose.CEASE_ACKNOWLEDGEMENT, Channel.EMAIL): "cease_acknowledgement",
+        (Purpose.CEASE_ACKNOWLEDGEMENT, Channel.LETTER): "cease_acknowledgement",
+        (Purpose.PAYMENT_CONFIRMATION, Channel.SMS): "payment_confirmation",
+        (Purpose.PAYMENT_CONFIRMATION, Channel.EMAIL): "payment_confirmation",
+        (Purpose.PAYMENT_CONFIRMATION, Channel.LETTER): "payment_confirmation",
+        (Purpose.OPT_OUT_CONFIRMATION, Channel.SMS): "opt_out_confirmation",  # TC-4: a text only
+    },
+    third_party={
+        # No letter: an envelope or postcard must not show collection (RF-13), and one cannot
+        # be sure of either at a print house.
+        (Purpose.LOCATION_INQUIRY, Channel.CALL): "location_inquiry_call",
+        (Purpose.LOCATION_INQUIRY, Channel.SMS): "location_inquiry_message",
+        (Purpose.LOCATION_INQUIRY, Channel.EMAIL): "location_inquiry_message",
+    },
+)
+
+
+def needs_debt_collector_statement(channel: Channel, purpose: Purpose) -> bool:
+    """Whether a message must say it is from a debt collector (RF-19, 12 CFR 1006.18(e)): every
+    communication about a debt, except a voicemail (a limited-content message is an attempt,
+    not a communication, RF-18, and saying it would disclose the debt to whoever plays it), a
+    location inquiry (RF-13: never say there is a debt) and the text confirming an opt-out
+    (TC-4: it confirms the opt-out and says nothing about a debt)."""
+    if channel is Channel.CALL:
+        return False
+    return purpose not in (Purpose.LOCATION_INQUIRY, Purpose.OPT_OUT_CONFIRMATION)
+
+
+# The purposes the strategy can open contact about a debt with (decide's _COMMUNICATIONS, which
+# also ask the validation notice): any of them may be the initial communication, which must add
+# that it is an attempt to collect a debt and what information obtained is used for (RF-19).
+_MAY_BE_INITIAL = frozenset({Purpose.REMINDER, Purpose.COLLECTION})
+
+
+@dataclass(frozen=True)
+class DebtCollectorStatement:
+    """RF-19's statements in one language, as phrases a template's text must contain."""
+
+    every: str  # every communication: it is from a debt collector
+    initial: str  # the initial one: information obtained will be used to collect the debt
+
+
+# Per template language. Only English: Reg F binds a US third-party collector, and the zh-CN
+# templates are written for borrowers in China (CN lenders collecting their own loans), where
+# it does not apply. A US borrower who prefers zh-CN would get no statement: add a zh-CN entry
+# (and the sentence to those templates) before offering zh-CN in a US market.
+DEBT_COLLECTOR_STATEMENTS: Mapping[str, DebtCollectorStatement] = {
+    "en": DebtCollectorStatement(
+        every="debt collector", initial="information obtained will be used for that purpose"
+    ),
 }
 
 
@@ -303,16 +429,7 @@ def _check_opt_out_notices(playbook: Playbook, templates: Templates) -> None:
     plain = {
         (language, name.partition(".")[0]) for language, name in templates.without_opt_out_notice
     }
-    uses: list[tuple[Channel, str, Purpose | None]] = [
-        (
-            a.channel,
-            a.template,
-            Purpose.OPT_OUT_CONFIRMATION if a is playbook.opt_out_confirmation else None,
-        )
-        for a in playbook.actions()
-    ]
-    uses += [(channel, template, None) for channel, template in REQUEST_TEMPLATES.items()]
-    for channel, template, purpose in uses:
+    for channel, template, purpose in _uses(playbook):
         languages = sorted(language for language, name in plain if name == template)
         if languages and needs_opt_out_notice(channel, purpose):
             raise PlaybookError(
@@ -323,11 +440,9 @@ def _check_opt_out_notices(playbook: Playbook, templates: Templates) -> None:
 
 
 def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
-    locate = {
-        p.locate_via_contacts.template for p in playbook.segments.values() if p.locate_via_contacts
-    }
-    calls = {a.template for a in playbook.actions() if a.channel is Channel.CALL} - locate
-    calls.add(REQUEST_TEMPLATES[Channel.CALL])
+    uses = _uses(playbook)
+    locate = {template for _, template, purpose in uses if purpose is Purpose.LOCATION_INQUIRY}
+    calls = {template for channel, template, _ in uses if channel is Channel.CALL} - locate
     for language, specs in templates.by_language.items():
         for name, spec in specs.items():
             base = name.partition(".")[0]
@@ -337,8 +452,13 @@ def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
                     "a limited-content voicemail (RF-18)",
                 )
             elif base in locate:
+                # Every part: an email's subject is read by the third party too.
                 problems, what = (
-                    location_inquiry_problems(spec.get("body", "")),
+                    [
+                        problem
+                        for part in ("subject", "body")
+                        for problem in location_inquiry_problems(spec.get(part, ""))
+                    ],
                     "a location inquiry that discloses nothing (RF-13)",
                 )
             else:
@@ -347,6 +467,45 @@ def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
                 raise PlaybookError(
                     f"templates/{language}.yaml: {name}: not {what}: {'; '.join(problems)}"
                 )
+
+
+def _check_debt_collector_statements(playbook: Playbook, templates: Templates) -> None:
+    """RF-19: every communication the playbook or a desk can send names the business it is from
+    (every language) and, in each language with a statement (DEBT_COLLECTOR_STATEMENTS), says it
+    is from a debt collector; one that may open contact about a debt also says what the initial
+    communication must. Every tone variant of such a template is held to the same."""
+    initial: dict[str, bool] = {}  # template -> whether it may be the initial communication
+    for channel, template, purpose in _uses(playbook):
+        if needs_debt_collector_statement(channel, purpose):
+            initial[template] = initial.get(template, False) or purpose in _MAY_BE_INITIAL
+    for language, specs in templates.by_language.items():
+        statement = DEBT_COLLECTOR_STATEMENTS.get(language)
+        for name, spec in specs.items():
+            base = name.partition(".")[0]
+            if name.startswith("_") or base not in initial:
+                continue
+            problems = _statement_problems(spec, statement, initial=initial[base])
+            if problems:
+                raise PlaybookError(
+                    f"templates/{language}.yaml: {name}: {'; '.join(problems)} (RF-19)"
+                )
+
+
+def _statement_problems(
+    spec: dict[str, str], statement: DebtCollectorStatement | None, *, initial: bool
+) -> list[str]:
+    env = _env()
+    parts = [spec.get(part, "") for part in ("subject", "body")]
+    variables = set().union(*(meta.find_undeclared_variables(env.parse(p)) for p in parts))
+    problems = [] if "business" in variables else ["names no sender: reference {{ business }}"]
+    if statement is None:
+        return problems
+    said = " ".join(env.from_string(parts[1]).render(**SAMPLE).split()).casefold()
+    wanted = [statement.every, *([statement.initial] if initial else [])]
+    problems += [
+        f"the body does not say {phrase!r}" for phrase in wanted if phrase.casefold() not in said
+    ]
+    return problems
 
 
 @dataclass(frozen=True)
