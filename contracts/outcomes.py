@@ -47,6 +47,15 @@ class DispatchStarted(Message):
     channel: Channel
     vendor: str
     started_at: AwareDatetime
+    # P2: an attempt is started again (after a crash) only where the vendor de-duplicates on the
+    # attempt id, so the second request cannot reach the person a second time. The audit reports
+    # any other start of an attempt already started. Records written before the field replay as
+    # unmarked.
+    vendor_deduplicates: bool = Field(
+        default=False,
+        description="The vendor de-duplicates requests on the attempt id (the adapter honours"
+        " idempotency): starting this attempt again cannot send it twice.",
+    )
 
 
 class ContactOutcomeRecorded(Message):

@@ -92,7 +92,14 @@ async def run_audit(
             for child in children:
                 child.stop()
         for borrower_id, d in dispatches:
-            auditor.dispatch(borrower_id, d.attempt_id, d.started_at, d.channel)
+            auditor.dispatch(
+                borrower_id,
+                d.attempt_id,
+                d.started_at,
+                d.channel,
+                vendor=d.vendor,
+                vendor_deduplicates=d.vendor_deduplicates,
+            )
     return auditor.report
 
 

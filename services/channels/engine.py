@@ -334,7 +334,12 @@ class Dispatcher:
         assert adapter is not None  # _refusal says so otherwise
         now = self.clock.now()
         started = DispatchStarted(
-            attempt_id=attempt_id, channel=channel, vendor=adapter.vendor, started_at=now
+            attempt_id=attempt_id,
+            channel=channel,
+            vendor=adapter.vendor,
+            started_at=now,
+            # Only such a vendor lets an attempt be started again (above); the audit checks it.
+            vendor_deduplicates=bool(getattr(adapter, "honours_idempotency", False)),
         )
         await publish([self._out(job, started, "started")])  # durable before the vendor sees it
         ws.remember(attempt_id, self.horizon.keep_until(task), finished=False)

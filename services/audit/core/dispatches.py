@@ -17,6 +17,8 @@ from services.orchestrator.core.recheck import confirms_an_opt_out
 @dataclass
 class Authorised:
     decided_at: datetime
+    # The latest instant a dispatch may start: the decision's own window close (its evidence),
+    # or its task's not_after where that is earlier. None: nothing bounds it (no window rule).
     not_after: datetime | None
     channel: Channel
     to: str | None
@@ -26,6 +28,8 @@ class Authorised:
     loan_id: str
     # (from, hold or None): how the holds on this contact changed while it was open, in order.
     holds: list[tuple[datetime, str | None]] = field(default_factory=list)
+    tasked: bool = False  # a task carrying it out was recorded in the ledger
+    closes_at: datetime | None = None  # the close of the window the decision was proved in
 
     def hold(self, since: datetime, reason: str | None) -> None:
         if (self.holds[-1][1] if self.holds else None) != reason:
@@ -60,20 +64,24 @@ def consent_record(m: ConsentGranted | ConsentRevoked, processed_at: datetime) -
 
 @dataclass
 class Authorisations:
-    """Every authorised attempt, and every consent record per address, from the whole ledger."""
+    """Every authorised attempt, and every person's consent records, from the whole ledger; and
+    the attempts whose dispatch records have been checked."""
 
     attempts: dict[str, Authorised] = field(default_factory=dict)
-    # (channel, address) -> the consent records that bear on it, in processing order. A record
-    # for a whole medium is filed under each address the person had in that medium.
+    # (borrower, party) -> that person's consent records in every medium, in processing order:
+    # the records the gate and the channel worker's re-check read (``party.consents``), so a
+    # revocation binds the person who gave it, not everyone on any file with the address.
     trail: dict[tuple[str, str], list[Recorded]] = field(default_factory=dict)
+    # attempt id -> (vendor, started_at, vendor_deduplicates) of its last dispatch record.
+    started: dict[str, tuple[str, datetime, bool]] = field(default_factory=dict)
 
-    def file(self, channel: Channel, addresses: list[str], recorded: Recorded) -> None:
-        for address in addresses:
-            self.trail.setdefault((channel.value, address.lower()), []).append(recorded)
+    def file(self, borrower_id: str, party_id: str, recorded: Recorded) -> None:
+        self.trail.setdefault((borrower_id, party_id), []).append(recorded)
 
     def merge(self, other: Authorisations, revocations_before: int) -> None:
         """Add another shard's; its revocation numbers move up by ``revocations_before``."""
         self.attempts.update(other.attempts)
+        self.started.update(other.started)
         for key, records in other.trail.items():
             mine = self.trail.setdefault(key, [])
             mine.extend(
@@ -91,19 +99,46 @@ class Authorisations:
         attempt_id: str,
         started_at: datetime,
         channel: Channel,
+        *,
+        vendor: str = "",
+        vendor_deduplicates: bool = False,
     ) -> None:
-        """A channel worker recorded that it was about to call a vendor for this attempt."""
+        """A channel worker recorded that it was about to call a vendor for this attempt (the
+        records in log order: a borrower's are on one partition)."""
+        before = self.started.get(attempt_id)
+        if before is not None and before[:2] == (vendor, started_at):
+            return  # the same record written twice (a producer's retry): not a second request
+        self.started[attempt_id] = (vendor, started_at, vendor_deduplicates)
         report.dispatches_checked += 1
 
         def violation(code: str, detail: str) -> None:
             report.findings.append(Finding("violation", code, borrower_id, detail, attempt_id))
 
+        if before is not None and not (vendor_deduplicates and before[2] and before[0] == vendor):
+            # P2: started again, the attempt may reach the person twice. Only a vendor that
+            # de-duplicates on the attempt id, and saw the first request too, makes it safe.
+            violation(
+                "dispatch_repeated",
+                f"started {started_at.isoformat()}, after {before[1].isoformat()}",
+            )
         a = self.attempts.get(attempt_id)
         if a is None:
             violation("dispatch_without_authorisation", "no authorised decision")
             return
         if started_at < a.decided_at or (a.not_after is not None and started_at > a.not_after):
             violation("dispatch_outside_authorisation", f"started {started_at.isoformat()}")
+        if not a.tasked:
+            # The ledger holds no task for this authorisation: what the worker sent (address,
+            # text) cannot be checked against what the gate proved; bounded by its window.
+            report.findings.append(
+                Finding(
+                    "mismatch",
+                    "dispatch_without_task",
+                    borrower_id,
+                    "no task recorded for this authorisation",
+                    attempt_id,
+                )
+            )
         if channel is not a.channel or borrower_id != a.borrower_id:
             violation(
                 "dispatch_differs_from_authorisation",
@@ -117,9 +152,12 @@ class Authorisations:
             violation("dispatch_during_hold", held)
         if a.to is None or confirms_an_opt_out(a.channel, a.purpose):
             return  # TC-4: the confirmation text of an opt-out is sent after it, by design
-        to = a.to.lower()
         revoked = standing(
-            self.trail.get((a.channel.value, to), ()), a.channel, to, a.purpose, started_at
+            self.trail.get((a.borrower_id, a.party_id), ()),
+            a.channel,
+            a.to.lower(),
+            a.purpose,
+            started_at,
         )
         if revoked is not None:
             report.findings.append(

@@ -13,8 +13,9 @@ folded into the borrower's state, exactly as a restore would fold them, and:
   (docs/decisions/0008).
 Every consent revocation is evidence for TC-3: when it was received, when it was processed, and
 whether that was within ten business days (``revocations``). Then every dispatch a channel worker
-recorded must answer an authorised decision, inside its authorisation window, and not follow a
-revocation standing for that address (``dispatches``). A shadow policy, if given, re-runs every
+recorded must answer an authorised decision, inside its authorisation window, be the attempt's
+only start (or one its vendor de-duplicates), and not follow a revocation of that person standing
+for that address (``dispatches``). A shadow policy, if given, re-runs every
 decision under new rules and counts what would have changed.
 
 Borrowers are independent of one another (all of a borrower's entries share a partition), so the
@@ -51,7 +52,7 @@ from contracts import (
 )
 from contracts.decisions import Verdict
 from contracts.tasks import CHANNEL_OF, PlaceCall, SendEmail, SendLetter, SendSms, Task
-from contracts.values import Channel
+from contracts.values import Channel, PartyRole, Phone, PhoneType
 from events.partitioning import partition_for
 from services.audit.core.dispatches import Authorisations, Authorised, consent_record
 from services.audit.core.entry import RecordedEntry, first_errors, message_of
@@ -62,7 +63,7 @@ from services.compliance.core import Policy, evaluate, obligations
 from services.compliance.core.keywords import is_opt_out, names_an_opt_out
 from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
-from services.compliance.core.model import GateInput
+from services.compliance.core.model import GateInput, PartyFacts
 from services.compliance.core.schema import ObligationRule
 from services.orchestrator.core.decide import Context, decide, fire_timers, holders
 from services.orchestrator.core.evolve import evolve
@@ -146,6 +147,8 @@ class Auditor:
         self._last_version: dict[str, str] = {}  # borrower -> policy version of its last entry
         self._ends_at: datetime | None = None  # the latest clock in this part of the ledger
         self._partition_of: dict[str, int] = {}  # borrower -> the partition its id hashes to
+        self._clock: dict[int, datetime] = {}  # ledger partition -> the latest clock on it
+        self._offset: dict[tuple[str, int], int] = {}  # input partition -> its last offset
 
     def _ctx(self, version: str) -> Context | None:
         if self.rederive is None:
@@ -181,6 +184,8 @@ class Auditor:
         self._last_version[entry.borrower_id] = entry.policy_version
         now = shareable(entry.now)  # compared and folded often: see shareable
         self._ends_at = now if self._ends_at is None else max(self._ends_at, now)
+        if partition is not None:
+            self._in_order(entry, partition, now)
         state = self.states.get(entry.borrower_id)
         if state is None:
             state = self.states[entry.borrower_id] = BorrowerState(entry.borrower_id)
@@ -237,6 +242,36 @@ class Auditor:
                 self._reprove(state, entry, m, gate_again=not exact)
             evolve(state, m, now)
             self._note(state, entry, m)
+
+    def _in_order(self, entry: RecordedEntry, partition: int, now: datetime) -> None:
+        """A ledger partition is written by one orchestrator in input order, on a clock that
+        never goes back (``PartitionState.advance``), and a redelivered input writes no second
+        entry: a clock going back, or an input offset not above the last one recorded from that
+        input partition, is an entry moved or recorded twice."""
+        last = self._clock.get(partition)
+        if last is not None and now < last:
+            self._find(
+                "mismatch",
+                "entry_clock_goes_back",
+                entry,
+                f"clock {now.isoformat()} after an entry at {last.isoformat()} on partition"
+                f" {partition}",
+            )
+        else:
+            self._clock[partition] = now
+        ref = entry.input
+        if ref is not None:
+            key = (ref.topic, ref.partition)
+            before = self._offset.get(key, -1)
+            if ref.offset <= before:
+                self._find(
+                    "mismatch",
+                    "input_offset_out_of_order",
+                    entry,
+                    f"input {ref.topic}/{ref.partition} offset {ref.offset} after offset {before}",
+                )
+            else:
+                self._offset[key] = ref.offset
 
     def _home(self, borrower_id: str) -> int:
         home = self._partition_of.get(borrower_id)
@@ -433,15 +468,18 @@ class Auditor:
     def _note(self, state: BorrowerState, entry: RecordedEntry, m: Message) -> None:
         """Remember what a dispatch record will be checked against."""
         if isinstance(m, ContactDecided) and m.verdict is Verdict.AUTHORISED:
+            # Bounded by the window the gate proved it in, whatever its task says (``_task``).
+            closes = m.evidence.window.closes_at
             self.seen.attempts[m.attempt_id] = Authorised(
                 m.decided_at,
-                None,
+                closes,
                 m.channel,
                 m.to,
                 m.purpose,
                 entry.borrower_id,
                 m.party_id,
                 m.loan_id,
+                closes_at=closes,
             )
         elif isinstance(m, SendSms | SendEmail | PlaceCall | SendLetter):
             self._task(entry, m)
@@ -456,7 +494,23 @@ class Auditor:
         if a is None:
             self._find("violation", "task_without_authorisation", entry, task.TYPE, task.attempt_id)
             return
-        a.not_after = task.not_after
+        # The task's bounds are the decision's: authorised at its instant, and sent no later
+        # than its window closes (decide's ``_task``: not_after is also at most the dispatch
+        # grace and the intent's expiry, which only --rederive can prove). A later not_after
+        # would let a dispatch at 03:00 pass: the window close bounds it all the same.
+        closes = a.closes_at
+        if task.authorised_at != a.decided_at or (closes is not None and task.not_after > closes):
+            self._find(
+                "mismatch",
+                "task_bounds_differ_from_decision",
+                entry,
+                f"authorised {task.authorised_at.isoformat()}, not after"
+                f" {task.not_after.isoformat()}; decided {a.decided_at.isoformat()}, window"
+                f" closes {closes.isoformat() if closes else '-'}",
+                task.attempt_id,
+            )
+        a.not_after = task.not_after if a.not_after is None else min(a.not_after, task.not_after)
+        a.tasked = True
         differ = [
             name
             for name, same in (
@@ -515,24 +569,36 @@ class Auditor:
         if isinstance(m, ConsentRevoked):
             index = len(self.report.revocations)
             self.report.revocations.append(self._revocation(state, entry, m, source))
-        addresses = [m.address] if m.address else _addresses(state, m.party_id, m.channel)
-        self.seen.file(m.channel, addresses, Recorded(consent_record(m, entry.now), index))
+        # Filed with the person ``evolve`` filed it with (the borrower, for a party not on file):
+        # the consents the gate and the channel worker's re-check read for that person. A STOP
+        # from a number several borrowers share is routed to each, and each revokes it (P6).
+        party_id = m.party_id if m.party_id in state.parties else entry.borrower_id
+        self.seen.file(entry.borrower_id, party_id, Recorded(consent_record(m, entry.now), index))
 
     def _revocation(
         self, state: BorrowerState, entry: RecordedEntry, m: ConsentRevoked, source: str
     ) -> Revocation:
-        # The deadline comes from the policy in force when it was processed (TC-3 as data).
-        rule = next(
-            (
-                o
-                for o in self._obligations(
-                    state, entry.policy_version, m.party_id, "revocation_honoured"
-                )
-                if obligations.applies(o, m.channel, m.received_at)
-            ),
-            None,
-        )
+        # The deadline comes from the policy in force when it was processed (TC-3 as data), for
+        # the person's jurisdictions; for a person not on file yet, those of the revoked number.
+        policy = self.policies.get(entry.policy_version)
+        where = self._jurisdictions(state, policy, m.party_id) if policy else ()
+        if policy is not None and not where and m.address:
+            facts = PartyFacts(m.party_id, PartyRole.BORROWER, phones=(_phone(m.address),))
+            where = policy.places.jurisdictions(facts)
+        kind = "revocation_honoured"
+        rule = None
+        if policy is not None and where:
+            rule = next(
+                (
+                    o
+                    for o in obligations.rules_of(policy, where, kind)
+                    if obligations.applies(o, m.channel, m.received_at)
+                ),
+                None,
+            )
         due = obligations.deadline(rule, m.received_at) if rule else None
+        if policy is not None and not where:
+            self._deadline_unknown(entry, m, policy)
         r = Revocation(
             borrower_id=entry.borrower_id,
             party_id=m.party_id,
@@ -558,6 +624,24 @@ class Auditor:
                 )
             )
         return r
+
+    def _deadline_unknown(self, entry: RecordedEntry, m: ConsentRevoked, policy: Policy) -> None:
+        """Where the person may be is unknown, so which deadline binds is too: unverifiable,
+        unless it was processed before the earliest deadline any pack of the policy sets."""
+        dues = [
+            obligations.deadline(o, m.received_at)
+            for pack in policy.packs
+            for o in pack.obligations
+            if o.kind == "revocation_honoured" and obligations.applies(o, m.channel, m.received_at)
+        ]
+        if dues and entry.now >= min(dues):
+            self._find(
+                "unverifiable",
+                "revocation_deadline_unknown",
+                entry,
+                f"{m.channel.value} revocation received {m.received_at.isoformat()}, processed"
+                f" {entry.now.isoformat()}: no jurisdiction known for {m.party_id}",
+            )
 
     def close(self) -> None:
         """After the last entry: obligations with deadlines. RF-20: every debt of a third-party
@@ -593,22 +677,44 @@ class Auditor:
     ) -> list[ObligationRule]:
         """The obligations of ``kind`` that bind for this person under policy ``version``."""
         policy = self.policies.get(version)
-        party = state.parties.get(party_id) or state.parties.get(state.borrower_id)
-        if policy is None or party is None:
+        if policy is None:
             return []
+        return obligations.rules_of(policy, self._jurisdictions(state, policy, party_id), kind)
+
+    @staticmethod
+    def _jurisdictions(state: BorrowerState, policy: Policy, party_id: str) -> tuple[str, ...]:
+        """Where this person (or, not on file, the borrower) may be, by the policy's data."""
+        party = state.parties.get(party_id) or state.parties.get(state.borrower_id)
+        if party is None:
+            return ()
         borrower = state.parties.get(state.borrower_id)
-        where = policy.places.jurisdictions(
+        return policy.places.jurisdictions(
             state.party_facts(party), borrower.addresses if borrower else ()
         )
-        return obligations.rules_of(policy, where, kind)
 
     # -- the dispatch records -----------------------------------------------------------------
 
     def dispatch(
-        self, borrower_id: str, attempt_id: str, started_at: datetime, channel: Channel
+        self,
+        borrower_id: str,
+        attempt_id: str,
+        started_at: datetime,
+        channel: Channel,
+        *,
+        vendor: str = "",
+        vendor_deduplicates: bool = False,
     ) -> None:
-        """A channel worker recorded that it was about to call a vendor for this attempt."""
-        self.seen.check(self.report, borrower_id, attempt_id, started_at, channel)
+        """A channel worker recorded that it was about to call a vendor for this attempt (each
+        borrower's records in log order)."""
+        self.seen.check(
+            self.report,
+            borrower_id,
+            attempt_id,
+            started_at,
+            channel,
+            vendor=vendor,
+            vendor_deduplicates=vendor_deduplicates,
+        )
 
     def _find(
         self, kind: str, code: str, entry: RecordedEntry, detail: str, attempt_id: str | None = None
@@ -624,13 +730,7 @@ def _unreadable(exc: KeyError | ValidationError) -> str:
     return first_errors(exc)
 
 
-def _addresses(state: BorrowerState, party_id: str, channel: Channel) -> list[str]:
-    """Every address a person has in a medium: what a revocation of the whole medium covers."""
-    party = state.parties.get(party_id) or state.parties.get(state.borrower_id)
-    if party is None:
-        return []
-    if channel is Channel.EMAIL:
-        return [e.address for e in party.emails]
-    if channel in (Channel.SMS, Channel.CALL):
-        return [p.number for p in party.phones]
-    return []
+def _phone(address: str) -> Phone:
+    """The revoked address as a phone, unchecked: an address that is no number (an email) gives
+    no place (``Places`` reads a number it cannot parse as nowhere)."""
+    return Phone.model_construct(number=address, type=PhoneType.MOBILE)

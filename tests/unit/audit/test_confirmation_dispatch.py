@@ -31,9 +31,17 @@ def test_only_a_confirmation_text_is_dispatched_after_the_opt_out(
     seen = Authorisations()
     to = ADDRESS[channel]
     revoked = ConsentRecord(channel, to, None, False, AT, AT, AT)
-    seen.file(channel, [to], Recorded(revoked, None))
+    seen.file("b1", "b1", Recorded(revoked, None))
     seen.attempts["att-1"] = Authorised(
-        AT, AT + timedelta(minutes=15), channel, to, Purpose.OPT_OUT_CONFIRMATION, "b1", "b1", "L1"
+        AT,
+        AT + timedelta(minutes=15),
+        channel,
+        to,
+        Purpose.OPT_OUT_CONFIRMATION,
+        "b1",
+        "b1",
+        "L1",
+        tasked=True,
     )
     report = AuditReport(shadow_policy=None, rederive=False)
 
