@@ -3,6 +3,7 @@ with for any recorded policy version. One function, so the two cannot drift apar
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from services.compliance.core import Policy
@@ -29,4 +30,8 @@ def context_factory(settings: OrchestratorSettings) -> tuple[Callable[[Policy], 
             by_product=strategy.by_product,
         )
 
-    return context_for, f"{strategy.version}.r{CORE_REVISION}"
+    # What a task says depends on these settings too: a re-derivation under other ones would
+    # report every text as changed (P5), so they are part of the version it is recorded under.
+    said = "\x1f".join((settings.business_name, settings.agent_name, settings.callback_number))
+    voice = hashlib.blake2b(said.encode(), digest_size=4).hexdigest()
+    return context_for, f"{strategy.version}.{voice}.r{CORE_REVISION}"

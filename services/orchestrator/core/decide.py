@@ -45,7 +45,7 @@ from events.envelope import derive_id
 from services.compliance.core import Policy, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.zones import Places, loadable_zone
-from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.evolve import evolve, stale_after_payment
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
 from services.strategy.core.playbook import REQUEST_TEMPLATES, Playbook, Posture, Templates
@@ -56,7 +56,7 @@ from services.strategy.core.segments import classify
 # derive different events from the same state, input, clock and playbook, so that
 # `parley audit --rederive` re-proves older entries decision by decision instead of reporting
 # the new derivation as a mismatch (P5 holds for the same code; ADR 0008).
-CORE_REVISION = 2
+CORE_REVISION = 3  # 3: promises, stale snapshots, stage catch-up, plan checks, requests
 
 
 @dataclass(frozen=True)
@@ -293,15 +293,16 @@ def _on_due(
     if loan is None:
         return []
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
-    return list(ask.on_instalment_due(state, loan, m.due_date, ctx.playbook_for(loan), zone))
+    playbook = ctx.playbook_for(loan)
+    return list(ask.on_instalment_due(state, loan, m.due_date, m.amount, playbook, zone))
 
 
 def _on_delinquency(
     state: BorrowerState, m: DelinquencyUpdated, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
     loan = _loan_for(state, m.loan_id)
-    if loan is None:
-        return []
+    if loan is None or stale_after_payment(loan, m):
+        return []  # a snapshot from before the debt was paid in full (evolve ignored it too)
     playbook = ctx.playbook_for(loan)
     stage = playbook.stage_for(m.days_past_due)
     if (
@@ -332,6 +333,7 @@ def _posture(state: BorrowerState, playbook: Playbook) -> Posture:
 # are never withdrawn with it.
 _STRATEGY_PURPOSES = frozenset({Purpose.REMINDER, Purpose.COLLECTION, Purpose.LOCATION_INQUIRY})
 _PAID_PURPOSES = _STRATEGY_PURPOSES | {Purpose.VALIDATION_NOTICE}  # RF-20: not needed once paid
+_PAUSED = frozenset({Purpose.COLLECTION, Purpose.LOCATION_INQUIRY})  # by a promise to pay
 
 
 def _withdraw(
@@ -361,9 +363,14 @@ def _on_payment(
     if loan.plan is not None and not m.paid_in_full:
         return _plan_paid(state, loan)
     if not m.paid_in_full:
-        # A promise kept (paid at least what was promised) withdraws its broken-promise check.
-        kept = loan.promise is not None and m.amount.amount >= loan.promise.amount
-        return _withdraw(state, loan.loan_id, "promise_kept", "broken_promise") if kept else []
+        # A promise kept (what was promised paid since, in one payment or several) withdraws
+        # its broken-promise check.
+        kept = loan.promise is not None and loan.promise.kept
+        dropped = _withdraw(state, loan.loan_id, "promise_kept", "broken_promise") if kept else []
+        # An instalment paid before its reminder: the reminder would ask for money already paid.
+        if loan.next_due_amount and loan.towards_next_due >= loan.next_due_amount:
+            dropped += _withdraw(state, loan.loan_id, "instalment_paid", "pre_due")
+        return dropped
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
     ended = [RepaymentPlanCompleted(loan_id=loan.loan_id)] if loan.plan is not None else []
     dropped = ended + _withdraw(state, loan.loan_id, "paid_in_full", purposes=_PAID_PURPOSES)
@@ -405,15 +412,23 @@ def _on_promise(
     state: BorrowerState, m: PromiseToPayMade, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
     """Pause (the strategy's _collecting) and check back after the grace period; a newer
-    promise supersedes the check of an older one."""
+    promise supersedes the check of an older one. Collection contacts already waiting on a
+    timer (deferred to 08:00, say) are withdrawn: the pause covers them too. Reminders of an
+    instalment to come are not collection, and stay."""
     loan = _loan_for(state, m.loan_id)
     if loan is None:
         return []
     superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
+    gone = {d.attempt_id for d in superseded if isinstance(d, IntentDropped)}
+    paused = [
+        d
+        for d in _withdraw(state, loan.loan_id, "promise_to_pay_made", purposes=_PAUSED)
+        if isinstance(d, IntentDropped) and d.attempt_id not in gone
+    ]
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)
     timers = ask.on_promise(state, loan, m.promised_date, playbook, zone, _posture(state, playbook))
-    return superseded + list(timers)
+    return superseded + paused + list(timers)
 
 
 def _on_outcome(
@@ -603,6 +618,8 @@ def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Messa
                 for t in rest
                 if t.intent is not None
             )
+            if not ask.has_message(timer.intent):
+                continue  # no broken-plan message to send (no address, or none in the playbook)
         out.extend(gate(state, timer.intent, now, ctx, batch))
     return out
 

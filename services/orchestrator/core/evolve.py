@@ -113,22 +113,39 @@ def _opened(state: BorrowerState, m: LoanOpened, now: datetime) -> None:
 def _due(state: BorrowerState, m: InstalmentDue, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.next_due_date, loan.next_due_amount = m.due_date, m.amount.amount
+    loan.towards_next_due = -loan.amount_overdue
 
 
 def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
+    if stale_after_payment(loan, m):
+        return
     loan.days_past_due, loan.amount_overdue = m.days_past_due, m.amount_overdue.amount
     if m.days_past_due > 0:
         loan.paid_in_full = False
 
 
+def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
+    """A snapshot of the debt as it stood on or before the day it was paid in full, arriving
+    after the payment: servicing and payments are separate systems, and their records cross.
+    It describes a debt that no longer exists, and must not restart collection. (The day is
+    taken in UTC, which only widens it for borrowers west of Greenwich.)"""
+    paid = loan.paid_in_full_at
+    return loan.paid_in_full and paid is not None and m.as_of <= paid.date()
+
+
 def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.payments += 1
-    keeps_promise = loan.promise is not None and m.amount.amount >= loan.promise.amount
+    loan.towards_next_due += m.amount.amount
+    # A payment towards a promise not yet kept (in one payment or several) is what was asked
+    # for, not paying in part unasked.
+    towards_promise = loan.promise is not None and not loan.promise.kept
+    if loan.promise is not None:
+        loan.promise.paid += m.amount.amount
     if loan.plan is not None:
         loan.plan.paid += m.amount.amount
-    elif not m.paid_in_full and not keeps_promise:
+    elif not m.paid_in_full and not towards_promise:
         loan.partial_payments += 1  # paying in part, unasked: willing but unable (segments)
     loan.amount_overdue = max(loan.amount_overdue - m.amount.amount, loan.amount_overdue * 0)
     if m.paid_in_full:

@@ -77,6 +77,11 @@ class Party:
 class Promise:
     amount: Decimal
     promised_date: date
+    paid: Decimal = Decimal(0)  # paid since the promise was made, in one payment or several
+
+    @property
+    def kept(self) -> bool:
+        return self.paid >= self.amount
 
 
 @dataclass(slots=True)
@@ -109,6 +114,9 @@ class Loan:
     amount_overdue: Decimal = Decimal(0)
     next_due_date: date | None = None
     next_due_amount: Decimal = Decimal(0)
+    # Paid towards the next instalment since it was announced: payments go to what was overdue
+    # then first, so this starts at minus the arrears.
+    towards_next_due: Decimal = Decimal(0)
     paid_in_full: bool = False
     paid_in_full_at: datetime | None = None  # RF-20: no notice needed if paid before it is due
     promise: Promise | None = None

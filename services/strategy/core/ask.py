@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from contracts.ledger import ContactIntent, TimerScheduled
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, EmailKind, PartyRole, PhoneType, Purpose
+from contracts.values import Channel, EmailKind, Money, PartyRole, PhoneType, Purpose
 from events.envelope import derive_id
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
-from services.strategy.core.playbook import Action, Playbook, Posture
+from services.strategy.core.playbook import Action, PlanReminders, Playbook, Posture, Stage
 
 _UNANSWERED = {OutcomeKind.NO_ANSWER, OutcomeKind.BUSY, OutcomeKind.NOT_CONNECTED}
 
@@ -46,9 +46,7 @@ def _intent(
     if to is None and (action.channel is not Channel.LETTER or not party.addresses):
         return None
     return ContactIntent(
-        attempt_id=derive_id(
-            state.borrower_id, loan.loan_id, party.party_id, action.channel, purpose, occasion
-        ),
+        attempt_id=_attempt_id(state, loan, party, action.channel, purpose, occasion),
         party_id=party.party_id,
         loan_id=loan.loan_id,
         channel=action.channel,
@@ -60,6 +58,17 @@ def _intent(
         tone=tone,
         variables=variables or {},
     )
+
+
+def _attempt_id(
+    state: BorrowerState,
+    loan: Loan,
+    party: Party,
+    channel: Channel,
+    purpose: Purpose,
+    occasion: str,
+) -> str:
+    return derive_id(state.borrower_id, loan.loan_id, party.party_id, channel, purpose, occasion)
 
 
 def _collecting(loan: Loan, today: date, playbook: Playbook) -> bool:
@@ -74,12 +83,26 @@ def _collecting(loan: Loan, today: date, playbook: Playbook) -> bool:
 
 
 def on_instalment_due(
-    state: BorrowerState, loan: Loan, due_date: date, playbook: Playbook, zone: ZoneInfo
+    state: BorrowerState,
+    loan: Loan,
+    due_date: date,
+    amount: Money,
+    playbook: Playbook,
+    zone: ZoneInfo,
 ) -> list[TimerScheduled]:
-    """Schedule the pre-due reminder: a durable timer at the preferred local time the day before."""
+    """Schedule the pre-due reminder: a durable timer at the preferred local time the day before.
+
+    It names this instalment's date and amount, fixed now: rendered from the loan when it is
+    sent, it would quote what is overdue, or the date of a later instalment announced since.
+    None for a debt handed to legal, on an agreed plan (whose own reminders replace the
+    schedule's) or paid in full."""
     borrower = state.parties.get(state.borrower_id)
-    if borrower is None:
+    if borrower is None or loan.handed_off or loan.plan is not None or loan.paid_in_full:
         return []
+    variables = {
+        "due_date": due_date.isoformat(),
+        "amount": f"{amount.amount:.2f} {amount.currency}",
+    }
     r = playbook.reminder
     send_day = due_date - timedelta(days=r.days_before_due)
     due_at = datetime.combine(send_day, r.local_time, tzinfo=zone).astimezone(
@@ -96,6 +119,7 @@ def on_instalment_due(
             "pre_due",
             f"due:{due_date.isoformat()}",
             datetime.combine(due_date, r.local_time, tzinfo=zone).astimezone(UTC),
+            variables=variables,
         )
         if intent is not None:
             timers.append(_wake(intent, due_at, "pre_due_reminder"))
@@ -112,15 +136,37 @@ def on_delinquency(
     posture: Posture,
 ) -> list[ContactIntent]:
     """The stage's actions for this day past due, if the segment's cadence says today is a
-    contact day, in the segment's tone."""
+    contact day, in the segment's tone; and any stage that has not run yet in this delinquency
+    episode, on the first update at or after its first day.
+
+    A stage is not lost to a day the servicing feed skipped, nor to a promise pause across it:
+    the one-day formal notice goes out on the first update from day 7 on, however late. Once the
+    strategy has run a stage of the episode, no later stage is skipped; a debt first seen (or
+    first collectable) further on starts at the stage it has reached, not with every earlier one
+    at once. "Run" means its contacts were decided, whatever the verdict, so nothing is asked
+    twice (the cadence still repeats the current stage on its days)."""
     borrower = state.parties.get(state.borrower_id)
-    stage = playbook.stage_for(dpd)
-    if borrower is None or stage is None or stage.hand_off:
+    current = playbook.stage_for(dpd)
+    if borrower is None or (current is not None and current.hand_off):
         return []
     if not _collecting(loan, today, playbook):
         return []
-    intents = _locate(state, loan, now, posture)
-    if (dpd - stage.from_dpd) % posture.every_days.get(stage.id, stage.every_days) == 0:
+    intents = _locate(state, loan, now, posture) if current is not None else []
+    since = _episode_began(now, dpd)
+    reached = sorted(
+        (s for s in playbook.stages if s.from_dpd <= dpd and not s.hand_off),
+        key=lambda s: s.from_dpd,
+    )
+    ran = [s.id for s in reached if _ran(state, borrower, loan, s, dpd, since)]
+    # The episode's escalation starts at the first stage run, else at the stage reached now.
+    start = next(
+        (s.from_dpd for s in reached if s.id in ran), reached[-1].from_dpd if reached else 0
+    )
+    for stage in reached:
+        every = posture.every_days.get(stage.id, stage.every_days)
+        on_cadence = stage is current and (dpd - stage.from_dpd) % every == 0
+        if not on_cadence and (stage.id in ran or stage.from_dpd < start):
+            continue
         intents += [
             _intent(
                 state,
@@ -129,7 +175,7 @@ def on_delinquency(
                 a,
                 Purpose.COLLECTION,
                 stage.id,
-                f"dpd:{dpd}",
+                _stage_occasion(state, loan, party, a, stage, dpd, since)[0],
                 now + timedelta(days=1),
                 posture.tone,
             )
@@ -137,6 +183,55 @@ def on_delinquency(
             for party in _parties(state, borrower, loan, a)
         ]
     return [i for i in intents if i is not None]
+
+
+# A delinquency episode began "days past due" days ago, give or take the day the servicing
+# system's date may differ from the borrower's: contacts made before that, with this margin, are
+# an earlier episode's (a debt that was brought up to date and fell behind again).
+_EPISODE_MARGIN = timedelta(days=2)
+
+
+def _episode_began(now: datetime, dpd: int) -> datetime:
+    return now - timedelta(days=dpd) - _EPISODE_MARGIN
+
+
+def _stage_occasion(
+    state: BorrowerState,
+    loan: Loan,
+    party: Party,
+    action: Action,
+    stage: Stage,
+    dpd: int,
+    since: datetime,
+) -> tuple[str, str]:
+    """The occasion, and the attempt id it makes, of a stage contact at this day past due: the
+    day past due within the stage's own days (as it always was); a stage run after its days
+    names itself too, so two stages run by one update never share an id. A debt that falls
+    behind again reaches the same days past due: an id held by an earlier episode's contact is
+    not reused (the gate would drop the new contact as a redelivery of the old one); the next
+    free one is."""
+    base = f"dpd:{dpd}" if stage.from_dpd <= dpd <= stage.to_dpd else f"dpd:{dpd}:{stage.id}"
+    occasion, n = base, 1
+    while True:
+        aid = _attempt_id(state, loan, party, action.channel, Purpose.COLLECTION, occasion)
+        earlier = state.attempts.get(aid)
+        if earlier is None or earlier.at >= since:
+            return occasion, aid
+        n += 1
+        occasion = f"{base}#{n}"
+
+
+def _ran(
+    state: BorrowerState, borrower: Party, loan: Loan, stage: Stage, dpd: int, since: datetime
+) -> bool:
+    """Whether the stage has run in this episode: one of its contacts was decided (authorised,
+    deferred to a timer, or suppressed) on a day past due up to this one."""
+    asked = [(a, p) for a in stage.actions for p in _parties(state, borrower, loan, a)]
+    return any(
+        _stage_occasion(state, loan, party, a, stage, n, since)[1] in state.verdicts
+        for n in range(stage.from_dpd, dpd + 1)
+        for a, party in asked
+    )
 
 
 def _locate(
@@ -206,51 +301,126 @@ def on_plan(
     state: BorrowerState, loan: Loan, now: datetime, playbook: Playbook, zone: ZoneInfo
 ) -> list[TimerScheduled]:
     """An agreed plan replaces the stages: a reminder before each instalment, and a check the
-    day after each instalment's grace (withdrawn when payments cover it). A reminder or check
-    whose time has already passed is not scheduled: an instalment agreed in the past cannot be
-    reminded of, nor broken the moment it is agreed. The agreement's instant is part of every
-    attempt id, so a second plan with the same dates still gets its reminders."""
+    day after each instalment's grace (withdrawn when payments cover it).
+
+    The check is what ends a plan that is not kept, so every plan has its checks whatever the
+    borrower's addresses and whatever the playbook says (one without a `plan:` section checks
+    with the default grace): without them a plan nobody pays would pause collection, and the
+    road to legal, for good. The broken-plan message rides on a check when the playbook has
+    one and the borrower has an address for it; otherwise the check says nothing.
+
+    A reminder or check whose time has already passed is not scheduled: an instalment agreed in
+    the past cannot be reminded of, nor broken the moment it is agreed while a later check will
+    see it (payments cover instalments in order). The last check is the exception: if its time
+    has passed too, it is due at once. The agreement's instant is part of every attempt id, so
+    a second plan with the same dates still gets its reminders."""
     borrower, plan, spec = state.parties.get(state.borrower_id), loan.plan, playbook.plan
-    if borrower is None or plan is None or spec is None:
+    if borrower is None or plan is None or not plan.instalments:
         return []
+    grace = spec.grace_days if spec is not None else _PLAN_GRACE_DAYS
+    last = max(due for due, _ in plan.instalments)
     timers: list[TimerScheduled] = []
     for due, amount in plan.instalments:
         variables = {"due_date": due.isoformat(), "amount": f"{amount:.2f} {loan.currency}"}
-        occasion = f"plan:{now.isoformat()}:{due.isoformat()}"
-        remind_at = datetime.combine(
-            due - timedelta(days=spec.days_before_due), spec.local_time, tzinfo=zone
-        ).astimezone(UTC)
-        for channel in spec.channels:
-            intent = _intent(
-                state,
-                borrower,
-                loan,
-                Action(channel=channel, template=spec.template),
-                Purpose.REMINDER,
-                "plan",
-                occasion,
-                datetime.combine(due, spec.local_time, tzinfo=zone).astimezone(UTC),
-                variables=variables,
-            )
-            if intent is not None and remind_at > now:
-                timers.append(_wake(intent, remind_at, "plan_reminder"))
+        if spec is not None:
+            timers += _plan_reminders(state, borrower, loan, spec, due, variables, now, zone)
         check_at = datetime.combine(
-            due + timedelta(days=spec.grace_days + 1), time(10, 0), tzinfo=zone
+            due + timedelta(days=grace + 1), time(10, 0), tzinfo=zone
         ).astimezone(UTC)
-        broken = _intent(
+        if check_at <= now and due != last:
+            continue
+        check_at = max(check_at, now)
+        check = _plan_check(state, borrower, loan, spec, due, variables, now, check_at)
+        timers.append(_wake(check, check_at, "plan_check"))
+    return timers
+
+
+# The grace a plan's instalments get when the playbook has no `plan:` section to say.
+_PLAN_GRACE_DAYS: int = PlanReminders.model_fields["grace_days"].default
+
+# The template of a plan check that sends nothing (see on_plan): it only ends the plan.
+_CHECK_ONLY = ""
+
+
+def has_message(intent: ContactIntent) -> bool:
+    """Whether a plan check's intent is a message to send, not only the check itself."""
+    return intent.template != _CHECK_ONLY
+
+
+def _plan_reminders(
+    state: BorrowerState,
+    borrower: Party,
+    loan: Loan,
+    spec: PlanReminders,
+    due: date,
+    variables: dict[str, str],
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[TimerScheduled]:
+    occasion = f"plan:{now.isoformat()}:{due.isoformat()}"
+    remind_at = datetime.combine(
+        due - timedelta(days=spec.days_before_due), spec.local_time, tzinfo=zone
+    ).astimezone(UTC)
+    timers = []
+    for channel in spec.channels:
+        intent = _intent(
             state,
             borrower,
             loan,
-            spec.broken,
-            Purpose.COLLECTION,
+            Action(channel=channel, template=spec.template),
+            Purpose.REMINDER,
             "plan",
-            f"plan-broken:{now.isoformat()}:{due.isoformat()}",
-            check_at + timedelta(days=1),
+            occasion,
+            datetime.combine(due, spec.local_time, tzinfo=zone).astimezone(UTC),
             variables=variables,
         )
-        if broken is not None and check_at > now:
-            timers.append(_wake(broken, check_at, "plan_check"))
+        if intent is not None and remind_at > now:
+            timers.append(_wake(intent, remind_at, "plan_reminder"))
     return timers
+
+
+def _plan_check(
+    state: BorrowerState,
+    borrower: Party,
+    loan: Loan,
+    spec: PlanReminders | None,
+    due: date,
+    variables: dict[str, str],
+    now: datetime,
+    check_at: datetime,
+) -> ContactIntent:
+    """The intent a plan check carries: the broken-plan message, or, when there is none to
+    send, one with no template and no destination that the check fires just the same."""
+    occasion = f"plan-broken:{now.isoformat()}:{due.isoformat()}"
+    expires_at = check_at + timedelta(days=1)
+    broken = spec.broken if spec is not None else None
+    if broken is not None:
+        message = _intent(
+            state,
+            borrower,
+            loan,
+            broken,
+            Purpose.COLLECTION,
+            "plan",
+            occasion,
+            expires_at,
+            variables=variables,
+        )
+        if message is not None:
+            return message
+    channel = broken.channel if broken is not None else Channel.SMS
+    return ContactIntent(
+        attempt_id=_attempt_id(state, loan, borrower, channel, Purpose.COLLECTION, occasion),
+        party_id=borrower.party_id,
+        loan_id=loan.loan_id,
+        channel=channel,
+        to=None,
+        purpose=Purpose.COLLECTION,
+        template=_CHECK_ONLY,
+        stage="plan",
+        expires_at=expires_at,
+        variables=variables,
+    )
 
 
 def _wake(intent: ContactIntent, due_at: datetime, reason: str) -> TimerScheduled:
@@ -268,10 +438,11 @@ def _parties(state: BorrowerState, borrower: Party, loan: Loan, action: Action) 
         return [borrower]
     if not loan.guarantor_contact_allowed:
         return []
+    # A guarantor who refused further contact is not asked again (ThirdPartyRefused, CN-3).
     return [
         p
         for p in sorted(state.parties.values(), key=lambda p: p.party_id)
-        if p.role is PartyRole.GUARANTOR and loan.loan_id in p.loans
+        if p.role is PartyRole.GUARANTOR and loan.loan_id in p.loans and not p.third_party_refused
     ]
 
 
@@ -322,6 +493,8 @@ def on_outcome(
         return []
     if not _collecting(loan, today, playbook):
         return []
+    if _stage_sent(state, party, loan, stage, stage.on_unanswered_call, now):
+        return []
     intent = _intent(
         state,
         party,
@@ -334,6 +507,26 @@ def on_outcome(
         posture.tone,
     )
     return [intent] if intent else []
+
+
+def _stage_sent(
+    state: BorrowerState, party: Party, loan: Loan, stage: Stage, follow_up: Action, now: datetime
+) -> bool:
+    """Whether the stage itself already sent this party the follow-up's message today (the
+    firm stage texts firm_sms with its call, and texts it again when the call goes unanswered):
+    sent, or waiting on a timer to be. "Today" is the debt's current day past due, as the
+    servicing feed counts days; the stage's contacts of that day are found by their ids."""
+    dpd = loan.days_past_due
+    since = _episode_began(now, dpd)
+    for action in stage.actions:
+        if action.channel is not follow_up.channel or action.template != follow_up.template:
+            continue
+        _, aid = _stage_occasion(state, loan, party, action, stage, dpd, since)
+        if aid in state.attempts or any(
+            t.intent is not None and t.intent.attempt_id == aid for t in state.timers.values()
+        ):
+            return True
+    return False
 
 
 def on_paid_in_full(
