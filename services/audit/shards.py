@@ -31,6 +31,8 @@ from pydantic import ValidationError
 from events.topics import Topics
 from services.audit.core.entry import first_errors, read_entry
 from services.audit.core.replay import Auditor, LedgerPart, Rederive
+from services.audit.core.report import Finding
+from services.compliance.core import Policy
 from services.compliance.core.registry import policy_from_document
 from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
@@ -61,13 +63,19 @@ class AuditJob:
 async def fold(job: AuditJob) -> Auditor:
     """Read the recorded policies and this job's ledger partitions, and fold them."""
     everything = set(range(job.partitions))
-    policies = {}
-    async for record in read_all(job.bootstrap, job.topics.policies, everything):
-        policy = policy_from_document(json.loads(record.value))
-        policies[policy.version] = policy
+    recorded = [
+        (f"partition {r.partition} offset {r.offset}", r.value)
+        async for r in read_all(job.bootstrap, job.topics.policies, everything)
+    ]
+    policies, unreadable = read_policies(recorded)
     rederive = Rederive(*context_factory(job.settings)) if job.rederive else None
     shadow = policy_from_document(job.shadow) if job.shadow is not None else None
     auditor = Auditor(policies, shadow, job.partitions, rederive=rederive)
+    if 0 in job.mine:  # every process reads the policies: one of them reports what it found
+        for where, problem in unreadable:
+            auditor.report.findings.append(
+                Finding("unverifiable", "unreadable_policy", "", f"{where}: {problem}")
+            )
     with long_lived_heap():
         async for record in read_all(job.bootstrap, job.topics.ledger, set(job.mine)):
             try:
@@ -81,6 +89,25 @@ async def fold(job: AuditJob) -> Auditor:
             auditor.entry(entry, partition=record.partition)
         auditor.close()
     return auditor
+
+
+def read_policies(
+    recorded: list[tuple[str, bytes | None]],
+) -> tuple[dict[str, Policy], list[tuple[str, str]]]:
+    """The recorded policy documents by version, and (where, problem) for each one that does
+    not read back or does not hash to its version. One bad record must not end the audit: the
+    entries decided under it are reported unverifiable (unknown policy version) and the rest
+    of the log is still checked."""
+    policies: dict[str, Policy] = {}
+    unreadable: list[tuple[str, str]] = []
+    for where, value in recorded:
+        try:
+            policy = policy_from_document(json.loads(value or b""))
+        except (ValueError, AttributeError) as exc:  # JSON, PolicyError; a document not a dict
+            unreadable.append((where, str(exc).splitlines()[0][:300]))
+            continue
+        policies[policy.version] = policy
+    return policies, unreadable
 
 
 _folding = [0]  # folds under way in this process
