@@ -15,8 +15,10 @@ from contracts import (
     DelinquencyUpdated,
     LoanOpened,
     Message,
+    PartyLinked,
+    ThirdPartyRefused,
 )
-from contracts.values import Address, Channel, Email, Money, Phone, PhoneType
+from contracts.values import Address, Channel, Email, Money, PartyRole, Phone, PhoneType
 from events.envelope import wrap
 from events.partitioning import partition_for
 from events.records import Out, Record
@@ -150,6 +152,34 @@ def borrower(consent: bool = True, collector: bool = False) -> Feed:
         loan_id="L1", product="p", principal=usd(500), third_party_collector=collector
     )
     feed.send(B, loan, T0 - timedelta(days=1))
+    return feed
+
+
+def with_guarantor(*, contact_allowed: bool = True, refused: bool = False) -> Feed:
+    """A borrower whose loan has a guarantor, g1, who consented to calls at GUARANTOR; the
+    contract may allow contacting them, and they may have refused further contact."""
+    feed = Feed()
+    feed.send(B, BorrowerProfiled(**ny_profile(B)), T0)
+    loan = LoanOpened(
+        loan_id="L1",
+        product="p",
+        principal=usd(500),
+        guarantor_contact_allowed=contact_allowed,
+        third_party_collector=False,
+    )
+    feed.send(B, loan, T0)
+    linked = PartyLinked(
+        loan_id="L1",
+        party_id="g1",
+        role=PartyRole.GUARANTOR,
+        name="Bo",
+        phones=(Phone(number=GUARANTOR),),
+    )
+    feed.send(B, linked, T0)
+    consent = ConsentGranted(party_id="g1", channel=Channel.CALL, address=GUARANTOR, received_at=T0)
+    feed.send(B, consent, T0)
+    if refused:
+        feed.send(B, ThirdPartyRefused(party_id="g1", reported_at=T0), T0)
     return feed
 
 

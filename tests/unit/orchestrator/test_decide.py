@@ -6,36 +6,30 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 from contracts import (
-    BorrowerProfiled,
-    ConsentGranted,
     ContactOutcomeRecorded,
     DisputeOpened,
     InboundMessageReceived,
     InstalmentDue,
-    LoanOpened,
-    PartyLinked,
     PaymentReceived,
     PromiseToPayMade,
     RequestContact,
 )
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, PartyRole, Phone
+from contracts.values import Channel
 from tests.unit.orchestrator.builders import (
     GUARANTOR,
     MOBILE,
     NIGHT_NY,
     NOON_NY,
     OUTCOMES,
-    T0,
     B,
-    Feed,
     borrower,
     channels,
     decisions,
     dpd,
-    ny_profile,
     of_type,
     usd,
+    with_guarantor,
 )
 
 
@@ -235,36 +229,7 @@ def test_a_desk_request_outside_hours_is_answered_deferred_without_a_timer() -> 
 
 def test_day_four_asks_to_call_the_guarantor_when_the_contract_allows_it() -> None:
     """Day 4: the guarantor, a party with their own consent and budget; only if allowed."""
-    allowed, not_allowed = Feed(), Feed()
-    for feed, ok in ((allowed, True), (not_allowed, False)):
-        feed.send(B, BorrowerProfiled(**ny_profile(B)), T0)
-        feed.send(
-            B,
-            LoanOpened(
-                loan_id="L1",
-                product="p",
-                principal=usd(500),
-                guarantor_contact_allowed=ok,
-                third_party_collector=False,
-            ),
-            T0,
-        )
-        feed.send(
-            B,
-            PartyLinked(
-                loan_id="L1",
-                party_id="g1",
-                role=PartyRole.GUARANTOR,
-                name="Bo",
-                phones=(Phone(number=GUARANTOR),),
-            ),
-            T0,
-        )
-        feed.send(
-            B,
-            ConsentGranted(party_id="g1", channel=Channel.CALL, address=GUARANTOR, received_at=T0),
-            T0,
-        )
+    allowed, not_allowed = with_guarantor(), with_guarantor(contact_allowed=False)
 
     asked = allowed.send(B, dpd(4, NOON_NY.date()), NOON_NY)
     refused = not_allowed.send(B, dpd(4, NOON_NY.date()), NOON_NY)

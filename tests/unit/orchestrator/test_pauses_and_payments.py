@@ -6,28 +6,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from contracts import (
-    BorrowerProfiled,
-    ConsentGranted,
-    LoanOpened,
-    PartyLinked,
     PaymentReceived,
     PromiseToPayMade,
-    ThirdPartyRefused,
 )
-from contracts.values import Channel, PartyRole, Phone
 from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
 from tests.unit.orchestrator.builders import (
-    GUARANTOR,
-    T0,
     B,
-    Feed,
     borrower,
     decisions,
     dpd,
-    ny_profile,
     of_type,
     usd,
+    with_guarantor,
 )
 
 NIGHT = datetime(2026, 3, 18, 6, 0, tzinfo=UTC)  # 02:00 EDT: collection waits for 08:00
@@ -124,47 +115,12 @@ def test_a_debt_overdue_again_after_the_day_it_was_paid_is_collected_again() -> 
     assert decisions(news) != []
 
 
-def _with_guarantor(refused: bool) -> Feed:
-    feed = Feed()
-    feed.send(B, BorrowerProfiled(**ny_profile(B)), T0)
-    feed.send(
-        B,
-        LoanOpened(
-            loan_id="L1",
-            product="p",
-            principal=usd(500),
-            guarantor_contact_allowed=True,
-            third_party_collector=False,
-        ),
-        T0,
-    )
-    feed.send(
-        B,
-        PartyLinked(
-            loan_id="L1",
-            party_id="g1",
-            role=PartyRole.GUARANTOR,
-            name="Bo",
-            phones=(Phone(number=GUARANTOR),),
-        ),
-        T0,
-    )
-    feed.send(
-        B,
-        ConsentGranted(party_id="g1", channel=Channel.CALL, address=GUARANTOR, received_at=T0),
-        T0,
-    )
-    if refused:
-        feed.send(B, ThirdPartyRefused(party_id="g1", reported_at=T0), T0)
-    return feed
-
-
 def test_a_guarantor_who_refused_is_not_asked_again() -> None:
     """ThirdPartyRefused covers a guarantor too: day 4 calls the guarantor only if they did not."""
     noon = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
 
-    asked = _with_guarantor(refused=False).send(B, dpd(4, noon.date()), noon)
-    after_refusal = _with_guarantor(refused=True).send(B, dpd(4, noon.date()), noon)
+    asked = with_guarantor().send(B, dpd(4, noon.date()), noon)
+    after_refusal = with_guarantor(refused=True).send(B, dpd(4, noon.date()), noon)
 
     assert [d["party_id"] for d in decisions(asked)] == ["g1"]
     assert decisions(after_refusal) == []
