@@ -51,8 +51,11 @@ class DispatchStarted(Message):
     # attempt id, so the second request cannot reach the person a second time. The audit reports
     # any other start of an attempt already started. Records written before the field replay as
     # unmarked.
+    # Written only when true, as confirms_opt_out only when false: a build from before the
+    # field still reads every record that does not need it (rolling deploys).
     vendor_deduplicates: bool = Field(
         default=False,
+        exclude_if=lambda v: v is False,
         description="The vendor de-duplicates requests on the attempt id (the adapter honours"
         " idempotency): starting this attempt again cannot send it twice.",
     )
@@ -85,5 +88,6 @@ class InboundMessageReceived(Message):
     # per borrower confirming, and replay as they were decided (P5).
     confirms_opt_out: bool = Field(
         default=True,
+        exclude_if=lambda v: v is True,
         description="This copy may answer an opt-out with the one confirmation text (TC-4).",
     )

@@ -217,9 +217,12 @@ class _Gateway:
         if not routed:
             log.warning("gateway.unrouted_inbound", vendor=vendor, external_id=external_id)
         else:
-            # Every borrower's copy revokes the number; one confirms it (TC-4). The least id,
-            # not the first learned: a retry after a restart routes the same way.
-            confirming = min(routed)
+            # Every borrower's copy revokes the number; one confirms it (TC-4): the least id of
+            # those with a debt on file (a borrower with none has nothing to confirm it about),
+            # not the first learned, so that a retry after a restart marks the same one.
+            confirming = min(
+                (b for b in routed if self._directory.has_debt(b)), default=min(routed)
+            )
             batch: list[tuple[Message, str]] = [
                 (m.model_copy(update={"confirms_opt_out": b == confirming}), b)
                 for b, m in routed.items()

@@ -40,6 +40,11 @@ class Directory(Protocol):
         """Every (borrower_id, party_id) that uses the E.164 ``number``."""
         ...
 
+    def has_debt(self, borrower_id: str) -> bool:
+        """Whether a debt of ``borrower_id`` has been read (the one an opt-out is confirmed
+        about: a borrower profiled before any loan cannot confirm one)."""
+        ...
+
 
 class InMemoryDirectory:
     """A :class:`Directory` filled by hand (tests, demo). Ready at once unless built with
@@ -49,6 +54,7 @@ class InMemoryDirectory:
         self._borrower_by_loan: dict[str, str] = {}
         self._by_party: defaultdict[str, dict[str, None]] = defaultdict(dict)  # ordered sets
         self._by_number: defaultdict[str, dict[tuple[str, str], None]] = defaultdict(dict)
+        self._with_debt: set[str] = set()
         self._ready = ready
 
     def add(
@@ -68,7 +74,8 @@ class InMemoryDirectory:
         record instead (:meth:`loan_owned_elsewhere`)."""
         self._by_party[party_id][borrower_id] = None
         for loan_id in loans:
-            self._borrower_by_loan.setdefault(loan_id, borrower_id)
+            if self._borrower_by_loan.setdefault(loan_id, borrower_id) == borrower_id:
+                self._with_debt.add(borrower_id)
         for number in numbers:
             self._by_number[number][(borrower_id, party_id)] = None
 
@@ -102,3 +109,6 @@ class InMemoryDirectory:
 
     def parties_for_number(self, number: str) -> tuple[tuple[str, str], ...]:
         return tuple(self._by_number.get(number, {}))
+
+    def has_debt(self, borrower_id: str) -> bool:
+        return borrower_id in self._with_debt

@@ -195,6 +195,23 @@ async def test_the_copy_that_confirms_does_not_depend_on_which_borrower_was_read
     } == {"borrower-1": True, "borrower-2": False}
 
 
+async def test_a_borrower_with_no_debt_on_file_does_not_take_the_confirmation() -> None:
+    """Profiled before any loan, a0 has nothing to confirm an opt-out about: b1, whose debt is
+    on file, confirms, though a0's id is the lesser."""
+    directory = InMemoryDirectory()
+    directory.add("a0", "a0", [PHONE])
+    directory.add("b1", "b1", [PHONE], loans=["L1"])
+    params = {"MessageSid": "SMin3", "From": PHONE, "To": "+15005550006", "Body": "STOP"}
+    async with gateway_over(directory) as (client, sink):
+        await post_signed(client, "/webhooks/twilio/inbound", params)
+
+    assert {
+        borrower: m.confirms_opt_out
+        for m, borrower in sink.emitted
+        if isinstance(m, InboundMessageReceived)
+    } == {"a0": False, "b1": True}
+
+
 async def test_health_answers_ok() -> None:
     """Liveness for the operator's ingress."""
     async with gateway() as (client, _sink):

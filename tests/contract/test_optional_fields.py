@@ -1,0 +1,49 @@
+"""Fields added to a message after v1 are written only when they differ from their default, so
+a build from before them still reads every record that does not need them (a rolling deploy:
+a new gateway's STOP must not be dead-lettered by an older orchestrator)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from contracts.ledger import IntentDropped
+from contracts.outcomes import DispatchStarted, InboundMessageReceived
+from contracts.values import Channel
+
+NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+
+
+def _fields(message: object) -> set[str]:
+    assert hasattr(message, "model_dump_json")
+    return set(json.loads(message.model_dump_json()))
+
+
+def test_an_inbound_text_says_confirms_opt_out_only_when_it_does_not() -> None:
+    stop = InboundMessageReceived(
+        from_number="+12125550147",
+        to_number="+18005550111",
+        body="STOP",
+        vendor="twilio",
+        external_id="SM1",
+        received_at=NOW,
+    )
+
+    assert "confirms_opt_out" not in _fields(stop)
+    assert "confirms_opt_out" in _fields(stop.model_copy(update={"confirms_opt_out": False}))
+
+
+def test_a_dispatch_record_says_vendor_deduplicates_only_when_it_does() -> None:
+    started = DispatchStarted(attempt_id="a1", channel=Channel.SMS, vendor="v", started_at=NOW)
+
+    assert "vendor_deduplicates" not in _fields(started)
+    assert "vendor_deduplicates" in _fields(
+        started.model_copy(update={"vendor_deduplicates": True})
+    )
+
+
+def test_a_dropped_intent_names_a_request_only_for_a_request() -> None:
+    assert "request_id" not in _fields(IntentDropped(attempt_id="a1", reason="expired"))
+    assert "request_id" in _fields(
+        IntentDropped(attempt_id="a1", reason="no_template_for_request", request_id="desk-1")
+    )
