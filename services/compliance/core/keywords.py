@@ -40,9 +40,10 @@ def is_opt_out(policy: Policy, body: str) -> bool:
 
 def names_an_opt_out(policy: Policy, body: str) -> bool:
     """Whether an outgoing text or email tells the person how to opt out (RF-16): it tells them
-    to reply with, or send, one of the words the policy honours ("Reply STOP", "text QUIT to",
-    "回复退订"). A keyword merely used as a word ("your plan will end", "do not stop paying")
-    tells nobody anything. A policy that honours no word leaves no way to name one."""
+    to reply with, or send, one of the words the policy honours, in the same clause ("Reply
+    STOP", "Reply HELP for help, STOP to cancel", "reply to this message with STOP", "回复退订").
+    A keyword merely used as a word ("your plan will end", "do not stop paying") tells nobody
+    anything. A policy that honours no word leaves no way to name one."""
     return bool(policy.keywords) and _naming(policy.keywords).search(body) is not None
 
 
@@ -50,6 +51,9 @@ def names_an_opt_out(policy: Policy, body: str) -> bool:
 # template in another language needs its verbs here, or the audit reports it.
 _INSTRUCTIONS = (r"(?<![A-Za-z])(?:reply|text|send|respond)(?:\s+(?:with|us))?", "回复", "发送")
 _QUOTES = "\"'\u201c\u2018\u300c"
+# Between the instruction and the word: at most this much of the same clause (no full stop,
+# question or exclamation mark, semicolon or line break, in either script).
+_SAME_CLAUSE = r"[^.!?;\n\u3002\uff01\uff1f\uff1b]{0,30}?"
 
 
 @lru_cache(maxsize=64)
@@ -57,8 +61,9 @@ def _naming(keywords: frozenset[str]) -> re.Pattern[str]:
     # One pattern per keyword set: the audit checks every text and email it reads.
     words = sorted(keywords, key=lambda k: (-len(k), k))
     keyword = "|".join(
-        re.escape(k) if not k.isascii() else rf"{re.escape(k)}(?![A-Za-z])" for k in words
+        re.escape(k) if not k.isascii() else rf"(?<![A-Za-z]){re.escape(k)}(?![A-Za-z])"
+        for k in words
     )
     return re.compile(
-        rf"(?:{'|'.join(_INSTRUCTIONS)})[\s:\uff1a]*[{_QUOTES}]?(?:{keyword})", re.IGNORECASE
+        rf"(?:{'|'.join(_INSTRUCTIONS)}){_SAME_CLAUSE}[{_QUOTES}]?(?:{keyword})", re.IGNORECASE
     )

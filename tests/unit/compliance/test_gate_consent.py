@@ -314,6 +314,10 @@ def test_opt_out_keywords_come_from_the_packs() -> None:
         ("Text QUIT to 12345 to stop these texts.", True),
         ('Reply with "STOP" at any time.', True),
         ("如不想再收到此邮箱的邮件，请回复退订。", True),  # noqa: RUF001
+        ("Reply HELP for help, STOP to cancel.", True),
+        ("Text back STOP to end these messages.", True),
+        ("You can reply to this message with STOP.", True),
+        ("Reply with the word STOP at any time.", True),
         # The words used as words tell nobody how to opt out:
         ("Your payment plan will end on Friday unless you pay today.", False),
         ("Do not stop paying: we may cancel your plan.", False),
