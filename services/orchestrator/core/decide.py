@@ -367,15 +367,25 @@ def _on_payment(
         # its broken-promise check.
         kept = loan.promise is not None and loan.promise.kept
         dropped = _withdraw(state, loan.loan_id, "promise_kept", "broken_promise") if kept else []
-        # An instalment paid before its reminder: the reminder would ask for money already paid.
-        if loan.next_due_amount and loan.towards_next_due >= loan.next_due_amount:
-            dropped += _withdraw(state, loan.loan_id, "instalment_paid", "pre_due")
-        return dropped
+        return dropped + _reminders_paid(state, loan)
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
     ended = [RepaymentPlanCompleted(loan_id=loan.loan_id)] if loan.plan is not None else []
     dropped = ended + _withdraw(state, loan.loan_id, "paid_in_full", purposes=_PAID_PURPOSES)
     confirm = ask.on_paid_in_full(state, loan, now.isoformat(), now, ctx.playbook_for(loan))
     return dropped + _gate_all(state, confirm, now, ctx)
+
+
+def _reminders_paid(state: BorrowerState, loan: Loan) -> list[Message]:
+    """An instalment paid before its reminder: the reminder would ask for money already paid."""
+    return [
+        IntentDropped(attempt_id=t.intent.attempt_id, reason="instalment_paid")
+        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+        if t.intent is not None
+        and t.intent.loan_id == loan.loan_id
+        and t.intent.stage == "pre_due"
+        and "due_date" in t.intent.variables
+        and date.fromisoformat(t.intent.variables["due_date"]) not in loan.unpaid_instalments
+    ]
 
 
 def _plan_paid(state: BorrowerState, loan: Loan) -> list[Message]:
@@ -420,10 +430,16 @@ def _on_promise(
         return []
     superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
     gone = {d.attempt_id for d in superseded if isinstance(d, IntentDropped)}
+    # A plan's checks are what end a plan nobody pays: a promise made during it pauses none.
+    kept = {
+        t.intent.attempt_id
+        for t in state.timers.values()
+        if t.intent is not None and t.intent.stage == "plan"
+    }
     paused = [
         d
         for d in _withdraw(state, loan.loan_id, "promise_to_pay_made", purposes=_PAUSED)
-        if isinstance(d, IntentDropped) and d.attempt_id not in gone
+        if isinstance(d, IntentDropped) and d.attempt_id not in gone and d.attempt_id not in kept
     ]
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)

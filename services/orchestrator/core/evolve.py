@@ -8,7 +8,8 @@ asks both for their offsets."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from contracts import (
@@ -113,14 +114,19 @@ def _opened(state: BorrowerState, m: LoanOpened, now: datetime) -> None:
 def _due(state: BorrowerState, m: InstalmentDue, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.next_due_date, loan.next_due_amount = m.due_date, m.amount.amount
-    loan.towards_next_due = -loan.amount_overdue
+    loan.unpaid_instalments[m.due_date] = m.amount.amount
 
 
 def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     if stale_after_payment(loan, m):
         return
+    if m.days_past_due > 0 and (loan.days_past_due == 0 or loan.paid_in_full):
+        loan.episode += 1  # behind again: the stages start over, with fresh attempt ids
+        loan.stages_run = {}
     loan.days_past_due, loan.amount_overdue = m.days_past_due, m.amount_overdue.amount
+    for due in [d for d in loan.unpaid_instalments if d <= m.as_of]:
+        del loan.unpaid_instalments[due]  # due now: arrears, in amount_overdue
     if m.days_past_due > 0:
         loan.paid_in_full = False
 
@@ -128,16 +134,20 @@ def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> N
 def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
     """A snapshot of the debt as it stood on or before the day it was paid in full, arriving
     after the payment: servicing and payments are separate systems, and their records cross.
-    It describes a debt that no longer exists, and must not restart collection. (The day is
-    taken in UTC, which only widens it for borrowers west of Greenwich.)"""
+    It describes a debt that no longer exists, and must not restart collection. ``as_of`` is
+    the servicer's local date, which may be up to 14 hours ahead of UTC (Kiribati; China is 8):
+    the payment's day is taken there, which only widens it for borrowers further west."""
     paid = loan.paid_in_full_at
-    return loan.paid_in_full and paid is not None and m.as_of <= paid.date()
+    return loan.paid_in_full and paid is not None and m.as_of <= (paid + _LATEST_OFFSET).date()
+
+
+_LATEST_OFFSET = timedelta(hours=14)  # the furthest any zone is ahead of UTC
 
 
 def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.payments += 1
-    loan.towards_next_due += m.amount.amount
+    _cover_instalments(loan, m.amount.amount - min(m.amount.amount, loan.amount_overdue))
     # A payment towards a promise not yet kept (in one payment or several) is what was asked
     # for, not paying in part unasked.
     towards_promise = loan.promise is not None and not loan.promise.kept
@@ -156,6 +166,19 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
             loan.amount_overdue * 0,
         )
         loan.promise = None
+
+
+def _cover_instalments(loan: Loan, rest: Decimal) -> None:
+    """What a payment leaves after the arrears pays the announced instalments, earliest first."""
+    for due in sorted(loan.unpaid_instalments):
+        if rest <= 0:
+            return
+        paid = min(rest, loan.unpaid_instalments[due])
+        rest -= paid
+        if paid == loan.unpaid_instalments[due]:
+            del loan.unpaid_instalments[due]
+        else:
+            loan.unpaid_instalments[due] -= paid
 
 
 def _promised(state: BorrowerState, m: PromiseToPayMade, now: datetime) -> None:
@@ -238,8 +261,12 @@ def _deceased(state: BorrowerState, m: DeceasedReported, now: datetime) -> None:
 
 def _decided(state: BorrowerState, m: ContactDecided, now: datetime) -> None:
     state.verdicts[m.attempt_id] = m.verdict
-    if m.purpose is Purpose.VALIDATION_NOTICE and m.loan_id in state.loans:
-        state.loans[m.loan_id].validation_notice_asked = True
+    loan = state.loans.get(m.loan_id)
+    if loan is not None:
+        if m.purpose is Purpose.VALIDATION_NOTICE:
+            loan.validation_notice_asked = True
+        if m.stage is not None:
+            loan.stages_run.setdefault(m.stage, set()).add(m.attempt_id)
     if m.verdict is Verdict.AUTHORISED:
         # P2: the attempt counts against every cap from the moment it is reserved.
         state.attempts[m.attempt_id] = Attempt(
@@ -273,7 +300,16 @@ def _dropped(state: BorrowerState, m: IntentDropped, now: datetime) -> None:
         for t in state.timers.values()
         if t.intent and t.intent.attempt_id == m.attempt_id
     ]:
-        del state.timers[timer_id]
+        intent = state.timers.pop(timer_id).intent
+        loan = state.loans.get(intent.loan_id) if intent is not None else None
+        if intent is not None and loan is not None and intent.stage is not None:
+            # Withdrawn while it waited (a promise's pause): that contact of the stage did not
+            # happen, and must not count as the stage having run.
+            run = loan.stages_run.get(intent.stage)
+            if run is not None and m.attempt_id not in state.attempts:
+                run.discard(m.attempt_id)
+                if not run:
+                    del loan.stages_run[intent.stage]
 
 
 def _dispatch_started(state: BorrowerState, m: DispatchStarted, now: datetime) -> None:

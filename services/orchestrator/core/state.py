@@ -114,9 +114,10 @@ class Loan:
     amount_overdue: Decimal = Decimal(0)
     next_due_date: date | None = None
     next_due_amount: Decimal = Decimal(0)
-    # Paid towards the next instalment since it was announced: payments go to what was overdue
-    # then first, so this starts at minus the arrears.
-    towards_next_due: Decimal = Decimal(0)
+    # Instalments announced and not yet due, by due date: what is still to pay of each.
+    # Payments go to what is overdue first, then to these in due-date order; a covered one
+    # leaves (and its reminder is withdrawn). Once due, an instalment is arrears.
+    unpaid_instalments: dict[date, Decimal] = field(default_factory=dict)
     paid_in_full: bool = False
     paid_in_full_at: datetime | None = None  # RF-20: no notice needed if paid before it is due
     promise: Promise | None = None
@@ -129,6 +130,12 @@ class Loan:
     plans_broken: int = 0
     handed_off: bool = False  # to legal: the strategy makes no further contact
     validation_notice_asked: bool = False  # RF-20: asked once, with the first communication
+    # Delinquency episodes: the first days-past-due after none (or after payment in full)
+    # begins the next. Stage id -> the attempts of it decided in this episode, whatever the
+    # verdict, less those withdrawn unsent while deferred: the stages that have run
+    # (ask.on_delinquency).
+    episode: int = 0
+    stages_run: dict[str, set[str]] = field(default_factory=dict)
 
     def facts(self) -> DebtFacts:
         return DebtFacts(

@@ -152,12 +152,11 @@ def on_delinquency(
     if not _collecting(loan, today, playbook):
         return []
     intents = _locate(state, loan, now, posture) if current is not None else []
-    since = _episode_began(now, dpd)
     reached = sorted(
         (s for s in playbook.stages if s.from_dpd <= dpd and not s.hand_off),
         key=lambda s: s.from_dpd,
     )
-    ran = [s.id for s in reached if _ran(state, borrower, loan, s, dpd, since)]
+    ran = [s.id for s in reached if _ran(loan, s)]
     # The episode's escalation starts at the first stage run, else at the stage reached now.
     start = next(
         (s.from_dpd for s in reached if s.id in ran), reached[-1].from_dpd if reached else 0
@@ -175,7 +174,7 @@ def on_delinquency(
                 a,
                 Purpose.COLLECTION,
                 stage.id,
-                _stage_occasion(state, loan, party, a, stage, dpd, since)[0],
+                _stage_occasion(state, loan, party, a, stage, dpd)[0],
                 now + timedelta(days=1),
                 posture.tone,
             )
@@ -185,16 +184,6 @@ def on_delinquency(
     return [i for i in intents if i is not None]
 
 
-# A delinquency episode began "days past due" days ago, give or take the day the servicing
-# system's date may differ from the borrower's: contacts made before that, with this margin, are
-# an earlier episode's (a debt that was brought up to date and fell behind again).
-_EPISODE_MARGIN = timedelta(days=2)
-
-
-def _episode_began(now: datetime, dpd: int) -> datetime:
-    return now - timedelta(days=dpd) - _EPISODE_MARGIN
-
-
 def _stage_occasion(
     state: BorrowerState,
     loan: Loan,
@@ -202,36 +191,21 @@ def _stage_occasion(
     action: Action,
     stage: Stage,
     dpd: int,
-    since: datetime,
 ) -> tuple[str, str]:
     """The occasion, and the attempt id it makes, of a stage contact at this day past due: the
     day past due within the stage's own days (as it always was); a stage run after its days
-    names itself too, so two stages run by one update never share an id. A debt that falls
-    behind again reaches the same days past due: an id held by an earlier episode's contact is
-    not reused (the gate would drop the new contact as a redelivery of the old one); the next
-    free one is."""
+    names itself too, so two stages run by one update never share an id. A later delinquency
+    episode (a debt that fell behind again) names itself: it reaches the same days past due,
+    and the gate would drop its contacts as redeliveries of the earlier episode's."""
     base = f"dpd:{dpd}" if stage.from_dpd <= dpd <= stage.to_dpd else f"dpd:{dpd}:{stage.id}"
-    occasion, n = base, 1
-    while True:
-        aid = _attempt_id(state, loan, party, action.channel, Purpose.COLLECTION, occasion)
-        earlier = state.attempts.get(aid)
-        if earlier is None or earlier.at >= since:
-            return occasion, aid
-        n += 1
-        occasion = f"{base}#{n}"
+    occasion = base if loan.episode <= 1 else f"{base}#{loan.episode}"
+    return occasion, _attempt_id(state, loan, party, action.channel, Purpose.COLLECTION, occasion)
 
 
-def _ran(
-    state: BorrowerState, borrower: Party, loan: Loan, stage: Stage, dpd: int, since: datetime
-) -> bool:
+def _ran(loan: Loan, stage: Stage) -> bool:
     """Whether the stage has run in this episode: one of its contacts was decided (authorised,
-    deferred to a timer, or suppressed) on a day past due up to this one."""
-    asked = [(a, p) for a in stage.actions for p in _parties(state, borrower, loan, a)]
-    return any(
-        _stage_occasion(state, loan, party, a, stage, n, since)[1] in state.verdicts
-        for n in range(stage.from_dpd, dpd + 1)
-        for a, party in asked
-    )
+    suppressed, or deferred and not withdrawn since)."""
+    return bool(loan.stages_run.get(stage.id))
 
 
 def _locate(
@@ -517,11 +491,10 @@ def _stage_sent(
     sent, or waiting on a timer to be. "Today" is the debt's current day past due, as the
     servicing feed counts days; the stage's contacts of that day are found by their ids."""
     dpd = loan.days_past_due
-    since = _episode_began(now, dpd)
     for action in stage.actions:
         if action.channel is not follow_up.channel or action.template != follow_up.template:
             continue
-        _, aid = _stage_occasion(state, loan, party, action, stage, dpd, since)
+        _, aid = _stage_occasion(state, loan, party, action, stage, dpd)
         if aid in state.attempts or any(
             t.intent is not None and t.intent.attempt_id == aid for t in state.timers.values()
         ):

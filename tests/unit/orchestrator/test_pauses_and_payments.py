@@ -6,13 +6,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from contracts import (
+    BorrowerProfiled,
+    LoanOpened,
     PaymentReceived,
     PromiseToPayMade,
 )
+from contracts.values import Address, Phone, PhoneType
 from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
 from tests.unit.orchestrator.builders import (
+    T0,
     B,
+    Feed,
     borrower,
     decisions,
     dpd,
@@ -142,3 +147,26 @@ def test_what_a_task_says_is_part_of_the_strategy_version() -> None:
 
     assert len(versions) == 4
     assert context_factory(base)[1] == context_factory(OrchestratorSettings())[1]
+
+
+def test_a_snapshot_dated_the_payment_day_east_of_greenwich_is_stale_too() -> None:
+    """A borrower in Shanghai pays in full at 07:00 on 03-10 (23:00 UTC on 03-09); the
+    servicer's nightly snapshot as of 03-10 (its local date) arrives after: still stale."""
+    feed = Feed()
+    profile = BorrowerProfiled(
+        party_id=B,
+        name="Wang",
+        language="zh-CN",
+        declared_time_zone="Asia/Shanghai",
+        addresses=(Address(country="CN", city="Shanghai"),),
+        phones=(Phone(number="+8613800138000", type=PhoneType.MOBILE),),
+    )
+    feed.send(B, profile, T0)
+    feed.send(B, LoanOpened(loan_id="L1", product="p", principal=usd(500)), T0)
+    paid_at = datetime(2026, 3, 9, 23, 0, tzinfo=UTC)
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(550), paid_in_full=True), paid_at)
+
+    stale = feed.send(B, dpd(15, date(2026, 3, 10)), paid_at + timedelta(hours=3))
+
+    assert decisions(stale) == []
+    assert stale.tasks == []

@@ -35,6 +35,7 @@ from tests.unit.orchestrator.builders import (
     dpd,
     of_type,
     usd,
+    with_guarantor,
 )
 
 LANDLINE = "+15185550148"
@@ -266,3 +267,42 @@ def test_an_unanswered_call_reported_after_the_next_update_is_followed_by_a_text
     after = _no_answer(feed, firm, _day(15) + timedelta(minutes=5))
 
     assert channels(after) == [Channel.SMS]
+
+
+def test_a_promise_made_during_a_plan_leaves_the_plans_checks() -> None:
+    """A promise pauses collection contacts; the plan's checks are what end a plan nobody pays,
+    so they stay, and the missed instalment still breaks the plan."""
+    feed = _landline_only()
+    _plan(feed, date(2026, 3, 20))
+    promised = feed.send(
+        B,
+        PromiseToPayMade(loan_id="L1", amount=usd(25), promised_date=date(2026, 3, 19)),
+        _day(1),
+    )
+
+    broken = feed.tick(datetime(2026, 3, 23, 14, 0, tzinfo=UTC))
+
+    assert of_type(promised, "contact.intent_dropped") == []
+    assert of_type(broken, "repayment_plan.broken") == [
+        {"loan_id": "L1", "missed_due_date": "2026-03-20"}
+    ]
+
+
+def test_a_stage_contact_withdrawn_by_a_promise_while_it_waited_is_caught_up_after() -> None:
+    """Day 4's guarantor call, deferred at 02:00, is withdrawn by a promise at 07:30: it was
+    never made, so the guarantor stage has not run, and after the pause it is asked."""
+    feed = with_guarantor()
+    feed.send(B, dpd(1, date(2026, 3, 4)), datetime(2026, 3, 4, 17, 0, tzinfo=UTC))
+    night = datetime(2026, 3, 7, 7, 0, tzinfo=UTC)  # 02:00 EST on day 4
+    deferred = feed.send(B, dpd(4, night.date()), night)
+    feed.send(
+        B,
+        PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=date(2026, 3, 8)),
+        night + timedelta(hours=5, minutes=30),
+    )
+    feed.tick(night + timedelta(hours=6))
+
+    after = feed.send(B, dpd(9, date(2026, 3, 12)), datetime(2026, 3, 12, 17, 0, tzinfo=UTC))
+
+    assert [(d["party_id"], d["verdict"]) for d in decisions(deferred)] == [("g1", "deferred")]
+    assert "g1" in {d["party_id"] for d in decisions(after)}

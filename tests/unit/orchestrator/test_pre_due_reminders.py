@@ -119,3 +119,24 @@ def test_paying_only_the_arrears_leaves_the_next_instalments_reminder() -> None:
 
     assert of_type(paid, "contact.intent_dropped") == []
     assert set(_bodies(sent)) == {"task.sms", "task.email"}
+
+
+def test_paying_the_first_of_two_announced_instalments_keeps_the_seconds_reminder() -> None:
+    """Payments cover announced instalments earliest first: March's reminder goes, April's
+    stays, whether or not the two amounts are equal."""
+    for april in (100, 120):
+        feed = borrower()
+        _due(feed, 2, date(2026, 3, 10), 100)
+        _due(feed, 3, date(2026, 4, 10), april, NOON_NY + timedelta(hours=1))
+        paid = feed.send(
+            B,
+            PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False),
+            NOON_NY + timedelta(days=1),
+        )
+
+        march_eve = feed.tick(EVE)
+        april_eve = feed.tick(datetime(2026, 4, 9, 18, 0, tzinfo=UTC))
+
+        assert len(of_type(paid, "contact.intent_dropped")) == 2  # March's text and email
+        assert march_eve.tasks == []
+        assert set(_bodies(april_eve)) == {"task.sms", "task.email"}
