@@ -45,7 +45,7 @@ from events.envelope import derive_id
 from services.compliance.core import Policy, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.zones import Places, loadable_zone
-from services.orchestrator.core.evolve import evolve, stale_after_payment
+from services.orchestrator.core.evolve import evolve, stale_snapshot
 from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
 from services.strategy.core import ask
 from services.strategy.core.playbook import REQUEST_TEMPLATES, Playbook, Posture, Templates
@@ -56,7 +56,9 @@ from services.strategy.core.segments import classify
 # derive different events from the same state, input, clock and playbook, so that
 # `parley audit --rederive` re-proves older entries decision by decision instead of reporting
 # the new derivation as a mismatch (P5 holds for the same code; ADR 0008).
-CORE_REVISION = 3  # 3: promises, stale snapshots, stage catch-up, plan checks, requests
+CORE_REVISION = (
+    4  # 3: promises, stale snapshots, stage catch-up, plan checks, requests; 4: episodes
+)
 
 
 @dataclass(frozen=True)
@@ -301,8 +303,8 @@ def _on_delinquency(
     state: BorrowerState, m: DelinquencyUpdated, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
     loan = _loan_for(state, m.loan_id)
-    if loan is None or stale_after_payment(loan, m):
-        return []  # a snapshot from before the debt was paid in full (evolve ignored it too)
+    if loan is None or stale_snapshot(loan, m):
+        return []  # older than one applied, or from before payment in full (evolve ignored it)
     playbook = ctx.playbook_for(loan)
     stage = playbook.stage_for(m.days_past_due)
     if (
@@ -384,7 +386,7 @@ def _reminders_paid(state: BorrowerState, loan: Loan) -> list[Message]:
         and t.intent.loan_id == loan.loan_id
         and t.intent.stage == "pre_due"
         and "due_date" in t.intent.variables
-        and date.fromisoformat(t.intent.variables["due_date"]) not in loan.unpaid_instalments
+        and date.fromisoformat(t.intent.variables["due_date"]) in loan.covered_by_payment
     ]
 
 

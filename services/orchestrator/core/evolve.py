@@ -8,7 +8,7 @@ asks both for their offsets."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -114,21 +114,34 @@ def _opened(state: BorrowerState, m: LoanOpened, now: datetime) -> None:
 def _due(state: BorrowerState, m: InstalmentDue, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.next_due_date, loan.next_due_amount = m.due_date, m.amount.amount
-    loan.unpaid_instalments[m.due_date] = m.amount.amount
+    # Announced again (a redelivery from another system): what was paid towards it stays.
+    loan.unpaid_instalments.setdefault(m.due_date, m.amount.amount)
 
 
 def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
-    if stale_after_payment(loan, m):
+    if stale_snapshot(loan, m):
         return
-    if m.days_past_due > 0 and (loan.days_past_due == 0 or loan.paid_in_full):
-        loan.episode += 1  # behind again: the stages start over, with fresh attempt ids
-        loan.stages_run = {}
+    loan.as_of = m.as_of
+    if m.days_past_due > 0:
+        # The day this delinquency began, as the servicer counts: the same for every snapshot
+        # of one episode, whatever days the feed skips. A later one is a new episode (the debt
+        # was brought up to date and fell behind again): the stages start over, with fresh
+        # attempt ids. A day's slack for a servicer that counts the first day differently.
+        began = m.as_of - timedelta(days=m.days_past_due)
+        if loan.episode_began is None or began > loan.episode_began + timedelta(days=1):
+            loan.episode += 1
+            loan.episode_began = began
+            loan.stages_run = {}
     loan.days_past_due, loan.amount_overdue = m.days_past_due, m.amount_overdue.amount
-    for due in [d for d in loan.unpaid_instalments if d <= m.as_of]:
-        del loan.unpaid_instalments[due]  # due now: arrears, in amount_overdue
     if m.days_past_due > 0:
         loan.paid_in_full = False
+
+
+def stale_snapshot(loan: Loan, m: DelinquencyUpdated) -> bool:
+    """A snapshot older than one already applied (systems' records cross and are redelivered:
+    an old one would move the debt back in time), or one from before payment in full."""
+    return (loan.as_of is not None and m.as_of < loan.as_of) or stale_after_payment(loan, m)
 
 
 def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
@@ -147,7 +160,7 @@ _LATEST_OFFSET = timedelta(hours=14)  # the furthest any zone is ahead of UTC
 def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.payments += 1
-    _cover_instalments(loan, m.amount.amount - min(m.amount.amount, loan.amount_overdue))
+    _cover_instalments(loan, m.amount.amount - min(m.amount.amount, loan.amount_overdue), now)
     # A payment towards a promise not yet kept (in one payment or several) is what was asked
     # for, not paying in part unasked.
     towards_promise = loan.promise is not None and not loan.promise.kept
@@ -168,17 +181,26 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
         loan.promise = None
 
 
-def _cover_instalments(loan: Loan, rest: Decimal) -> None:
-    """What a payment leaves after the arrears pays the announced instalments, earliest first."""
+def _cover_instalments(loan: Loan, rest: Decimal, now: datetime) -> None:
+    """What a payment leaves after the arrears pays the instalments not yet due, earliest
+    first; ``covered_by_payment`` says which it paid off (their reminders are withdrawn). An
+    instalment due before the payment's day (in UTC, a day's slack either way) is no longer
+    one to remind of: it is paid, or arrears."""
+    past = (now - timedelta(days=1)).date()
+    for due in [d for d in loan.unpaid_instalments if d < past]:
+        del loan.unpaid_instalments[due]
+    covered: list[date] = []
     for due in sorted(loan.unpaid_instalments):
         if rest <= 0:
-            return
+            break
         paid = min(rest, loan.unpaid_instalments[due])
         rest -= paid
         if paid == loan.unpaid_instalments[due]:
             del loan.unpaid_instalments[due]
+            covered.append(due)
         else:
             loan.unpaid_instalments[due] -= paid
+    loan.covered_by_payment = tuple(covered)
 
 
 def _promised(state: BorrowerState, m: PromiseToPayMade, now: datetime) -> None:

@@ -118,6 +118,7 @@ class Loan:
     # Payments go to what is overdue first, then to these in due-date order; a covered one
     # leaves (and its reminder is withdrawn). Once due, an instalment is arrears.
     unpaid_instalments: dict[date, Decimal] = field(default_factory=dict)
+    covered_by_payment: tuple[date, ...] = ()  # what the last payment paid off of them
     paid_in_full: bool = False
     paid_in_full_at: datetime | None = None  # RF-20: no notice needed if paid before it is due
     promise: Promise | None = None
@@ -135,6 +136,8 @@ class Loan:
     # verdict, less those withdrawn unsent while deferred: the stages that have run
     # (ask.on_delinquency).
     episode: int = 0
+    episode_began: date | None = None  # as the servicer counts: as_of - days past due
+    as_of: date | None = None  # the latest delinquency snapshot applied
     stages_run: dict[str, set[str]] = field(default_factory=dict)
 
     def facts(self) -> DebtFacts:
