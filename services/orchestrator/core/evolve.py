@@ -114,8 +114,10 @@ def _opened(state: BorrowerState, m: LoanOpened, now: datetime) -> None:
 def _due(state: BorrowerState, m: InstalmentDue, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.next_due_date, loan.next_due_amount = m.due_date, m.amount.amount
-    # Announced again (a redelivery from another system): what was paid towards it stays.
-    loan.unpaid_instalments.setdefault(m.due_date, m.amount.amount)
+    # Announced again (a redelivery from another system): what was paid towards it stays, and
+    # one paid off stays paid.
+    if m.due_date not in loan.instalments_paid:
+        loan.unpaid_instalments.setdefault(m.due_date, m.amount.amount)
 
 
 def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> None:
@@ -124,15 +126,16 @@ def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> N
         return
     loan.as_of = m.as_of
     if m.days_past_due > 0:
-        # The day this delinquency began, as the servicer counts: the same for every snapshot
-        # of one episode, whatever days the feed skips. A later one is a new episode (the debt
-        # was brought up to date and fell behind again): the stages start over, with fresh
-        # attempt ids. A day's slack for a servicer that counts the first day differently.
-        began = m.as_of - timedelta(days=m.days_past_due)
-        if loan.episode_began is None or began > loan.episode_began + timedelta(days=1):
+        # Behind after having been brought up to date (a snapshot at 0 days past due, or a
+        # payment that cleared what was overdue): a new episode, whose stages start over with
+        # fresh attempt ids. Paying off the oldest missed instalment while a later one is still
+        # overdue is not being up to date, however the servicer then counts the days.
+        if loan.episode == 0 or loan.current:
             loan.episode += 1
-            loan.episode_began = began
             loan.stages_run = {}
+        loan.current = False
+    else:
+        loan.current = True
     loan.days_past_due, loan.amount_overdue = m.days_past_due, m.amount_overdue.amount
     if m.days_past_due > 0:
         loan.paid_in_full = False
@@ -145,13 +148,16 @@ def stale_snapshot(loan: Loan, m: DelinquencyUpdated) -> bool:
 
 
 def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
-    """A snapshot of the debt as it stood on or before the day it was paid in full, arriving
-    after the payment: servicing and payments are separate systems, and their records cross.
-    It describes a debt that no longer exists, and must not restart collection. ``as_of`` is
-    the servicer's local date, which may be up to 14 hours ahead of UTC (Kiribati; China is 8):
+    """A snapshot of the debt as it stood on or before the day a payment brought it up to date
+    (paid in full, or what was overdue cleared), arriving after the payment: servicing and
+    payments are separate systems, and their records cross. It describes arrears that no
+    longer exist, and must not restart collection nor put them back. ``as_of`` is the
+    servicer's local date, which may be up to 14 hours ahead of UTC (Kiribati; China is 8):
     the payment's day is taken there, which only widens it for borrowers further west."""
-    paid = loan.paid_in_full_at
-    return loan.paid_in_full and paid is not None and m.as_of <= (paid + _LATEST_OFFSET).date()
+    paid = loan.paid_in_full_at if loan.paid_in_full else loan.current_at
+    if paid is None or not (loan.paid_in_full or (loan.current and m.days_past_due > 0)):
+        return False
+    return m.as_of <= (paid + _LATEST_OFFSET).date()
 
 
 _LATEST_OFFSET = timedelta(hours=14)  # the furthest any zone is ahead of UTC
@@ -170,9 +176,13 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
         loan.plan.paid += m.amount.amount
     elif not m.paid_in_full and not towards_promise:
         loan.partial_payments += 1  # paying in part, unasked: willing but unable (segments)
-    loan.amount_overdue = max(loan.amount_overdue - m.amount.amount, loan.amount_overdue * 0)
+    overdue = loan.amount_overdue
+    loan.amount_overdue = max(overdue - m.amount.amount, overdue * 0)
+    if overdue > 0 and loan.amount_overdue == 0:
+        loan.current, loan.current_at = True, now  # what was overdue is paid: up to date
     if m.paid_in_full:
         loan.paid_in_full_at = now
+        loan.current, loan.current_at = True, now
         loan.paid_in_full, loan.days_past_due, loan.amount_overdue = (
             True,
             0,
@@ -184,10 +194,10 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
 def _cover_instalments(loan: Loan, rest: Decimal, now: datetime) -> None:
     """What a payment leaves after the arrears pays the instalments not yet due, earliest
     first; ``covered_by_payment`` says which it paid off (their reminders are withdrawn). An
-    instalment due before the payment's day (in UTC, a day's slack either way) is no longer
-    one to remind of: it is paid, or arrears."""
-    past = (now - timedelta(days=1)).date()
-    for due in [d for d in loan.unpaid_instalments if d < past]:
+    instalment due before the payment's day (UTC) is no longer one to remind of: it is paid,
+    or arrears, which the payment has just paid first."""
+    today = now.date()
+    for due in [d for d in loan.unpaid_instalments if d < today]:
         del loan.unpaid_instalments[due]
     covered: list[date] = []
     for due in sorted(loan.unpaid_instalments):
@@ -197,6 +207,7 @@ def _cover_instalments(loan: Loan, rest: Decimal, now: datetime) -> None:
         rest -= paid
         if paid == loan.unpaid_instalments[due]:
             del loan.unpaid_instalments[due]
+            loan.instalments_paid.add(due)
             covered.append(due)
         else:
             loan.unpaid_instalments[due] -= paid

@@ -119,6 +119,7 @@ class Loan:
     # leaves (and its reminder is withdrawn). Once due, an instalment is arrears.
     unpaid_instalments: dict[date, Decimal] = field(default_factory=dict)
     covered_by_payment: tuple[date, ...] = ()  # what the last payment paid off of them
+    instalments_paid: set[date] = field(default_factory=set)  # paid off before falling due
     paid_in_full: bool = False
     paid_in_full_at: datetime | None = None  # RF-20: no notice needed if paid before it is due
     promise: Promise | None = None
@@ -136,7 +137,8 @@ class Loan:
     # verdict, less those withdrawn unsent while deferred: the stages that have run
     # (ask.on_delinquency).
     episode: int = 0
-    episode_began: date | None = None  # as the servicer counts: as_of - days past due
+    current: bool = False  # brought up to date since the last snapshot that was behind
+    current_at: datetime | None = None  # when a payment last brought it up to date
     as_of: date | None = None  # the latest delinquency snapshot applied
     stages_run: dict[str, set[str]] = field(default_factory=dict)
 

@@ -99,6 +99,8 @@ def on_instalment_due(
     borrower = state.parties.get(state.borrower_id)
     if borrower is None or loan.handed_off or loan.plan is not None or loan.paid_in_full:
         return []
+    if due_date in loan.instalments_paid:  # announced again after it was paid off
+        return []
     variables = {
         "due_date": due_date.isoformat(),
         "amount": f"{amount.amount:.2f} {amount.currency}",

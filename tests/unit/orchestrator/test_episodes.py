@@ -4,10 +4,13 @@ withdraw the wrong reminder."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from contracts import DelinquencyUpdated, InstalmentDue, PaymentReceived
-from tests.unit.orchestrator.builders import NOON_NY, B, borrower, decisions, of_type, usd
+from services.orchestrator.engine import Orchestrator
+from tests.unit.orchestrator.builders import NOON_NY, B, borrower, decisions, engine, of_type, usd
 
 MARCH, APRIL = date(2026, 3, 10), date(2026, 4, 10)
 
@@ -93,3 +96,106 @@ def test_paying_the_arrears_does_not_withdraw_an_unpaid_instalments_reminder() -
     )
 
     assert of_type(paid, "contact.intent_dropped") == []
+
+
+def _snapshot_for(day: date, dpd: int, overdue: int = 100) -> tuple[DelinquencyUpdated, datetime]:
+    at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=17)
+    return _snap(dpd, day, overdue), at
+
+
+def test_paying_off_the_oldest_missed_instalment_is_not_being_up_to_date() -> None:
+    """Behind since March, April missed too; March's 100 paid while April's is overdue: the
+    servicer now counts days from April, but the debt was never current, so its stages do not
+    start over (the formal notice is not sent a second time)."""
+    feed = borrower()
+    for n in range(1, 9):
+        feed.send(B, *_snapshot_for(date(2026, 3, 1) + timedelta(days=n), n, 50))
+    behind, at = _snapshot_for(date(2026, 4, 2), 32, 200)
+    feed.send(B, behind, at)
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), at)
+
+    later = [feed.send(B, *_snapshot_for(date(2026, 4, 1) + timedelta(days=n), n)) for n in (2, 7)]
+
+    assert [d for out in later for d in decisions(out) if d["stage"] == "notice"] == []
+
+
+def test_an_instalment_announced_again_after_it_was_paid_off_is_not_reminded() -> None:
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), NOON_NY
+    )
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), _day(1))
+
+    again = feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), _day(2)
+    )
+    eve = feed.tick(datetime(2026, 3, 9, 18, 0, tzinfo=UTC))
+
+    assert of_type(again, "timer.scheduled") == []
+    assert eve.tasks == []
+
+
+def test_a_snapshot_cut_before_the_payment_that_cleared_the_arrears_does_not_restore_them() -> None:
+    """50 overdue, paid on 03-04; the servicer's 03-04 snapshot, cut before the payment posted,
+    arrives after it: ignored. March's 100 paid in advance then pays March."""
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), NOON_NY
+    )
+    feed.send(B, _snap(5, date(2026, 3, 3)), NOON_NY)
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), _day(1))
+    stale = feed.send(B, _snap(6, date(2026, 3, 4)), _day(1) + timedelta(hours=2))
+
+    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), _day(2))
+
+    assert decisions(stale) == []
+    assert {d["reason"] for d in of_type(paid, "contact.intent_dropped")} == {"instalment_paid"}
+
+
+def test_the_loan_state_folded_from_the_ledger_is_the_live_one() -> None:
+    """P5 for the new bookkeeping (episodes, stages run, instalments): a restart rebuilds it."""
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), NOON_NY
+    )
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), NOON_NY
+    )
+    for day in (date(2026, 3, 11), date(2026, 3, 13), date(2026, 3, 12), date(2026, 3, 18)):
+        feed.send(B, *_snapshot_for(day, (day - MARCH).days))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(150), paid_in_full=False), _day(15))
+    feed.send(B, *_snapshot_for(date(2026, 4, 11), 1))
+    feed.tick(datetime(2026, 4, 12, 18, 0, tzinfo=UTC))
+
+    restored = engine()
+    for entry in feed.ledger:
+        restored.restore(entry.partition, entry.value)
+
+    def loans(of: Orchestrator) -> dict[str, dict[str, Any]]:
+        states = [ps.borrowers[B] for ps in of.states.values() if B in ps.borrowers]
+        return {k: dataclasses.asdict(loan) for state in states for k, loan in state.loans.items()}
+
+    assert loans(feed.engine)["L1"]["episode"] == 2
+    assert loans(restored) == loans(feed.engine)
+
+
+def test_a_missed_instalment_is_paid_once_as_arrears_not_again_as_an_instalment() -> None:
+    """March missed (100 overdue on 03-11); 200 paid that day: 100 for the arrears, which is
+    March, and 100 for April, whose reminder is withdrawn."""
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), NOON_NY
+    )
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), NOON_NY
+    )
+    feed.send(B, *_snapshot_for(date(2026, 3, 11), 1))
+
+    feed.send(
+        B,
+        PaymentReceived(loan_id="L1", amount=usd(200), paid_in_full=False),
+        datetime(2026, 3, 11, 19, 0, tzinfo=UTC),
+    )
+    april = feed.tick(datetime(2026, 4, 9, 18, 0, tzinfo=UTC))
+
+    assert april.tasks == []
