@@ -56,9 +56,9 @@ from services.strategy.core.segments import classify
 # derive different events from the same state, input, clock and playbook, so that
 # `parley audit --rederive` re-proves older entries decision by decision instead of reporting
 # the new derivation as a mismatch (P5 holds for the same code; ADR 0008).
-# 3: promises, stale snapshots, stage catch-up, plan checks, declined requests; 4 and 5:
+# 3: promises, stale snapshots, stage catch-up, plan checks, declined requests; 4 to 6:
 # delinquency episodes and instalment coverage.
-CORE_REVISION = 5
+CORE_REVISION = 6
 
 
 @dataclass(frozen=True)

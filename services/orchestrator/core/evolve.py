@@ -166,7 +166,7 @@ _LATEST_OFFSET = timedelta(hours=14)  # the furthest any zone is ahead of UTC
 def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.payments += 1
-    _cover_instalments(loan, m.amount.amount - min(m.amount.amount, loan.amount_overdue), now)
+    _cover_instalments(loan, m.amount.amount - min(m.amount.amount, loan.amount_overdue))
     # A payment towards a promise not yet kept (in one payment or several) is what was asked
     # for, not paying in part unasked.
     towards_promise = loan.promise is not None and not loan.promise.kept
@@ -178,8 +178,11 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
         loan.partial_payments += 1  # paying in part, unasked: willing but unable (segments)
     overdue = loan.amount_overdue
     loan.amount_overdue = max(overdue - m.amount.amount, overdue * 0)
-    if overdue > 0 and loan.amount_overdue == 0:
-        loan.current, loan.current_at = True, now  # what was overdue is paid: up to date
+    fallen_due = any(d < now.date() for d in loan.unpaid_instalments)
+    if overdue > 0 and loan.amount_overdue == 0 and not fallen_due:
+        # What was overdue is paid, and no instalment has fallen due unpaid since the last
+        # snapshot: up to date.
+        loan.current, loan.current_at = True, now
     if m.paid_in_full:
         loan.paid_in_full_at = now
         loan.current, loan.current_at = True, now
@@ -191,14 +194,14 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
         loan.promise = None
 
 
-def _cover_instalments(loan: Loan, rest: Decimal, now: datetime) -> None:
-    """What a payment leaves after the arrears pays the instalments not yet due, earliest
-    first; ``covered_by_payment`` says which it paid off (their reminders are withdrawn). An
-    instalment due before the payment's day (UTC) is no longer one to remind of: it is paid,
-    or arrears, which the payment has just paid first."""
-    today = now.date()
-    for due in [d for d in loan.unpaid_instalments if d < today]:
-        del loan.unpaid_instalments[due]
+def _cover_instalments(loan: Loan, rest: Decimal) -> None:
+    """What a payment leaves after the arrears pays the other instalments, earliest first (one
+    that fell due since the last snapshot before one not yet due); ``covered_by_payment`` says
+    which it paid off (their reminders are withdrawn). An instalment due before the last
+    snapshot's date is in that snapshot's arrears, which the payment has just paid first."""
+    if loan.as_of is not None:
+        for due in [d for d in loan.unpaid_instalments if d < loan.as_of]:
+            del loan.unpaid_instalments[due]
     covered: list[date] = []
     for due in sorted(loan.unpaid_instalments):
         if rest <= 0:

@@ -183,7 +183,9 @@ def on_delinquency(
             for a in stage.actions
             for party in _parties(state, borrower, loan, a)
         ]
-    return [i for i in intents if i is not None]
+    # Asked once: a stage contact already decided in this episode (the same day reported
+    # again) is not asked again, rather than left for the gate to drop unrecorded.
+    return [i for i in intents if i is not None and i.attempt_id not in state.verdicts]
 
 
 def _stage_occasion(
@@ -195,10 +197,12 @@ def _stage_occasion(
     dpd: int,
 ) -> tuple[str, str]:
     """The occasion, and the attempt id it makes, of a stage contact at this day past due: the
-    day past due within the stage's own days (as it always was); a stage run after its days
-    names itself too, so two stages run by one update never share an id. A later delinquency
-    episode (a debt that fell behind again) names itself: it reaches the same days past due,
-    and the gate would drop its contacts as redeliveries of the earlier episode's."""
+    day past due within the stage's own days; a stage run after its days names itself too, so
+    two stages run by one update never share an id. A later delinquency episode names itself:
+    it reaches the same days past due, and is another contact. Within one episode the same
+    stage and day is the same contact, asked once (on_delinquency), however often the
+    servicer reports that day (a redelivery, or days counted again from a later missed
+    instalment)."""
     base = f"dpd:{dpd}" if stage.from_dpd <= dpd <= stage.to_dpd else f"dpd:{dpd}:{stage.id}"
     occasion = base if loan.episode <= 1 else f"{base}#{loan.episode}"
     return occasion, _attempt_id(state, loan, party, action.channel, Purpose.COLLECTION, occasion)

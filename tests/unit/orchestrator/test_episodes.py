@@ -199,3 +199,44 @@ def test_a_missed_instalment_is_paid_once_as_arrears_not_again_as_an_instalment(
     april = feed.tick(datetime(2026, 4, 9, 18, 0, tzinfo=UTC))
 
     assert april.tasks == []
+
+
+def test_an_instalment_paid_on_the_evening_of_its_due_day_is_that_instalment() -> None:
+    """New York, nothing overdue: April's 100 paid at 21:00 on its due day (01:00 UTC the next
+    day) pays April, not May, and May is still reminded."""
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), _day(20)
+    )
+    may = InstalmentDue(loan_id="L1", instalment_no=4, due_date=date(2026, 5, 10), amount=usd(100))
+    feed.send(B, may, _day(20))
+    feed.send(B, *_snapshot_for(date(2026, 4, 9), 0, 0))
+
+    feed.send(
+        B,
+        PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False),
+        datetime(2026, 4, 11, 1, 0, tzinfo=UTC),
+    )
+    may_eve = feed.tick(datetime(2026, 5, 9, 18, 0, tzinfo=UTC))
+
+    assert len(may_eve.tasks) == 2
+
+
+def test_paying_old_arrears_after_the_next_instalment_fell_due_is_not_being_up_to_date() -> None:
+    """Behind since March (notice sent); April falls due; March paid the next day. April is
+    overdue, so the servicer's count from April does not start the stages over."""
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), _day(-2)
+    )
+    for n in range(1, 32):
+        feed.send(B, *_snapshot_for(MARCH + timedelta(days=n), n))
+    feed.send(
+        B,
+        PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False),
+        datetime(2026, 4, 11, 15, 0, tzinfo=UTC),
+    )
+
+    later = [feed.send(B, *_snapshot_for(APRIL + timedelta(days=n), n)) for n in range(1, 9)]
+
+    assert [d for out in later for d in decisions(out) if d["stage"] == "notice"] == []
