@@ -178,21 +178,26 @@ async def test_inbound_stop_is_emitted_for_every_borrower_using_the_number() -> 
     assert confirming == {"borrower-1": True, "borrower-2": False}
 
 
+async def _confirming(directory: InMemoryDirectory) -> dict[str, bool]:
+    """Post a STOP from the shared PHONE; which borrower's copy confirms it (TC-4)."""
+    params = {"MessageSid": "SMin2", "From": PHONE, "To": "+15005550006", "Body": "STOP"}
+    async with gateway_over(directory) as (client, sink):
+        await post_signed(client, "/webhooks/twilio/inbound", params)
+    return {
+        borrower: m.confirms_opt_out
+        for m, borrower in sink.emitted
+        if isinstance(m, InboundMessageReceived)
+    }
+
+
 async def test_the_copy_that_confirms_does_not_depend_on_which_borrower_was_read_first() -> None:
     """A retry after a restart, with the directory rebuilt in another order, must mark the same
     copy: otherwise a second borrower's copy would confirm again (TC-4)."""
     directory = InMemoryDirectory()
     directory.add("borrower-2", "party-7", [PHONE])
     directory.add("borrower-1", "party-1", [PHONE])
-    params = {"MessageSid": "SMin2", "From": PHONE, "To": "+15005550006", "Body": "STOP"}
-    async with gateway_over(directory) as (client, sink):
-        await post_signed(client, "/webhooks/twilio/inbound", params)
 
-    assert {
-        borrower: m.confirms_opt_out
-        for m, borrower in sink.emitted
-        if isinstance(m, InboundMessageReceived)
-    } == {"borrower-1": True, "borrower-2": False}
+    assert await _confirming(directory) == {"borrower-1": True, "borrower-2": False}
 
 
 async def test_a_borrower_with_no_debt_on_file_does_not_take_the_confirmation() -> None:
@@ -201,15 +206,8 @@ async def test_a_borrower_with_no_debt_on_file_does_not_take_the_confirmation() 
     directory = InMemoryDirectory()
     directory.add("a0", "a0", [PHONE])
     directory.add("b1", "b1", [PHONE], loans=["L1"])
-    params = {"MessageSid": "SMin3", "From": PHONE, "To": "+15005550006", "Body": "STOP"}
-    async with gateway_over(directory) as (client, sink):
-        await post_signed(client, "/webhooks/twilio/inbound", params)
 
-    assert {
-        borrower: m.confirms_opt_out
-        for m, borrower in sink.emitted
-        if isinstance(m, InboundMessageReceived)
-    } == {"a0": False, "b1": True}
+    assert await _confirming(directory) == {"a0": False, "b1": True}
 
 
 async def test_health_answers_ok() -> None:
