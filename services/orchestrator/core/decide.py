@@ -344,8 +344,10 @@ def _withdraw(
     reason: str,
     stage: str | None = None,
     purposes: frozenset[Purpose] = _STRATEGY_PURPOSES,
+    spare: frozenset[str] = frozenset(),
 ) -> list[Message]:
-    """Drop the strategy's pending timed intents for a debt (of one stage, if given)."""
+    """Drop the strategy's pending timed intents for a debt (of one stage, if given; none of
+    the stages in ``spare``)."""
     return [
         IntentDropped(attempt_id=t.intent.attempt_id, reason=reason)
         for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
@@ -353,6 +355,7 @@ def _withdraw(
         and t.intent.loan_id == loan_id
         and t.intent.purpose in purposes
         and (stage is None or t.intent.stage == stage)
+        and t.intent.stage not in spare
     ]
 
 
@@ -378,7 +381,9 @@ def _on_payment(
 
 
 def _reminders_paid(state: BorrowerState, loan: Loan) -> list[Message]:
-    """An instalment paid before its reminder: the reminder would ask for money already paid."""
+    """An instalment paid before its reminder: the reminder would ask for money already paid.
+    (A reminder of one paid off earlier is never pending: it went then, and is not scheduled
+    again, ask.on_instalment_due.)"""
     return [
         IntentDropped(attempt_id=t.intent.attempt_id, reason="instalment_paid")
         for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
@@ -386,7 +391,7 @@ def _reminders_paid(state: BorrowerState, loan: Loan) -> list[Message]:
         and t.intent.loan_id == loan.loan_id
         and t.intent.stage == "pre_due"
         and "due_date" in t.intent.variables
-        and date.fromisoformat(t.intent.variables["due_date"]) in loan.covered_by_payment
+        and date.fromisoformat(t.intent.variables["due_date"]) in loan.instalments_paid
     ]
 
 
@@ -431,18 +436,15 @@ def _on_promise(
     if loan is None:
         return []
     superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
-    gone = {d.attempt_id for d in superseded if isinstance(d, IntentDropped)}
-    # A plan's checks are what end a plan nobody pays: a promise made during it pauses none.
-    kept = {
-        t.intent.attempt_id
-        for t in state.timers.values()
-        if t.intent is not None and t.intent.stage == "plan"
-    }
-    paused = [
-        d
-        for d in _withdraw(state, loan.loan_id, "promise_to_pay_made", purposes=_PAUSED)
-        if isinstance(d, IntentDropped) and d.attempt_id not in gone and d.attempt_id not in kept
-    ]
+    # Not the superseded check again; and a plan's checks are what end a plan nobody pays, so
+    # a promise made during it pauses none of them.
+    paused = _withdraw(
+        state,
+        loan.loan_id,
+        "promise_to_pay_made",
+        purposes=_PAUSED,
+        spare=frozenset({"broken_promise", "plan"}),
+    )
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)
     timers = ask.on_promise(state, loan, m.promised_date, playbook, zone, _posture(state, playbook))

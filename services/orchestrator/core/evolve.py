@@ -8,7 +8,7 @@ asks both for their offsets."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -154,7 +154,7 @@ def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
     longer exist, and must not restart collection nor put them back. ``as_of`` is the
     servicer's local date, which may be up to 14 hours ahead of UTC (Kiribati; China is 8):
     the payment's day is taken there, which only widens it for borrowers further west."""
-    paid = loan.paid_in_full_at if loan.paid_in_full else loan.current_at
+    paid = loan.current_at  # set by payment in full too
     if paid is None or not (loan.paid_in_full or (loan.current and m.days_past_due > 0)):
         return False
     return m.as_of <= (paid + _LATEST_OFFSET).date()
@@ -196,13 +196,12 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
 
 def _cover_instalments(loan: Loan, rest: Decimal) -> None:
     """What a payment leaves after the arrears pays the other instalments, earliest first (one
-    that fell due since the last snapshot before one not yet due); ``covered_by_payment`` says
-    which it paid off (their reminders are withdrawn). An instalment due before the last
+    that fell due since the last snapshot before one not yet due); one paid off joins
+    ``instalments_paid`` (its reminder is withdrawn). An instalment due before the last
     snapshot's date is in that snapshot's arrears, which the payment has just paid first."""
     if loan.as_of is not None:
         for due in [d for d in loan.unpaid_instalments if d < loan.as_of]:
             del loan.unpaid_instalments[due]
-    covered: list[date] = []
     for due in sorted(loan.unpaid_instalments):
         if rest <= 0:
             break
@@ -211,10 +210,8 @@ def _cover_instalments(loan: Loan, rest: Decimal) -> None:
         if paid == loan.unpaid_instalments[due]:
             del loan.unpaid_instalments[due]
             loan.instalments_paid.add(due)
-            covered.append(due)
         else:
             loan.unpaid_instalments[due] -= paid
-    loan.covered_by_payment = tuple(covered)
 
 
 def _promised(state: BorrowerState, m: PromiseToPayMade, now: datetime) -> None:

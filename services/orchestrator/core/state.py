@@ -118,7 +118,6 @@ class Loan:
     # Payments go to what is overdue first, then to these in due-date order; a covered one
     # leaves (and its reminder is withdrawn). Once due, an instalment is arrears.
     unpaid_instalments: dict[date, Decimal] = field(default_factory=dict)
-    covered_by_payment: tuple[date, ...] = ()  # what the last payment paid off of them
     instalments_paid: set[date] = field(default_factory=set)  # paid off before falling due
     paid_in_full: bool = False
     paid_in_full_at: datetime | None = None  # RF-20: no notice needed if paid before it is due

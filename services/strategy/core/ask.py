@@ -176,7 +176,7 @@ def on_delinquency(
                 a,
                 Purpose.COLLECTION,
                 stage.id,
-                _stage_occasion(state, loan, party, a, stage, dpd)[0],
+                _stage_occasion(loan, stage, dpd),
                 now + timedelta(days=1),
                 posture.tone,
             )
@@ -188,24 +188,15 @@ def on_delinquency(
     return [i for i in intents if i is not None and i.attempt_id not in state.verdicts]
 
 
-def _stage_occasion(
-    state: BorrowerState,
-    loan: Loan,
-    party: Party,
-    action: Action,
-    stage: Stage,
-    dpd: int,
-) -> tuple[str, str]:
-    """The occasion, and the attempt id it makes, of a stage contact at this day past due: the
-    day past due within the stage's own days; a stage run after its days names itself too, so
+def _stage_occasion(loan: Loan, stage: Stage, dpd: int) -> str:
+    """The occasion of a stage contact at this day past due: the day past due within the stage's own days; a stage run after its days names itself too, so
     two stages run by one update never share an id. A later delinquency episode names itself:
     it reaches the same days past due, and is another contact. Within one episode the same
     stage and day is the same contact, asked once (on_delinquency), however often the
     servicer reports that day (a redelivery, or days counted again from a later missed
     instalment)."""
     base = f"dpd:{dpd}" if stage.from_dpd <= dpd <= stage.to_dpd else f"dpd:{dpd}:{stage.id}"
-    occasion = base if loan.episode <= 1 else f"{base}#{loan.episode}"
-    return occasion, _attempt_id(state, loan, party, action.channel, Purpose.COLLECTION, occasion)
+    return base if loan.episode <= 1 else f"{base}#{loan.episode}"
 
 
 def _ran(loan: Loan, stage: Stage) -> bool:
@@ -500,7 +491,8 @@ def _stage_sent(
     for action in stage.actions:
         if action.channel is not follow_up.channel or action.template != follow_up.template:
             continue
-        _, aid = _stage_occasion(state, loan, party, action, stage, dpd)
+        occasion = _stage_occasion(loan, stage, dpd)
+        aid = _attempt_id(state, loan, party, action.channel, Purpose.COLLECTION, occasion)
         if aid in state.attempts or any(
             t.intent is not None and t.intent.attempt_id == aid for t in state.timers.values()
         ):
