@@ -57,8 +57,9 @@ from services.strategy.core.segments import classify
 # `parley audit --rederive` re-proves older entries decision by decision instead of reporting
 # the new derivation as a mismatch (P5 holds for the same code; ADR 0008).
 # 3: promises, stale snapshots, stage catch-up, plan checks, declined requests; 4 to 6:
-# delinquency episodes and instalment coverage.
-CORE_REVISION = 6
+# delinquency episodes and instalment coverage; 7: a snapshot from before the latest payment
+# that brought a debt up to date is stale even when the debt had been paid in full earlier.
+CORE_REVISION = 7
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,22 @@ def test_a_snapshot_cut_before_the_payment_that_cleared_the_arrears_does_not_res
     assert {d["reason"] for d in of_type(paid, "contact.intent_dropped")} == {"instalment_paid"}
 
 
+def test_a_snapshot_from_before_the_latest_catch_up_stays_stale_after_payment_in_full() -> None:
+    """Paid in full on day 1; the servicer then reports 50 overdue at 0 days past due (day 3),
+    which a payment clears on day 10. A 7-days-past-due snapshot cut on day 8 arriving after
+    that payment describes arrears already paid: ignored, as after any catch-up. (Up to core
+    revision 6 only the payment in full counted here, and it restarted collection.)"""
+    feed = borrower()
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(500), paid_in_full=True), _day(1))
+    feed.send(B, _snap(0, _day(3).date()), _day(3))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), _day(10))
+
+    stale = feed.send(B, _snap(7, _day(8).date()), _day(10) + timedelta(minutes=5))
+
+    assert decisions(stale) == []
+    assert of_type(stale, "segment.assigned") == []
+
+
 def test_the_loan_state_folded_from_the_ledger_is_the_live_one() -> None:
     """P5 for the new bookkeeping (episodes, stages run, instalments): a restart rebuilds it."""
     feed = borrower()
