@@ -7,10 +7,12 @@ topic and offset (shared/reference/broker.md).
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,14 +28,25 @@ class BrokerStartError(RuntimeError):
 def _dies_with_parent() -> Callable[[], None] | None:
     """On Linux, the broker gets SIGTERM when the process that started it dies, however it
     dies: killed (SIGKILL) or stopped by a signal it does not handle, that process never runs
-    stop(), and a memory-only broker left behind only burns a core. Elsewhere, None."""
-    if not sys.platform.startswith("linux"):
+    stop(), and a memory-only broker left behind only burns a core. Elsewhere, None.
+
+    prctl's parent-death signal follows the *thread* that forked, not the process: a broker
+    started from a worker thread would be killed when that thread ends, the process still
+    needing it. So it is armed only from the main thread, which lives as long as the process;
+    from any other thread the broker is left to stop() as before."""
+    if (
+        not sys.platform.startswith("linux")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return None
-    libc = ctypes.CDLL(None, use_errno=True)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
     pr_set_pdeathsig = 1
+    starter = os.getpid()
 
     def arm() -> None:  # runs in the child between fork and exec: no Python objects shared
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != starter:  # the starter died before the signal was armed
+            os._exit(1)
 
     return arm
 
@@ -52,6 +65,11 @@ class EmbeddedBroker:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The broker's process id once started (for tests that check what outlives what)."""
+        return self._proc.pid if self._proc else None
+
+    @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
@@ -64,8 +82,6 @@ class EmbeddedBroker:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C to the CLI must not kill the broker before we drain
-            # Tied to the thread that starts it (prctl's parent-death signal is per thread):
-            # start it from a thread that lives as long as the broker is needed.
             preexec_fn=_dies_with_parent(),  # noqa: PLW1509
         )
         deadline = time.monotonic() + timeout_s
