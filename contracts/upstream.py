@@ -161,6 +161,14 @@ class AttorneyRepresented(Message):
 class BankruptcyFiled(Message):
     TYPE = "bankruptcy.filed"
     party_id: PartyId
+    # Chapters 12 and 13 stay collection from co-debtors too (11 U.S.C. 1201, 1301); 7 and 11
+    # do not. Unknown is taken as staying them. Written only when known, so a build from
+    # before the field still reads every record that does not name one (rolling deploys).
+    chapter: Literal[7, 11, 12, 13] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="US bankruptcy chapter, where known: 12 and 13 also stay co-debtors",
+    )
 
 
 class DeceasedReported(Message):

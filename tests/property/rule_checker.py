@@ -202,6 +202,10 @@ def suppress_violations(inp: GateInput) -> set[str]:
         broken.add("attorney")
     if party.bankrupt or party.deceased:
         broken.add("bankrupt/deceased")
+    # Not in the rule table: the Bankruptcy Code's co-debtor stay (11 U.S.C. 1301, 1201), which
+    # the US pack adds. A guarantor of a debt whose borrower's case stays co-debtors.
+    if us and party.role == PartyRole.GUARANTOR and inp.debt.co_debtor_stay:
+        broken.add("co-debtor stay")
     revocation, grants = _consent_state(inp)
     # UK-1: every text, call and email is automated; a letter is not stopped (ADR 0011).
     if "GB" in juris and party.vulnerable and i.channel in MEDIA:

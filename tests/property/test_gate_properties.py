@@ -182,7 +182,12 @@ def scenarios(draw: st.DrawFn) -> GateInput:
     return GateInput(
         intent=intent,
         party=party,
-        debt=DebtFacts(intent.loan_id, disputed=draw(st.integers(0, 9)) == 0),
+        debt=DebtFacts(
+            intent.loan_id,
+            disputed=draw(st.integers(0, 9)) == 0,
+            # Often for a guarantor, whom it concerns; now and then for anyone else too.
+            co_debtor_stay=draw(st.integers(0, 1 if party.role is PartyRole.GUARANTOR else 4)) == 0,
+        ),
         attempts=tuple(sorted(attempts, key=lambda a: a.at)),
         consents=tuple(consents),
         borrower_addresses=borrower,

@@ -104,6 +104,14 @@ def _bankruptcy(rule: schema.HoldRule, inp: GateInput) -> str | None:
     return "bankruptcy filed" if inp.party.bankrupt else None
 
 
+def _co_debtor_stay(rule: schema.HoldRule, inp: GateInput) -> str | None:
+    # Not among active_holds' evidence: that is the same under every policy, and a decision
+    # recorded before this hold existed must re-prove with the same evidence.
+    if inp.party.role is PartyRole.GUARANTOR and inp.debt.co_debtor_stay:
+        return "the borrower's bankruptcy stays collection from co-debtors"
+    return None
+
+
 def _deceased(rule: schema.HoldRule, inp: GateInput) -> str | None:
     return "reported deceased" if inp.party.deceased else None
 
@@ -165,6 +173,7 @@ CHECKS: dict[str, Check] = {
     "cease": _cease,
     "attorney": _attorney,
     "bankruptcy": _bankruptcy,
+    "co_debtor_stay": _co_debtor_stay,
     "deceased": _deceased,
     "vulnerable_automated": _vulnerable,
     "work_email": _work_email,

@@ -60,6 +60,9 @@ class DebtFacts:
     loan_id: str
     disputed: bool = False
     third_party_collector: bool = True
+    # The borrower's bankruptcy stays collection from co-debtors too (chapter 12 or 13, or not
+    # known): a guarantor is held where a pack says so (BK-1301).
+    co_debtor_stay: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ HoldKind = Literal[
     "cease",
     "attorney",
     "bankruptcy",
+    "co_debtor_stay",
     "deceased",
     "vulnerable_automated",
     "work_email",

@@ -285,7 +285,10 @@ def _attorney(state: BorrowerState, m: AttorneyRepresented, now: datetime) -> No
 
 
 def _bankrupt(state: BorrowerState, m: BankruptcyFiled, now: datetime) -> None:
-    (state.parties.get(m.party_id) or _borrower(state)).bankrupt = True
+    party = state.parties.get(m.party_id) or _borrower(state)
+    if not party.bankrupt or m.chapter is not None:  # a later filing naming no chapter keeps it
+        party.bankruptcy_chapter = m.chapter
+    party.bankrupt = True
 
 
 def _deceased(state: BorrowerState, m: DeceasedReported, now: datetime) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.values import Channel, Purpose
+from contracts.values import Channel, PartyRole, Purpose
 from services.compliance.core import consent
-from services.orchestrator.core.state import BorrowerState
+from services.orchestrator.core.state import BorrowerState, co_debtors_stayed
 
 
 def revoked_since(
@@ -27,6 +27,10 @@ def revoked_since(
         return "hold:deceased"
     if party.bankrupt:
         return "hold:bankruptcy"
+    borrower = state.parties.get(state.borrower_id)
+    if party.role is PartyRole.GUARANTOR and borrower is not None and co_debtors_stayed(borrower):
+        # Whatever the jurisdiction: at dispatch, as for every hold here, revocation wins (P6).
+        return "hold:co_debtor_stay"
     if loan_id in party.attorney_loans:
         return "hold:attorney"
     if (

@@ -45,6 +45,7 @@ class Party:
     no_contact_at_work: bool = False
     deceased: bool = False
     bankrupt: bool = False
+    bankruptcy_chapter: int | None = None  # as filed, where known
     cease_all: bool = False
     third_party_refused: bool = False  # CN-3: never contacted again
     cease_loans: set[str] = field(default_factory=set)
@@ -71,6 +72,13 @@ class Party:
             third_party_refused=self.third_party_refused,
             debtor_unreachable=debtor_unreachable,
         )
+
+
+def co_debtors_stayed(borrower: Party) -> bool:
+    """Whether the borrower's bankruptcy also stays collection from co-debtors (guarantors):
+    chapters 12 and 13 do (11 U.S.C. 1201, 1301), 7 and 11 do not; a filing whose chapter is
+    not known is taken as one that does. Which jurisdictions honour it is pack data."""
+    return borrower.bankrupt and borrower.bankruptcy_chapter not in (7, 11)
 
 
 @dataclass(slots=True)
@@ -141,11 +149,12 @@ class Loan:
     as_of: date | None = None  # the latest delinquency snapshot applied
     stages_run: dict[str, set[str]] = field(default_factory=dict)
 
-    def facts(self) -> DebtFacts:
+    def facts(self, *, co_debtor_stay: bool = False) -> DebtFacts:
         return DebtFacts(
             loan_id=self.loan_id,
             disputed=self.disputed,
             third_party_collector=self.third_party_collector,
+            co_debtor_stay=co_debtor_stay,
         )
 
 
@@ -234,7 +243,7 @@ class BorrowerState:
         return GateInput(
             intent=intent,
             party=self.party_facts(party),
-            debt=loan.facts(),
+            debt=loan.facts(co_debtor_stay=borrower is not None and co_debtors_stayed(borrower)),
             attempts=tuple(
                 a.record()
                 for a in (*self.attempts.values(), *reserved)

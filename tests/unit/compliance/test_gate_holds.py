@@ -269,3 +269,38 @@ def test_no_candidate_zone_means_no_timed_contact() -> None:
 
     assert email.reasons == ("P1-ZONE",)
     assert letter.verdict == Verdict.AUTHORISED
+
+
+@pytest.mark.parametrize(
+    ("role", "stayed", "held"),
+    [
+        (PartyRole.GUARANTOR, True, True),
+        (PartyRole.GUARANTOR, False, False),
+        (PartyRole.BORROWER, True, False),  # the borrower's own filing is P6-BANKRUPTCY's
+    ],
+)
+def test_a_guarantor_is_not_pursued_while_the_borrowers_bankruptcy_stays_co_debtors(
+    role: PartyRole, stayed: bool, held: bool
+) -> None:
+    """BK-1301 (11 U.S.C. 1301): a chapter 13 case stays collection from co-debtors too."""
+    party = person(role=role)
+
+    result = decide(AT, party=party, debt=DebtFacts("L1", co_debtor_stay=stayed))
+
+    assert ("BK-1301" in result.reasons) is held
+    assert (result.verdict is Verdict.SUPPRESSED) is held
+
+
+def test_the_co_debtor_stay_is_a_us_rule() -> None:
+    """China's pack has no co-debtor stay: a guarantor there is contacted as before."""
+    cn_mobile = "+8613800138000"
+    party = person(
+        addresses=(SHANGHAI,), phones=(Phone(number=cn_mobile),), role=PartyRole.GUARANTOR
+    )
+    at = datetime(2026, 4, 14, 12, 0, tzinfo=SH)
+
+    stayed = decide(at, to=cn_mobile, party=party, debt=DebtFacts("L1", co_debtor_stay=True))
+    free = decide(at, to=cn_mobile, party=party, debt=DebtFacts("L1"))
+
+    assert "BK-1301" not in {r.rule_id for r in stayed.rules}
+    assert (stayed.verdict, stayed.reasons) == (free.verdict, free.reasons)

@@ -23,6 +23,7 @@ from events.envelope import wrap
 from events.partitioning import partition_for
 from events.records import Out, Record
 from services.orchestrator.app import build_engine
+from services.orchestrator.core.state import BorrowerState
 from services.orchestrator.engine import Emitted, Orchestrator
 from services.orchestrator.settings import OrchestratorSettings
 
@@ -87,6 +88,11 @@ class Feed:
         out = self.engine.process(record)
         self._keep(out)
         return out
+
+    def state(self, borrower: str) -> BorrowerState:
+        """The borrower's state as the engine holds it now."""
+        held = self.engine.states.values()
+        return next(ps.borrowers[borrower] for ps in held if borrower in ps.borrowers)
 
     def send(
         self,

@@ -4,17 +4,23 @@ did, also when the upstream systems report it in pieces or out of order."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+import pytest
 
 from contracts import (
+    BankruptcyFiled,
     BorrowerProfiled,
     LoanOpened,
     PaymentReceived,
     PromiseToPayMade,
 )
-from contracts.values import Address, Phone, PhoneType
+from contracts.values import Address, Channel, Phone, PhoneType, Purpose
 from services.orchestrator.context import context_factory
+from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.settings import OrchestratorSettings
 from tests.unit.orchestrator.builders import (
+    GUARANTOR,
     T0,
     B,
     Feed,
@@ -129,6 +135,39 @@ def test_a_guarantor_who_refused_is_not_asked_again() -> None:
 
     assert [d["party_id"] for d in decisions(asked)] == ["g1"]
     assert decisions(after_refusal) == []
+
+
+@pytest.mark.parametrize(
+    ("chapter", "verdict"), [(13, "suppressed"), (None, "suppressed"), (7, "authorised")]
+)
+def test_the_borrowers_chapter_13_bankruptcy_stays_the_guarantor_too(
+    chapter: Literal[7, 13] | None, verdict: str
+) -> None:
+    """BK-1301: chapter 13 (and a filing of unknown chapter) stays collection from co-debtors;
+    chapter 7 does not, and the guarantor is called on day 4 as before."""
+    noon = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
+    feed = with_guarantor()
+    feed.send(B, BankruptcyFiled(party_id=B, chapter=chapter), noon - timedelta(days=1))
+
+    asked = feed.send(B, dpd(4, noon.date()), noon)
+
+    assert [(d["party_id"], d["verdict"]) for d in decisions(asked)] == [("g1", verdict)]
+    assert ("BK-1301" in decisions(asked)[0]["reasons"]) is (verdict == "suppressed")
+
+
+def test_a_guarantors_task_is_not_sent_once_the_borrower_files_chapter_13() -> None:
+    """At dispatch, as every hold: a call authorised before the filing is cancelled after it."""
+    noon = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
+    feed = with_guarantor()
+    feed.send(B, dpd(4, noon.date()), noon)
+    feed.send(B, BankruptcyFiled(party_id=B, chapter=13), noon + timedelta(minutes=1))
+    state = feed.state(B)
+
+    reason = revoked_since(
+        state, "g1", "L1", Channel.CALL, GUARANTOR, Purpose.COLLECTION, noon + timedelta(minutes=2)
+    )
+
+    assert reason == "hold:co_debtor_stay"
 
 
 def test_what_a_task_says_is_part_of_the_strategy_version() -> None:
