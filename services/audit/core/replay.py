@@ -569,9 +569,10 @@ class Auditor:
         if isinstance(m, ConsentRevoked):
             index = len(self.report.revocations)
             self.report.revocations.append(self._revocation(state, entry, m, source))
-        # Filed with the person ``evolve`` filed it with (the borrower, for a party not on file):
-        # the consents the gate and the channel worker's re-check read for that person. A STOP
-        # from a number several borrowers share is routed to each, and each revokes it (P6).
+        # Filed with the person ``evolve`` filed it with (a person not on file yet is kept under
+        # their own id until linked): the consents the gate and the channel worker's re-check
+        # read for that person. A STOP from a number several borrowers share is routed to each,
+        # and each revokes it (P6).
         party_id = m.party_id if m.party_id in state.parties else entry.borrower_id
         self.seen.file(entry.borrower_id, party_id, Recorded(consent_record(m, entry.now), index))
 

@@ -68,6 +68,21 @@ def _borrower(state: BorrowerState) -> Party:
     return party
 
 
+def _party(state: BorrowerState, party_id: str) -> Party:
+    """The person a fact is about. One not on file yet (a guarantor's consent or cease that
+    arrives before the link naming them) is kept under their own id until ``_linked`` says who
+    they are: filed with the borrower, another person's consent would let the borrower be
+    called (TC-1), and their cease would hold the borrower instead of them. Linked to no debt,
+    such a person is never contacted (the strategy and desk requests ask only about a debt
+    the person is linked to)."""
+    if party_id == state.borrower_id:
+        return _borrower(state)
+    party = state.parties.get(party_id)
+    if party is None:
+        party = state.parties[party_id] = Party(party_id=party_id, role=PartyRole.CONTACT_PERSON)
+    return party
+
+
 def _loan(state: BorrowerState, loan_id: str) -> Loan:
     loan = state.loans.get(loan_id)
     if loan is None:
@@ -92,7 +107,11 @@ def _profiled(state: BorrowerState, m: BorrowerProfiled, now: datetime) -> None:
 
 
 def _linked(state: BorrowerState, m: PartyLinked, now: datetime) -> None:
-    party = state.parties.get(m.party_id) or Party(party_id=m.party_id, role=PartyRole(m.role))
+    party = state.parties.get(m.party_id)
+    if party is None:
+        party = Party(party_id=m.party_id, role=PartyRole(m.role))
+    elif not party.loans:  # on file only from facts that came before this link
+        party.role = PartyRole(m.role)
     party.name, party.addresses, party.phones, party.emails = (
         m.name,
         m.addresses,
@@ -242,13 +261,13 @@ def _segmented(state: BorrowerState, m: SegmentAssigned, now: datetime) -> None:
 
 
 def _refused(state: BorrowerState, m: ThirdPartyRefused, now: datetime) -> None:
-    party = state.parties.get(m.party_id)
-    if party is not None and party.role is not PartyRole.BORROWER:
+    party = _party(state, m.party_id)
+    if party.role is not PartyRole.BORROWER:
         party.third_party_refused = True
 
 
 def _consent(state: BorrowerState, m: ConsentGranted | ConsentRevoked, now: datetime) -> None:
-    party = state.parties.get(m.party_id) or _borrower(state)
+    party = _party(state, m.party_id)
     party.consents.append(
         ConsentRecord(
             channel=m.channel,
@@ -264,7 +283,7 @@ def _consent(state: BorrowerState, m: ConsentGranted | ConsentRevoked, now: date
 
 
 def _preference(state: BorrowerState, m: ContactPreferenceStated, now: datetime) -> None:
-    party = state.parties.get(m.party_id) or _borrower(state)
+    party = _party(state, m.party_id)
     party.inconvenient_times, party.no_contact_at_work = m.inconvenient_times, m.no_contact_at_work
 
 
@@ -273,7 +292,7 @@ def _dispute(state: BorrowerState, m: DisputeOpened | DisputeResolved, now: date
 
 
 def _cease(state: BorrowerState, m: CeaseRequested, now: datetime) -> None:
-    party = state.parties.get(m.party_id) or _borrower(state)
+    party = _party(state, m.party_id)
     if m.loan_id is None:
         party.cease_all = True
     else:
@@ -281,18 +300,18 @@ def _cease(state: BorrowerState, m: CeaseRequested, now: datetime) -> None:
 
 
 def _attorney(state: BorrowerState, m: AttorneyRepresented, now: datetime) -> None:
-    (state.parties.get(m.party_id) or _borrower(state)).attorney_loans.add(m.loan_id)
+    (_party(state, m.party_id)).attorney_loans.add(m.loan_id)
 
 
 def _bankrupt(state: BorrowerState, m: BankruptcyFiled, now: datetime) -> None:
-    party = state.parties.get(m.party_id) or _borrower(state)
+    party = _party(state, m.party_id)
     if not party.bankrupt or m.chapter is not None:  # a later filing naming no chapter keeps it
         party.bankruptcy_chapter = m.chapter
     party.bankrupt = True
 
 
 def _deceased(state: BorrowerState, m: DeceasedReported, now: datetime) -> None:
-    (state.parties.get(m.party_id) or _borrower(state)).deceased = True
+    (_party(state, m.party_id)).deceased = True
 
 
 def _decided(state: BorrowerState, m: ContactDecided, now: datetime) -> None:
