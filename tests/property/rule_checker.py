@@ -385,7 +385,13 @@ def _cn_caps(inp: GateInput, zones: set[str]) -> set[str]:
             or sum(a.outcome in connected for a in today) >= 3
         ):
             broken.add("CN-2/3")
-        if sum(a.to == i.to and a.outcome in unanswered for a in today) >= 6:
+        # CN-4 is per contact number: dials to it while seeking someone else count too.
+        others = [
+            a
+            for a in inp.number_attempts
+            if a.channel == Channel.CALL and a.at.astimezone(zone).date() == day
+        ]
+        if sum(a.to == i.to and a.outcome in unanswered for a in today + others) >= 6:
             broken.add("CN-4")
     return broken
 

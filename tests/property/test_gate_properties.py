@@ -179,6 +179,22 @@ def scenarios(draw: st.DrawFn) -> GateInput:
         at=at,
     )
     borrower = tuple(draw(st.lists(addresses, max_size=1)))
+    # Now and then a number shared with someone else on file, dialled for them earlier that day.
+    shared = []
+    if intent.channel == Channel.CALL and intent.to is not None and draw(st.integers(0, 3)) == 0:
+        for n in range(draw(st.integers(3, 9))):
+            shared.append(
+                AttemptRecord(
+                    attempt_id=f"o{n}",
+                    loan_id=draw(st.sampled_from(LOANS)),
+                    channel=Channel.CALL,
+                    to=intent.to,
+                    at=at - timedelta(minutes=draw(st.integers(1, 6 * 60))),
+                    # Mostly unanswered: enough of them in a day is what a cap per number is for.
+                    outcome=draw(st.sampled_from([OutcomeKind.NO_ANSWER] * 4 + list(OutcomeKind))),
+                    purpose=Purpose.COLLECTION,
+                )
+            )
     return GateInput(
         intent=intent,
         party=party,
@@ -191,6 +207,7 @@ def scenarios(draw: st.DrawFn) -> GateInput:
         attempts=tuple(sorted(attempts, key=lambda a: a.at)),
         consents=tuple(consents),
         borrower_addresses=borrower,
+        number_attempts=tuple(sorted(shared, key=lambda a: a.at)),
     )
 
 

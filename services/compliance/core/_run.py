@@ -124,7 +124,14 @@ class Run:
                 cutoff = self.at - reach
                 recent = self._recent[reach] = [a for a in self.attempts if a.at > cutoff]
             found = self._kinds[key] = counters.of_kind(sets, recent)
-        return counters.scoped(per, found, self.inp.intent)
+        mine = counters.scoped(per, found, self.inp.intent)
+        if per != "number" or not self.inp.number_attempts:
+            return mine
+        # Per number: the dials to it for anyone else on file count too (CN-4), in time order.
+        cutoff = self.at - reach
+        others = [a for a in self.inp.number_attempts if a.at > cutoff]
+        theirs = counters.scoped(per, counters.of_kind(sets, others), self.inp.intent)
+        return sorted((*mine, *theirs), key=lambda a: a.at) if theirs else mine
 
 
 Step = Callable[[Run], None]  # one or more rules of a plan, adding their outcomes to a run

@@ -103,6 +103,9 @@ class GateInput:
     attempts: tuple[AttemptRecord, ...] = ()  # this person's attempts, all channels and debts
     consents: tuple[ConsentRecord, ...] = ()  # this person's consent ledger, in processing order
     borrower_addresses: tuple[Address, ...] = field(default=())  # for jurisdiction of a debt
+    # Other people's attempts to the number this intent dials (a home phone a borrower shares
+    # with a guarantor): a cap per number (CN-4) counts every dial to it, whoever was sought.
+    number_attempts: tuple[AttemptRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,7 @@ def decide(
     borrower_addresses: tuple[Address, ...] = (),
     policy: Policy = POLICY,
     loan: str = "L1",
+    number_attempts: tuple[AttemptRecord, ...] = (),
 ) -> GateResult:
     intent = ContactIntent("intent-1", "p1", loan, channel, to, purpose, at)
     inp = GateInput(
@@ -121,6 +122,7 @@ def decide(
         attempts=attempts,
         consents=consents,
         borrower_addresses=borrower_addresses,
+        number_attempts=number_attempts,
     )
     return evaluate(inp, policy)
 

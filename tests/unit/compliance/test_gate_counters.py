@@ -445,3 +445,32 @@ def test_the_oldest_call_leaves_the_week_168_hours_after_it_was_made() -> None:
 
     assert result.verdict == Verdict.AUTHORISED
     assert result.evidence.counts["RF-1"] == 6
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "verdict"), [(0, 6, "deferred"), (3, 3, "deferred"), (0, 5, "authorised")]
+)
+def test_china_caps_dials_to_a_shared_number_whoever_was_sought(
+    mine: int, theirs: int, verdict: str
+) -> None:
+    """CN-4 is per contact number: a home phone the borrower shares with a guarantor takes six
+    unanswered dials a day in all, not six for each person it might reach. The other person's
+    dials do not count towards this person's CN-2 or CN-3."""
+    morning = datetime(2026, 4, 14, 9, 0, tzinfo=SH)
+    dials = [
+        attempt(morning + timedelta(minutes=20 * i), to=CN_MOBILE, outcome=OutcomeKind.NO_ANSWER)
+        for i in range(mine + theirs)
+    ]
+
+    result = decide(
+        datetime(2026, 4, 14, 15, 0, tzinfo=SH),
+        to=CN_MOBILE,
+        party=_cn_party(),
+        attempts=tuple(dials[:mine]),
+        number_attempts=tuple(dials[mine:]),
+        consents=(),
+    )
+
+    assert str(result.verdict) == verdict
+    assert result.evidence.counts["CN-4"] == mine + theirs
+    assert ("CN-4" in result.reasons) is (verdict == "deferred")
