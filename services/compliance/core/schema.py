@@ -228,6 +228,12 @@ class NycData(_Strict):
     region: str
     cities: tuple[str, ...]
     postal_prefixes: tuple[str, ...]
+    # Whole ZIP codes in the city whose 3-digit prefix is not wholly in it (110: Queens and
+    # Nassau). Left out of the dump when empty, so a policy document recorded before this field
+    # existed still hashes to its version (registry.policy_from_document re-checks the hash).
+    postal_codes: tuple[Annotated[str, Field(pattern=r"^[0-9]{5}$")], ...] = Field(
+        default=(), exclude_if=lambda v: not v
+    )
 
 
 class ZonesData(_Strict):

@@ -234,4 +234,8 @@ def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
         return False
     city = (address.city or "").strip().casefold()
     postal = (address.postal_code or "").strip()
-    return city in data.nyc.cities or postal[:3] in data.nyc.postal_prefixes
+    return (
+        city in data.nyc.cities
+        or postal[:3] in data.nyc.postal_prefixes
+        or postal[:5] in data.nyc.postal_codes  # ZIP+4 "11004-1234" is 11004
+    )

@@ -58,6 +58,40 @@ def test_jurisdictions_from_addresses() -> None:
     assert jurisdictions(person(addresses=(LONDON_ADDR,), phones=())) == ("GB",)
 
 
+@pytest.mark.parametrize(
+    ("postal_code", "in_the_city"),
+    [
+        ("11520", False),  # Freeport: 115 is western Nassau County
+        ("11550", False),  # Hempstead
+        ("11580", False),  # Valley Stream
+        ("11003", False),  # Elmont: 110 is mostly Nassau County
+        ("11021", False),  # Great Neck
+        ("11050", False),  # Port Washington
+        ("11004", True),  # Glen Oaks, Queens: 110, listed whole
+        ("11005", True),  # Floral Park, Queens
+        ("11004-1234", True),  # ZIP+4
+        ("11691", True),  # Far Rockaway, Queens
+        ("10001", True),  # Manhattan
+        ("10301", True),  # Staten Island
+        ("10451", True),  # the Bronx
+        ("11201", True),  # Brooklyn
+        ("11101", True),  # Long Island City, Queens
+        ("11354", True),  # Flushing, Queens
+        ("11432", True),  # Jamaica, Queens
+        ("12207", False),  # Albany
+    ],
+)
+def test_nyc_by_postal_code(postal_code: str, in_the_city: bool) -> None:
+    """NYC-5-77 binds an address in the five boroughs, and only there: a whole prefix where
+    all its ZIP codes are the city's, the city's codes one by one where the prefix is shared
+    with Nassau County (110)."""
+    address = Address(country="US", region="NY", postal_code=postal_code)
+
+    found = jurisdictions(person(addresses=(address,), phones=()))
+
+    assert found == (("US", "US-NY", "US-NY-NYC") if in_the_city else ("US", "US-NY"))
+
+
 def test_jurisdictions_from_phone_area_codes_and_borrower_address() -> None:
     """A 617 number brings MA rules; a guarantor's debt brings the borrower's jurisdictions."""
     party = person(addresses=(), phones=(Phone(number="+16175550100"),))
@@ -202,6 +236,25 @@ def test_policy_document_recorded_before_territories_still_loads() -> None:
 
     assert policy.version == doc["version"]
     assert policy.zones.us_territories == ()
+
+
+def test_policy_document_recorded_before_nyc_postal_codes_decides_as_it_did() -> None:
+    """P5: zones data without nyc.postal_codes dumps without the key, so its version still
+    checks; a version that placed prefix 115 in the city still does, and not 11004."""
+    doc = policy_document(load_policy("default"))
+    nyc = doc["zones"]["nyc"]
+    del nyc["postal_codes"]
+    nyc["postal_prefixes"] = sorted([*nyc["postal_prefixes"], "115"])
+    then = policy_from_document(rehashed(doc))
+    freeport = Address(country="US", region="NY", city="Freeport", postal_code="11520")
+    glen_oaks = Address(country="US", region="NY", city="Glen Oaks", postal_code="11004")
+
+    assert then.version == doc["version"]
+    assert then.zones.nyc.postal_codes == ()
+    assert "US-NY-NYC" in then.places.jurisdictions(person(addresses=(freeport,), phones=()))
+    assert "US-NY-NYC" not in then.places.jurisdictions(person(addresses=(glen_oaks,), phones=()))
+    assert "US-NY-NYC" not in jurisdictions(person(addresses=(freeport,), phones=()))
+    assert "US-NY-NYC" in jurisdictions(person(addresses=(glen_oaks,), phones=()))
 
 
 def test_a_recorded_policy_decides_with_its_own_zones_data() -> None:
