@@ -40,7 +40,7 @@ from contracts.strategy import (
 )
 from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.upstream import ConsentRevoked
-from contracts.values import Address, Channel, Money, Phone, Purpose
+from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
 from services.compliance.core import Policy, evaluate, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
@@ -58,8 +58,10 @@ from services.strategy.core.segments import classify
 # the new derivation as a mismatch (P5 holds for the same code; ADR 0008).
 # 3: promises, stale snapshots, stage catch-up, plan checks, declined requests; 4 to 6:
 # delinquency episodes and instalment coverage; 7: a snapshot from before the latest payment
-# that brought a debt up to date is stale even when the debt had been paid in full earlier.
-CORE_REVISION = 7
+# that brought a debt up to date is stale even when the debt had been paid in full earlier;
+# 8: facts about a person not on file kept as theirs, roles per debt, desk requests about a debt
+# the person is not on (or a guarantor the contract excludes) declined.
+CORE_REVISION = 8
 
 
 @dataclass(frozen=True)
@@ -472,16 +474,23 @@ def _on_request(
     """A desk's question gets a decision; a deferral is an answer (when), not a timer. What is
     sent is chosen by purpose, channel and who is asked: a request with no text of its own (a
     contact person asked anything but where the borrower is, RF-13; a cease acknowledgement by
-    call, RF-11) is answered with IntentDropped and a reason, never sent as another's text."""
+    call, RF-11) is answered with IntentDropped and a reason, never sent as another's text; so
+    is one about a debt the person may not be asked about (``_off_this_debt``)."""
     attempt_id = derive_id(state.borrower_id, "request", m.request_id)
     party = state.parties.get(m.party_id)
-    role = party.role if party is not None else None  # not on file: the gate answers
+    # In their role on this debt; not on file: the gate answers.
+    role = party.role_on(m.loan_id) if party is not None else None
     template = REQUEST_TEMPLATES.choose(role, m.purpose, m.channel)
     if template is None:
         if attempt_id in state.attempts:
             return []  # P2: a redelivered request, authorised before
         reason = REQUEST_TEMPLATES.refusal(role, m.purpose)
         return [IntentDropped(attempt_id=attempt_id, reason=reason, request_id=m.request_id)]
+    refused = _off_this_debt(state, party, m.loan_id)
+    if refused is not None:
+        if attempt_id in state.attempts:
+            return []  # P2: a redelivered request, authorised before
+        return [IntentDropped(attempt_id=attempt_id, reason=refused, request_id=m.request_id)]
     intent = ContactIntent(
         attempt_id=attempt_id,
         party_id=m.party_id,
@@ -494,6 +503,21 @@ def _on_request(
         request_id=m.request_id,
     )
     return gate(state, intent, now, ctx, Batch())
+
+
+def _off_this_debt(state: BorrowerState, party: Party | None, loan_id: str) -> str | None:
+    """Why this person may not be asked about this debt, as the strategy's own intents are
+    checked (ask._parties): another person only about a loan they are linked to, and a
+    guarantor only where the contract allows guarantor contact. The borrower is on every loan
+    of their own file. A person or loan not on file is left to the gate to answer."""
+    loan = state.loans.get(loan_id)
+    if party is None or loan is None or party.party_id == state.borrower_id:
+        return None
+    if loan_id not in party.loans:
+        return "party_not_on_this_debt"
+    if party.role_on(loan_id) is PartyRole.GUARANTOR and not loan.guarantor_contact_allowed:
+        return "guarantor_contact_not_allowed"
+    return None
 
 
 def _on_dispute(

@@ -119,6 +119,7 @@ def _linked(state: BorrowerState, m: PartyLinked, now: datetime) -> None:
         m.emails,
     )
     party.loans.add(m.loan_id)
+    party.roles[m.loan_id] = PartyRole(m.role)
     state.parties[m.party_id] = party
     _index_addresses(state, party)
 

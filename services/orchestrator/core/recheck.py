@@ -28,7 +28,11 @@ def revoked_since(
     if party.bankrupt:
         return "hold:bankruptcy"
     borrower = state.parties.get(state.borrower_id)
-    if party.role is PartyRole.GUARANTOR and borrower is not None and co_debtors_stayed(borrower):
+    if (
+        party.role_on(loan_id) is PartyRole.GUARANTOR
+        and borrower is not None
+        and co_debtors_stayed(borrower)
+    ):
         # Whatever the jurisdiction: at dispatch, as for every hold here, revocation wins (P6).
         return "hold:co_debtor_stay"
     if loan_id in party.attorney_loans:

@@ -51,12 +51,19 @@ class Party:
     cease_loans: set[str] = field(default_factory=set)
     attorney_loans: set[str] = field(default_factory=set)
     loans: set[str] = field(default_factory=set)
+    # loan -> the role a link gave this person on it: a guarantor of one debt may be only a
+    # contact person for another, and must not be spoken to about it as if liable (RF-13).
+    roles: dict[str, PartyRole] = field(default_factory=dict)
     consents: list[ConsentRecord] = field(default_factory=list)
 
-    def facts(self, *, debtor_unreachable: bool = False) -> PartyFacts:
+    def role_on(self, loan_id: str) -> PartyRole:
+        """This person's role on a debt: as linked to it, else their role on file."""
+        return self.roles.get(loan_id, self.role)
+
+    def facts(self, *, debtor_unreachable: bool = False, loan_id: str | None = None) -> PartyFacts:
         return PartyFacts(
             party_id=self.party_id,
-            role=self.role,
+            role=self.role if loan_id is None else self.role_on(loan_id),
             addresses=self.addresses,
             phones=self.phones,
             emails=self.emails,
@@ -228,9 +235,11 @@ class BorrowerState:
     def party(self, party_id: str) -> Party | None:
         return self.parties.get(party_id)
 
-    def party_facts(self, party: Party) -> PartyFacts:
-        """What the gate knows of a person, including the borrower's reachability (CN-3)."""
-        return party.facts(debtor_unreachable=self.segment is Segment.UNREACHABLE)
+    def party_facts(self, party: Party, loan_id: str | None = None) -> PartyFacts:
+        """What the gate knows of a person (in their role on ``loan_id``, if given), including
+        the borrower's reachability (CN-3)."""
+        unreachable = self.segment is Segment.UNREACHABLE
+        return party.facts(debtor_unreachable=unreachable, loan_id=loan_id)
 
     def gate_input(self, intent: GateIntent, reserved: Iterable[Attempt] = ()) -> GateInput | None:
         """Everything the gate reads for one intended contact: the person, the debt, their
@@ -244,7 +253,7 @@ class BorrowerState:
         to = intent.to
         return GateInput(
             intent=intent,
-            party=self.party_facts(party),
+            party=self.party_facts(party, intent.loan_id),
             debt=loan.facts(co_debtor_stay=borrower is not None and co_debtors_stayed(borrower)),
             attempts=tuple(a.record() for a in everyone if a.party_id == party.party_id),
             consents=tuple(party.consents),

@@ -217,7 +217,7 @@ def _locate(
         (
             p
             for p in state.parties.values()
-            if p.role is PartyRole.CONTACT_PERSON and loan.loan_id in p.loans
+            if p.role_on(loan.loan_id) is PartyRole.CONTACT_PERSON and loan.loan_id in p.loans
         ),
         key=lambda p: p.party_id,
     )
@@ -413,7 +413,9 @@ def _parties(state: BorrowerState, borrower: Party, loan: Loan, action: Action) 
     return [
         p
         for p in sorted(state.parties.values(), key=lambda p: p.party_id)
-        if p.role is PartyRole.GUARANTOR and loan.loan_id in p.loans and not p.third_party_refused
+        if p.role_on(loan.loan_id) is PartyRole.GUARANTOR
+        and loan.loan_id in p.loans
+        and not p.third_party_refused
     ]
 
 
