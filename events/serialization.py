@@ -68,7 +68,9 @@ def decode(
         raise Undecodable(Reason.OVERSIZED, f"{len(value)} bytes > limit {max_bytes}")
     try:
         raw = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: bad UTF-8 or JSON, or an integer of more digits than Python converts;
+        # RecursionError: nesting deeper than the parser goes. Each is this record's problem.
         raise Undecodable(
             Reason.MALFORMED_JSON, f"{type(exc).__name__} at position {getattr(exc, 'pos', '?')}"
         ) from None

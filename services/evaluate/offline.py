@@ -75,6 +75,10 @@ def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise EventsFileError(
                     f"{path}:{n}: not JSON ({exc.msg} at column {exc.colno})"
                 ) from None
+            except RecursionError:
+                raise EventsFileError(f"{path}:{n}: not JSON (nested too deeply)") from None
+            except ValueError as exc:  # e.g. an integer of more digits than Python converts
+                raise EventsFileError(f"{path}:{n}: not JSON ({exc})") from None
             if not isinstance(raw, dict):
                 raise EventsFileError(f"{path}:{n}: a line must be a JSON object (an envelope)")
             yield n, _complete(raw, n)

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from events.envelope import derive_id
 from tests.cli.test_cli_errors import parley
 
@@ -85,6 +87,24 @@ def test_a_file_that_is_not_utf8_names_the_file_and_line(tmp_path: Path) -> None
     error = _one_error(parley("evaluate", str(events)))
 
     assert f"{events}:2: not UTF-8 text (byte 0xe9)" in error
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [("[" * 100_000 + "]" * 100_000, "nested too deeply"), ('{"n": ' + "9" * 5000 + "}", "digits")],
+)
+def test_json_no_parser_takes_is_one_line_naming_file_and_line(
+    tmp_path: Path, line: str, why: str
+) -> None:
+    """Nesting deeper than the parser goes, or an integer too long to convert, is not JSON this
+    tool can read: one line, not a RecursionError or ValueError traceback."""
+    lines = (EXAMPLES / "events.jsonl").read_text().splitlines()
+    events = _events(tmp_path, [*lines[:2], line, *lines[2:]])
+
+    error = _one_error(parley("evaluate", str(events)))
+
+    assert f"{events}:3: not JSON" in error
+    assert why in error
 
 
 def test_a_line_earlier_than_a_previous_one_is_refused(tmp_path: Path) -> None:

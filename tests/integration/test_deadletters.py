@@ -126,3 +126,48 @@ async def test_bad_records_are_dead_lettered_with_reasons_and_counts_reconcile(
     assert len(applied) == 4
     assert len(dead) == len(bad)
     print(f"reconciled: in={len(inputs)} processed={len(applied)} dead-lettered={len(dead)}")
+
+
+async def test_records_the_framework_could_not_parse_are_dead_lettered_not_lost(
+    bootstrap: str, topics: Topics
+) -> None:
+    """Bodies no JSON parser takes (nesting deeper than it goes, an integer of more digits than
+    Python converts, a broken body marked application/json) used to fail their whole batch
+    before the handler ran: they and the good records fetched with them were neither applied
+    nor dead-lettered. Each is now dead-lettered as malformed_json, and the rest applied."""
+    settings = orchestrator_settings(topics)
+    key = b"b-dlq-2"
+    part = partition_for(key, PARTITIONS)
+    json_header = [("content-type", b"application/json")]
+    poison: list[tuple[bytes, list[tuple[str, bytes]] | None]] = [
+        (b"[" * 100_000 + b"]" * 100_000, None),
+        (b'{"n": ' + b"9" * 5000 + b"}", None),
+        (b'{"type": oops', json_header),
+    ]
+
+    async with producer(bootstrap) as p, running_orchestrator(bootstrap, settings):
+        sent: list[int] = []
+        for n, (value, headers) in enumerate(poison):
+            await p.send(topics.upstream, _valid("b-dlq-2", n), key=key, partition=part)
+            md = await p.send_and_wait(
+                topics.upstream, value, key=key, partition=part, headers=headers
+            )
+            sent.append(md.offset)
+        await p.send_and_wait(topics.upstream, _valid("b-dlq-2", 9), key=key, partition=part)
+        await wait_settled(bootstrap, settings.group_id, [topics.upstream, topics.outcomes])
+
+    upstream = await read_topic(bootstrap, topics.upstream)
+    ledger = [json.loads(r.value) for r in await read_topic(bootstrap, topics.ledger)]
+    dead = [
+        DeadLetter.model_validate_json(r.value)
+        for r in await read_topic(bootstrap, topics.deadletter)
+    ]
+
+    assert sorted(d.offset for d in dead) == sent
+    assert {d.reason.value for d in dead} == {"malformed_json"}
+    assert [d.original_value() for d in sorted(dead, key=lambda d: d.offset)] == [
+        value for value, _ in poison
+    ]
+    applied = {(e["input"]["partition"], e["input"]["offset"]) for e in ledger if e["input"]}
+    assert applied | {(part, o) for o in sent} == {(r.partition, r.offset) for r in upstream}
+    assert len(applied) == 4
