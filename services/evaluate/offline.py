@@ -120,8 +120,16 @@ def evaluate_file(
             raise EventsFileError(f"{path}:{n}: {reason['reason']}: {reason['detail']}")
         is_request = isinstance(decoded.message, RequestContact)
         requests += is_request
+        found = len(decisions)
         for emitted in (fired, out) if all_decisions else (out,):
             decisions.extend(_decisions(emitted, n, only_requests=not all_decisions))
+        if is_request and not any(d["line"] == n for d in decisions[found:]):
+            assert isinstance(decoded.message, RequestContact)
+            # Every request gets one answer; the engine answers none only to a redelivery.
+            raise EventsFileError(
+                f"{path}:{n}: request_id: {decoded.message.request_id!r} repeats an earlier"
+                " request's; a repeated request_id is a redelivery, which is not answered again"
+            )
     return Evaluated(decisions, requests, lines)
 
 

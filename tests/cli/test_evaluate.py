@@ -246,3 +246,33 @@ def test_a_request_with_nothing_approved_to_send_is_answered_declined(tmp_path: 
         "reasons": ["no_template_for_request"],
         "origin": "request",
     }
+
+
+def test_a_request_about_a_loan_not_on_file_is_answered_declined(tmp_path: Path) -> None:
+    """A typo'd loan id still gets its line (unknown_party_or_loan), not silence and exit 0."""
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[6] = lines[6].replace('"loan_id": "L-ann"', '"loan_id": "L-an"')
+    events = _events(tmp_path, lines)
+
+    result = parley("evaluate", str(events))
+
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 5
+    assert (answers[0]["request_id"], answers[0]["verdict"], answers[0]["reasons"]) == (
+        "desk-1",
+        "declined",
+        ["unknown_party_or_loan"],
+    )
+
+
+def test_a_repeated_request_id_is_one_error_line(tmp_path: Path) -> None:
+    """A request_id seen before is a redelivery, which the live engine does not answer again:
+    offline that would be a request without an answer, so it is refused where it is."""
+    lines = (EXAMPLES / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[7] = lines[7].replace('"request_id": "desk-2"', '"request_id": "desk-1"')
+    events = _events(tmp_path, lines)
+
+    error = _one_error(parley("evaluate", str(events)))
+
+    assert f"{events}:8: request_id: 'desk-1' repeats an earlier request's" in error

@@ -60,7 +60,8 @@ from services.strategy.core.segments import classify
 # delinquency episodes and instalment coverage; 7: a snapshot from before the latest payment
 # that brought a debt up to date is stale even when the debt had been paid in full earlier;
 # 8: facts about a person not on file kept as theirs, roles per debt, desk requests about a debt
-# the person is not on (or a guarantor the contract excludes) declined.
+# the person is not on (or a guarantor the contract excludes) declined, and a request dropped
+# for any reason names the request.
 CORE_REVISION = 8
 
 
@@ -184,7 +185,7 @@ def gate(
         return []  # P2: already reserved (redelivery, repeat) or decided in this decision
     batch.decided.add(intent.attempt_id)
     if intent.expires_at is not None and now >= intent.expires_at:
-        return [IntentDropped(attempt_id=intent.attempt_id, reason="expired")]
+        return [_dropped(intent, "expired")]
     inp = state.gate_input(
         GateIntent(
             attempt_id=intent.attempt_id,
@@ -198,7 +199,7 @@ def gate(
         batch.reserved,
     )
     if inp is None:
-        return [IntentDropped(attempt_id=intent.attempt_id, reason="unknown_party_or_loan")]
+        return [_dropped(intent, "unknown_party_or_loan")]
     loan = state.loans[intent.loan_id]
     result = evaluate(inp, ctx.policy)
     decided = ContactDecided(
@@ -255,7 +256,7 @@ def gate(
                 )
             )
         else:
-            out.append(IntentDropped(attempt_id=intent.attempt_id, reason="expires_before_allowed"))
+            out.append(_dropped(intent, "expires_before_allowed"))
     return out
 
 
@@ -503,6 +504,12 @@ def _on_request(
         request_id=m.request_id,
     )
     return gate(state, intent, now, ctx, Batch())
+
+
+def _dropped(intent: ContactIntent, reason: str) -> IntentDropped:
+    """An intent withdrawn before the gate decided it; a desk's request is named, so that it
+    is answered (every request gets exactly one answer)."""
+    return IntentDropped(attempt_id=intent.attempt_id, reason=reason, request_id=intent.request_id)
 
 
 def _off_this_debt(state: BorrowerState, party: Party | None, loan_id: str) -> str | None:
