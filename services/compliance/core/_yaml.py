@@ -11,11 +11,25 @@ from services.compliance.core.errors import PolicyError
 Path = tuple[str | int, ...]
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing aliases (``*name``): a policy has no use for them, and they
+    make graphs, not trees: ``a: &a [*a]`` is a cycle, and a few hundred bytes of aliases of
+    aliases expand to gigabytes (the "billion laughs")."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a policy file", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def load_located(text: str, file: str) -> tuple[Any, dict[Path, int]]:
     """Parse one YAML document; return the data and a map of path -> 1-based line number."""
     try:
         # The reader checks every character as the loader is made: inside the try.
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         raise _unreadable(exc, text, file) from None
     try:
@@ -29,6 +43,8 @@ def load_located(text: str, file: str) -> tuple[Any, dict[Path, int]]:
         raise PolicyError(file, line, "", f"invalid YAML: {exc.problem or exc}") from None
     except yaml.reader.ReaderError as exc:
         raise _unreadable(exc, text, file) from None
+    except RecursionError:
+        raise PolicyError(file, None, "", "invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
     lines: dict[Path, int] = {}

@@ -21,4 +21,6 @@ class PolicyError(ValueError):
         self.field = field
         self.problem = " ".join(problem.split())  # one line, whatever pydantic or yaml said
         where = f"{file}:{line}" if line is not None else file
-        super().__init__(f"{where}: {field or '<top>'}: {self.problem}")
+        super().__init__(
+            f"{where}: {field}: {self.problem}" if field else f"{where}: {self.problem}"
+        )

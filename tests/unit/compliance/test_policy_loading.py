@@ -393,3 +393,31 @@ def test_a_policy_recorded_before_consent_lifted_the_work_email_hold_replays_as_
     assert policy_from_document(policy_document(then)).version == then.version
     assert email_at_work(then) == ("RF-9",)
     assert email_at_work(now) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: &a [*a]\npolicy: p\npacks: [us-federal]\n", 1),  # a cycle
+        (  # aliases of aliases: a few hundred bytes that expand to gigabytes
+            'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]\n'
+            + "".join(
+                f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+            )
+            + "policy: p\npacks: [us-federal]\n",
+            2,
+        ),
+    ],
+)
+def test_yaml_aliases_are_refused_where_they_are(tmp_path: Path, text: str, line: int) -> None:
+    """A policy has no use for aliases, and they turn a small file into a cycle or a memory
+    bomb: one line naming the first, not a RecursionError or a process killed for memory."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text, encoding="utf-8")
+
+    error = _error(policy)
+
+    assert str(error) == (
+        f"{policy}:{line}: invalid YAML: aliases (*name) are not allowed in a policy file"
+    )
