@@ -11,17 +11,20 @@ class ChannelSettings(CommonSettings):
     recheck_max_age_s: float = Field(
         default=1.0,
         ge=0,
+        le=3600,
         description="P6: before a send, read the ledger's tail again if the last read is older",
     )
     # How long attempts are remembered and how far back a restore reads (ADR 0010).
     task_lifetime_s: float = Field(
         default=3600.0,
         ge=15 * 60,  # the orchestrator's dispatch grace: no shorter, or tasks expire in window
+        le=7 * 86400,
         description="A task not sent within this long of its authorisation is expired unsent",
     )
     clock_skew_margin_s: float = Field(
         default=600.0,
         ge=0,
+        le=86400,
         description="How far apart the clocks stamping one attempt may be: the orchestrator's "
         "decision time (up to its max_clock_skew_s ahead on future-dated input) and every "
         "host's wall clock, record timestamps included",
@@ -36,7 +39,7 @@ class ChannelSettings(CommonSettings):
     sms_from: str = "+18005550111"
     callback_base_url: str = "http://127.0.0.1:8791"
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
     email_from: str = "collections@parley.invalid"
     letters_path: str = Field(
         default="out/letters.jsonl",

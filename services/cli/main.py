@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 import time
@@ -215,12 +216,23 @@ def audit(
     from services.audit.run import run_audit, write_json
     from services.compliance.core import load_policy
     from services.orchestrator.settings import OrchestratorSettings
+    from services.runtime.admin import existing_topics
 
-    settings = OrchestratorSettings()
+    # A --namespace is checked as the setting is (a name Kafka topics can carry).
+    settings = (
+        OrchestratorSettings() if namespace is None else OrchestratorSettings(namespace=namespace)
+    )
     if not settings.kafka_bootstrap_servers:
         raise UserError("KAFKA_BOOTSTRAP_SERVERS is not set (the log to audit lives on a broker)")
+    _writable(json_out, html_out)
     shadow = load_policy(policy) if policy else None
-    topics = Topics(namespace or settings.namespace)
+    topics = Topics(settings.namespace)
+    if topics.ledger not in asyncio.run(existing_topics(settings.kafka_bootstrap_servers)):
+        # Nothing to audit is not a clean audit: a typo'd namespace would otherwise pass.
+        raise UserError(
+            f"no topic {topics.ledger} on {settings.kafka_bootstrap_servers}:"
+            f" nothing to audit in namespace {settings.namespace!r}"
+        )
     report = asyncio.run(
         run_audit(
             settings.kafka_bootstrap_servers,
@@ -259,8 +271,11 @@ def evaluate(
     from services.evaluate.offline import EventsFileError, evaluate_file
     from services.orchestrator.settings import OrchestratorSettings
 
+    if events.is_dir():
+        raise UserError(f"{events}: is a directory, not an events file")
     if not events.is_file():
         raise UserError(f"{events}: no such file")
+    _writable(out)
     context_for, strategy_version = context_factory(OrchestratorSettings())
     ctx = context_for(load_policy(policy))
     try:
@@ -310,11 +325,28 @@ def schemas_export(
     console.print(f"wrote {len(written)} schema files to {out or SCHEMA_DIR}")
 
 
+def _writable(*paths: Path | None) -> None:
+    """Refuse an output path that cannot be written before the work, not after it."""
+    for path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise UserError(f"{path}: is a directory; give a file name")
+        if not path.parent.is_dir():
+            raise UserError(f"{path}: no such directory {path.parent}")
+
+
 def main() -> None:
+    from aiokafka.errors import KafkaError
+
     from services.compliance.core import PolicyError
     from services.strategy.core.playbook import PlaybookError
 
     started = time.monotonic()
+    # The Kafka client logs each failed connection; where nothing set up logging (every command
+    # but run and demo) Python would print those on stderr beside the one-line error below.
+    # Handled here, they still reach any handler configured later (they propagate to the root).
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     try:
         # Without standalone mode click returns (not raises) the code of typer.Exit.
         code = app(standalone_mode=False)
@@ -332,9 +364,13 @@ def main() -> None:
         where = ".".join(str(p) for p in first["loc"]) or exc.title
         print(f"parley: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
         sys.exit(2)
+    except KafkaError as exc:  # the broker cannot be reached, or refused what was asked
+        print(f"parley: error: Kafka: {' '.join(str(exc).split())}", file=sys.stderr)
+        sys.exit(1)
     except OSError as exc:
+        what = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else exc
         print(
-            f"parley: error: {exc.strerror or exc} ({time.monotonic() - started:.1f}s)",
+            f"parley: error: {what} ({time.monotonic() - started:.1f}s)",
             file=sys.stderr,
         )
         sys.exit(1)

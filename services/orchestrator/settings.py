@@ -13,9 +13,12 @@ class OrchestratorSettings(CommonSettings):
     business_name: str = "Parley Services"
     agent_name: str = "Alex Morgan"
     callback_number: str = "+18005550100"
-    tick_interval_s: float = Field(default=1.0, gt=0, description="Wall-clock timer resolution")
+    tick_interval_s: float = Field(
+        default=1.0, gt=0, le=3600, description="Wall-clock timer resolution"
+    )
     max_clock_skew_s: float = Field(
         default=300.0,
         ge=0,
+        le=86400,
         description="Wall clock: an input dated further ahead than this is dead-lettered",
     )

@@ -12,6 +12,16 @@ class TopicLayoutError(RuntimeError):
     pass
 
 
+async def existing_topics(bootstrap: str) -> set[str]:
+    """The names of the topics the broker has."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
 async def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
     """Create missing topics; fail if an existing one has a different partition count
     (that would break the one-owner-per-borrower invariant)."""

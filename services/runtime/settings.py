@@ -11,7 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class CommonSettings(BaseSettings):
     """Settings every service has. Env vars are ``PARLEY_<FIELD>``, plus ``KAFKA_BOOTSTRAP_SERVERS``."""
 
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="forbid", frozen=True)
+    # No inf or nan: every duration becomes a timedelta or a timer, which they overflow.
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_", extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     kafka_bootstrap_servers: str | None = Field(
         default=None,

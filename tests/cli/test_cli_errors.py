@@ -34,6 +34,24 @@ def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         (("demo",), {"PARLEY_CLOCK": "sundial"}, "invalid setting clock"),
         (("demo",), {"PARLEY_MAX_RECORD_BYTES": "1000000"}, "invalid setting max_record_bytes"),
         (("topics", "create"), {}, "KAFKA_BOOTSTRAP_SERVERS is not set"),
+        # Nothing listens on port 1: the broker cannot be reached.
+        (("topics", "create"), {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "Unable to bootstrap"),
+        (("audit",), {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "Unable to bootstrap"),
+        (("run", "-s", "orchestrator"), {"PARLEY_MAX_CLOCK_SKEW_S": "inf"}, "max_clock_skew_s"),
+        (("run", "-s", "channels"), {"PARLEY_TASK_LIFETIME_S": "1e300"}, "task_lifetime_s"),
+        (("run", "-s", "channels"), {"PARLEY_SMTP_PORT": "70000"}, "smtp_port"),
+        (
+            ("audit", "--namespace", "BAD NS"),
+            {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
+            "invalid setting namespace",
+        ),
+        (("audit", "--html", "/"), {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "is a directory"),
+        (
+            ("evaluate", "examples/evaluate/events.jsonl", "--out", "/no-such-dir/decisions.jsonl"),
+            {},
+            "/no-such-dir/decisions.jsonl: no such directory",
+        ),
+        (("evaluate", "/"), {}, "is a directory"),
     ],
 )
 def test_user_errors_are_one_line(args: tuple[str, ...], env: dict[str, str], needle: str) -> None:
@@ -66,3 +84,14 @@ def test_a_policy_file_with_a_typo_is_one_line_naming_file_line_and_field(tmp_pa
     assert len(lines) == 1, result.stderr
     assert "policy.yaml:3" in lines[0]
     assert "something_else" in lines[0]
+
+
+@pytest.mark.broker
+def test_auditing_a_namespace_with_no_ledger_is_an_error_not_a_clean_audit(bootstrap: str) -> None:
+    """A typo'd namespace has nothing to audit: that must not read as "0 entries, result OK"."""
+    result = parley("audit", "--namespace", "typo", env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2
+    assert len(lines) == 1, result.stderr
+    assert "no topic typo.ledger" in lines[0]
