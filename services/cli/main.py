@@ -325,6 +325,15 @@ def schemas_export(
     console.print(f"wrote {len(written)} schema files to {out or SCHEMA_DIR}")
 
 
+def _unknown_settings() -> list[str]:
+    from services.channels.settings import ChannelSettings
+    from services.gateway.settings import GatewaySettings
+    from services.orchestrator.settings import OrchestratorSettings
+    from services.runtime.settings import unknown_variables
+
+    return unknown_variables((OrchestratorSettings, ChannelSettings, GatewaySettings))
+
+
 def _writable(*paths: Path | None) -> None:
     """Refuse an output path that cannot be written before the work, not after it."""
     for path in paths:
@@ -347,6 +356,13 @@ def main() -> None:
     # but run and demo) Python would print those on stderr beside the one-line error below.
     # Handled here, they still reach any handler configured later (they propagate to the root).
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())
+    unknown = _unknown_settings()
+    if unknown:
+        print(
+            f"parley: error: unknown setting {unknown[0]} (no service reads it: a typo?)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     try:
         # Without standalone mode click returns (not raises) the code of typer.Exit.
         code = app(standalone_mode=False)

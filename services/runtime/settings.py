@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Read by deploy/docker-compose.yml itself (interpolated into the services' settings), never by
+# a service: not a typo when it is set where parley runs.
+_COMPOSE_ONLY = frozenset({"PARLEY_PUBLIC_URL"})
+
+
+def unknown_variables(classes: Iterable[type[BaseSettings]]) -> list[str]:
+    """The PARLEY_* environment variables no settings class has a field for. pydantic-settings
+    ignores an unknown variable even with extra="forbid", so a typo (PARLEY_POLCY) would go
+    unnoticed and the default be used in its place: a policy other than the one meant."""
+    known = set(_COMPOSE_ONLY)
+    for cls in classes:
+        for name, field in cls.model_fields.items():
+            known.add(f"PARLEY_{name}".upper())
+            if isinstance(field.validation_alias, AliasChoices):
+                known.update(str(choice).upper() for choice in field.validation_alias.choices)
+    return sorted(
+        name
+        for name in os.environ
+        if name.upper().startswith("PARLEY_") and name.upper() not in known
+    )
 
 
 class CommonSettings(BaseSettings):

@@ -52,6 +52,8 @@ def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
             "/no-such-dir/decisions.jsonl: no such directory",
         ),
         (("evaluate", "/"), {}, "is a directory"),
+        # A typo'd variable is not ignored in favour of the default it meant to replace.
+        (("demo",), {"PARLEY_POLCY": "strict.yaml"}, "unknown setting PARLEY_POLCY"),
     ],
 )
 def test_user_errors_are_one_line(args: tuple[str, ...], env: dict[str, str], needle: str) -> None:
