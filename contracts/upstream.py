@@ -188,6 +188,19 @@ class PartyLinked(Message):
     addresses: tuple[Address, ...] = ()
     phones: tuple[Phone, ...] = ()
     emails: tuple[Email, ...] = ()
+    # Each written only when given, so a build from before them still reads every link that
+    # does not need them (rolling deploys).
+    language: Literal["en", "zh-CN"] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The language to write to this person in; unset: the borrower's",
+    )
+    declared_time_zone: TimeZoneName | None = Field(default=None, exclude_if=lambda v: v is None)
+    vulnerable: bool = Field(
+        default=False,
+        exclude_if=lambda v: v is False,
+        description="UK-1: known or suspected vulnerability",
+    )
 
 
 class ThirdPartyRefused(Message):

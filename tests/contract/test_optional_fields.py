@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from contracts.ledger import IntentDropped
 from contracts.outcomes import DispatchStarted, InboundMessageReceived
-from contracts.values import Channel
+from contracts.upstream import BankruptcyFiled, PartyLinked
+from contracts.values import Channel, PartyRole
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 
@@ -47,3 +48,26 @@ def test_a_dropped_intent_names_a_request_only_for_a_request() -> None:
     assert "request_id" in _fields(
         IntentDropped(attempt_id="a1", reason="no_template_for_request", request_id="desk-1")
     )
+
+
+def test_a_bankruptcy_names_its_chapter_only_when_known() -> None:
+    filed = BankruptcyFiled(party_id="b1")
+
+    assert "chapter" not in _fields(filed)
+    assert _fields(BankruptcyFiled(party_id="b1", chapter=13)) == {"party_id", "chapter"}
+
+
+def test_a_link_says_language_zone_and_vulnerability_only_when_given() -> None:
+    link = PartyLinked(loan_id="L1", party_id="g1", role=PartyRole.GUARANTOR, name="Bo")
+    full = PartyLinked(
+        loan_id="L1",
+        party_id="g1",
+        role=PartyRole.GUARANTOR,
+        name="Bo",
+        language="zh-CN",
+        declared_time_zone="Asia/Shanghai",
+        vulnerable=True,
+    )
+
+    assert {"language", "declared_time_zone", "vulnerable"}.isdisjoint(_fields(link))
+    assert {"language", "declared_time_zone", "vulnerable"} <= _fields(full)

@@ -60,8 +60,9 @@ from services.strategy.core.segments import classify
 # delinquency episodes and instalment coverage; 7: a snapshot from before the latest payment
 # that brought a debt up to date is stale even when the debt had been paid in full earlier;
 # 8: facts about a person not on file kept as theirs, roles per debt, desk requests about a debt
-# the person is not on (or a guarantor the contract excludes) declined, and a request dropped
-# for any reason names the request.
+# the person is not on (or a guarantor the contract excludes) declined, a request dropped for
+# any reason names the request, and a linked person is written to in their (or the borrower's)
+# language.
 CORE_REVISION = 8
 
 
@@ -125,7 +126,7 @@ def _task(
     # grace, and must not leave after it.
     ends = [decided.decided_at + ctx.dispatch_grace, decided.evidence.window.closes_at]
     not_after = min(end for end in (*ends, intent.expires_at) if end is not None)
-    language = "zh-CN" if party.language == "zh-CN" else "en"
+    language = "zh-CN" if state.language_of(party) == "zh-CN" else "en"
     subject, body = ctx.templates.render(
         language,
         intent.template,

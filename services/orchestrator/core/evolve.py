@@ -118,6 +118,10 @@ def _linked(state: BorrowerState, m: PartyLinked, now: datetime) -> None:
         m.phones,
         m.emails,
     )
+    party.language, party.declared_time_zone = m.language, m.declared_time_zone
+    # Once known, kept: a later link (to another debt) that does not say so is no evidence the
+    # person is not vulnerable, and forgetting it would let automated contact resume (UK-1).
+    party.vulnerable = party.vulnerable or m.vulnerable
     party.loans.add(m.loan_id)
     party.roles[m.loan_id] = PartyRole(m.role)
     state.parties[m.party_id] = party

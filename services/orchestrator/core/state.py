@@ -35,7 +35,7 @@ class Party:
     party_id: str
     role: PartyRole
     name: str = ""
-    language: str = "en"
+    language: str | None = None  # as profiled or linked; unset: see BorrowerState.language_of
     declared_time_zone: str | None = None
     addresses: tuple[Address, ...] = ()
     phones: tuple[Phone, ...] = ()
@@ -234,6 +234,16 @@ class BorrowerState:
 
     def party(self, party_id: str) -> Party | None:
         return self.parties.get(party_id)
+
+    def language_of(self, party: Party) -> str:
+        """The language to write to a person in: theirs as profiled or linked; for a guarantor
+        or contact person whose link named none, the borrower's (the people a borrower names
+        mostly share their language: a Chinese borrower's contact asked in English would not
+        understand the question); else English."""
+        if party.language is not None:
+            return party.language
+        borrower = self.parties.get(self.borrower_id)
+        return borrower.language if borrower is not None and borrower.language else "en"
 
     def party_facts(self, party: Party, loan_id: str | None = None) -> PartyFacts:
         """What the gate knows of a person (in their role on ``loan_id``, if given), including

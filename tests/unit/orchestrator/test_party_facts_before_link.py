@@ -6,11 +6,14 @@ would hold the wrong person (RF-11)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from contracts import (
+    BorrowerProfiled,
     CeaseRequested,
     ConsentGranted,
     ContactPreferenceStated,
+    LoanOpened,
     PartyLinked,
     ThirdPartyRefused,
 )
@@ -24,6 +27,7 @@ from tests.unit.orchestrator.builders import (
     borrower,
     decisions,
     dpd,
+    usd,
 )
 
 EARLY = T0 - timedelta(hours=12)
@@ -90,3 +94,37 @@ def test_a_refusal_before_the_link_is_kept() -> None:
     _link(feed)
 
     assert feed.state(B).parties["g1"].third_party_refused
+
+
+def _linked_to_a_chinese_borrower(**link: Any) -> Feed:
+    feed = Feed()
+    feed.send(B, BorrowerProfiled(party_id=B, name="Wang", language="zh-CN"), T0)
+    feed.send(B, LoanOpened(loan_id="L1", product="p", principal=usd(500)), T0)
+    fields = {"loan_id": "L1", "party_id": "c1", "role": "contact_person", "name": "Li"}
+    feed.send(B, PartyLinked.model_validate({**fields, **link}), T0)
+    return feed
+
+
+def test_a_contact_named_without_a_language_is_written_to_in_the_borrowers() -> None:
+    """A Chinese borrower's contact person asked where the borrower is, in English, would not
+    understand the question; a link that names a language is followed."""
+    inherited = _linked_to_a_chinese_borrower().state(B)
+    stated = _linked_to_a_chinese_borrower(language="en").state(B)
+
+    assert inherited.language_of(inherited.parties["c1"]) == "zh-CN"
+    assert stated.language_of(stated.parties["c1"]) == "en"
+
+
+def test_a_linked_persons_vulnerability_reaches_the_gate_and_is_not_forgotten() -> None:
+    """UK-1 protects a vulnerable guarantor or contact too; a later link to another debt that
+    does not repeat it is no evidence they stopped being vulnerable."""
+    feed = _linked_to_a_chinese_borrower(vulnerable=True, declared_time_zone="Europe/London")
+    feed.send(B, LoanOpened(loan_id="L2", product="p", principal=usd(300)), T0)
+    again = PartyLinked(loan_id="L2", party_id="c1", role=PartyRole.CONTACT_PERSON, name="Li")
+    feed.send(B, again, T0)
+    state = feed.state(B)
+
+    facts = state.party_facts(state.parties["c1"], "L1")
+
+    assert facts.vulnerable
+    assert facts.declared_time_zone is None  # the later link replaced the contact details
