@@ -369,6 +369,11 @@ def main() -> None:
     except typer.Abort:
         sys.exit(130)
     except typer.TyperException as exc:  # bad arguments: typer's (vendored) click usage errors
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            # A group named without a command: its help, as written, is the answer.
+            print(ctx.get_help(), file=sys.stderr)
+            sys.exit(2)
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         print(f"parley: error: {' '.join(message.split())}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 2))

@@ -99,8 +99,13 @@ def evaluate_file(
     latest: tuple[datetime, int] | None = None  # the clock so far, and the line that set it
     for n, raw in _lines(path):
         lines += 1
+        if not raw.get("borrower_id"):
+            # Live, the borrower id is the record's key; here it comes from the line.
+            raise EventsFileError(
+                f"{path}:{n}: borrower_id: missing; every line names its borrower"
+            )
         value = json.dumps(raw).encode()
-        key = str(raw.get("borrower_id", "")).encode()
+        key = str(raw["borrower_id"]).encode()
         try:
             decoded = decode(value, key, max_bytes=1 << 20)
         except Undecodable as exc:

@@ -97,3 +97,26 @@ def test_auditing_a_namespace_with_no_ledger_is_an_error_not_a_clean_audit(boots
     assert result.returncode == 2
     assert len(lines) == 1, result.stderr
     assert "no topic typo.ledger" in lines[0]
+
+
+def test_a_group_named_without_a_command_shows_its_help_as_written() -> None:
+    """`parley topics` alone: the group's help, line by line, not squeezed into one error."""
+    result = parley("topics")
+
+    assert result.returncode == 2
+    assert "parley: error" not in result.stderr
+    assert "\nCommands:\n" in result.stderr
+    assert "  create " in result.stderr
+
+
+def test_an_events_line_without_a_borrower_says_so(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("{}\n", encoding="utf-8")
+
+    result = parley("evaluate", str(events))
+
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"parley: error: {events}:1: borrower_id: missing; every line names its borrower"
+    )
