@@ -112,7 +112,13 @@ class Run:
         return all(constraint.ok(there) for there in locals_)
 
     def counted(
-        self, per: schema.Per, name: str, sets: counters.KindSets, reach: timedelta
+        self,
+        per: schema.Per,
+        name: str,
+        sets: counters.KindSets,
+        reach: timedelta,
+        *,
+        shared: bool = False,
     ) -> list[AttemptRecord]:
         """The attempts of a kind in a rule's scope, in history order, leaving out those more
         than ``reach`` before ``at`` (see ``counters.reach``); each filter is made once."""
@@ -125,9 +131,9 @@ class Run:
                 recent = self._recent[reach] = [a for a in self.attempts if a.at > cutoff]
             found = self._kinds[key] = counters.of_kind(sets, recent)
         mine = counters.scoped(per, found, self.inp.intent)
-        if per != "number" or not self.inp.number_attempts:
+        if not shared or not self.inp.number_attempts:
             return mine
-        # Per number: the dials to it for anyone else on file count too (CN-4), in time order.
+        # Per number, shared: the dials to it for anyone else on file count too (CN-4).
         cutoff = self.at - reach
         others = [a for a in self.inp.number_attempts if a.at > cutoff]
         theirs = counters.scoped(per, counters.of_kind(sets, others), self.inp.intent)

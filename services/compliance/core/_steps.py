@@ -203,7 +203,7 @@ def counter(rule: schema.CounterRule, sets: counters.KindSets) -> Step:
         if types is not None and not counters.type_matches(types, run.dest):
             run.outcomes.append(unlimited)
             return
-        found = run.counted(rule.per, rule.counts, sets, reach)
+        found = run.counted(rule.per, rule.counts, sets, reach, shared=rule.shared_numbers)
         times = _times(found, types, run.inp.party)
         at, zones = run.at, run.zones
         value, clear = counters.tally(rule, times, at, zones)

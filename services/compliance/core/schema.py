@@ -156,11 +156,17 @@ class CounterRule(_Rule):
     max: int = Field(ge=0)  # at least 1 in a policy being loaded: see ``Cap``
     gates: tuple[Channel, ...]
     phone_types: tuple[PhoneType, ...] | None = None
+    # per: number only. Dials to the number made while seeking anyone else on file (a home phone
+    # a borrower shares with a guarantor) count too: a cap per contact number (CN-4). Left out
+    # of the dump when false, so a policy recorded before it re-proves as it decided (P5).
+    shared_numbers: bool = Field(default=False, exclude_if=lambda v: not v)
 
     @model_validator(mode="after")
     def _one_window(self) -> CounterRule:
         if (self.rolling_days is None) == (not self.calendar_day):
             raise ValueError("needs exactly one of rolling_days or calendar_day: true")
+        if self.shared_numbers and self.per != "number":
+            raise ValueError("shared_numbers: true needs per: number")
         return self
 
     @property

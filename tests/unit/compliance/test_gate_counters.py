@@ -10,7 +10,8 @@ import pytest
 from contracts.decisions import Verdict
 from contracts.outcomes import OutcomeKind
 from contracts.values import Address, Channel, PartyRole, Phone, PhoneType, Purpose
-from services.compliance.core import AttemptRecord, PartyFacts
+from services.compliance.core import AttemptRecord, PartyFacts, Policy, load_policy
+from services.compliance.core.registry import policy_document, policy_from_document
 from tests.unit.compliance.gate_builders import (
     BOSTON,
     ET,
@@ -24,6 +25,7 @@ from tests.unit.compliance.gate_builders import (
     decide,
     grant,
     person,
+    rehashed,
 )
 
 BOSTON_MOBILE = "+16175550100"
@@ -474,3 +476,28 @@ def test_china_caps_dials_to_a_shared_number_whoever_was_sought(
     assert str(result.verdict) == verdict
     assert result.evidence.counts["CN-4"] == mine + theirs
     assert ("CN-4" in result.reasons) is (verdict == "deferred")
+
+
+def test_a_policy_recorded_before_cn4_counted_shared_numbers_replays_as_it_was() -> None:
+    """P5: under a recorded document whose CN-4 has no ``shared_numbers``, dials made to the
+    number for someone else are not counted, as they were not when it was in force."""
+    doc = policy_document(load_policy("default"))
+    for pack in doc["packs"]:
+        for counter in pack.get("counters", []):
+            counter.pop("shared_numbers", None)
+    then = policy_from_document(rehashed(doc))
+    morning = datetime(2026, 4, 14, 9, 0, tzinfo=SH)
+    theirs = tuple(
+        attempt(morning + timedelta(minutes=20 * i), to=CN_MOBILE, outcome=OutcomeKind.NO_ANSWER)
+        for i in range(6)
+    )
+
+    def verdict(policy: Policy) -> Verdict:
+        at = datetime(2026, 4, 14, 15, 0, tzinfo=SH)
+        return decide(
+            at, to=CN_MOBILE, party=_cn_party(), number_attempts=theirs, consents=(), policy=policy
+        ).verdict
+
+    assert then.version != load_policy("default").version
+    assert verdict(then) == Verdict.AUTHORISED
+    assert verdict(load_policy("default")) == Verdict.DEFERRED
