@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.values import Channel, PartyRole, Purpose
+from contracts.values import Channel, Purpose
 from services.compliance.core import consent
-from services.orchestrator.core.state import BorrowerState, co_debtors_stayed
+from services.orchestrator.core.state import BorrowerState
 
 
 def revoked_since(
@@ -27,14 +27,9 @@ def revoked_since(
         return "hold:deceased"
     if party.bankrupt:
         return "hold:bankruptcy"
-    borrower = state.parties.get(state.borrower_id)
-    if (
-        party.role_on(loan_id) is PartyRole.GUARANTOR
-        and borrower is not None
-        and co_debtors_stayed(borrower)
-    ):
-        # Whatever the jurisdiction: at dispatch, as for every hold here, revocation wins (P6).
-        return "hold:co_debtor_stay"
+    # Not the co-debtor stay (BK-1301): it is pack data, for some jurisdictions under some
+    # policies, and this check knows no policy. Applied here, it would cancel lawful contacts
+    # outside the US and report dispatches under policies without it as violations (ADR 0012).
     if loan_id in party.attorney_loans:
         return "hold:attorney"
     if (

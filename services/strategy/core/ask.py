@@ -530,7 +530,12 @@ def on_opt_out(
     playbook: Playbook,
 ) -> ContactIntent | None:
     """TC-4: one confirmation text, within 5 minutes of the opt-out (the gate enforces both)."""
-    loan_id = next(iter(sorted(party.loans)), None) or next(iter(sorted(state.loans)), None)
+    # About a debt the person is liable on where there is one: as a contact person for another
+    # they may only be asked where the borrower is (RF-13), which would refuse the confirmation.
+    named = sorted(
+        party.loans, key=lambda loan: (party.role_on(loan) is PartyRole.CONTACT_PERSON, loan)
+    )
+    loan_id = next(iter(named), None) or next(iter(sorted(state.loans)), None)
     if loan_id is None:
         return None
     return ContactIntent(

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts import LoanOpened, PartyLinked, RequestContact
+from contracts import InboundMessageReceived, LoanOpened, PartyLinked, RequestContact
 from contracts.values import Channel, PartyRole, Phone, PhoneType, Purpose
 from events.envelope import derive_id
 from tests.unit.orchestrator.builders import (
     GUARANTOR,
     MOBILE,
     NOON_NY,
+    OUTCOMES,
     B,
     borrower,
     channels,
@@ -186,3 +187,33 @@ def test_a_guarantor_of_one_debt_is_only_a_contact_person_for_another() -> None:
     state = feed.state(B)
     assert state.party_facts(state.parties["g1"], "L2").role is PartyRole.CONTACT_PERSON
     assert state.party_facts(state.parties["g1"], "L1").role is PartyRole.GUARANTOR
+
+
+def test_a_stop_from_someone_with_two_roles_is_confirmed_about_the_debt_they_are_liable_on() -> (
+    None
+):
+    """TC-4: g1 guarantees L2 and is only a contact person for L1. Their STOP is confirmed
+    about L2: about L1 they may only be asked where the borrower is (RF-13), which would
+    refuse the confirmation, whichever way the loan ids sort."""
+    feed = borrower()  # the borrower's own loan is L1
+    feed.send(B, _second_loan(), NOON_NY - timedelta(hours=2))
+    for loan, role in (("L2", "guarantor"), ("L1", "contact_person")):
+        link = {"loan_id": loan, "party_id": "g1", "role": role, "name": "Bo"}
+        feed.send(
+            B,
+            PartyLinked.model_validate({**link, "phones": [{"number": GUARANTOR}]}),
+            NOON_NY - timedelta(hours=1),
+        )
+    stop = InboundMessageReceived(
+        from_number=GUARANTOR,
+        to_number="+18005550111",
+        body="STOP",
+        vendor="v",
+        external_id="SM9",
+        received_at=NOON_NY,
+    )
+
+    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+
+    confirmations = [d for d in decisions(out) if d["purpose"] == "opt_out_confirmation"]
+    assert [(d["loan_id"], d["verdict"]) for d in confirmations] == [("L2", "authorised")]
