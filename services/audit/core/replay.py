@@ -684,8 +684,11 @@ class Auditor:
 
     @staticmethod
     def _jurisdictions(state: BorrowerState, policy: Policy, party_id: str) -> tuple[str, ...]:
-        """Where this person (or, not on file, the borrower) may be, by the policy's data."""
-        party = state.parties.get(party_id) or state.parties.get(state.borrower_id)
+        """Where this person (or, not on file or linked to no debt yet, the borrower) may be, by
+        the policy's data."""
+        party = state.parties.get(party_id)
+        if party is None or (not party.loans and party_id != state.borrower_id):
+            party = state.parties.get(state.borrower_id)
         if party is None:
             return ()
         borrower = state.parties.get(state.borrower_id)

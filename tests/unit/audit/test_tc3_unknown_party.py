@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from contracts import ConsentRevoked
-from contracts.values import Channel
+from contracts import BorrowerProfiled, ConsentRevoked
+from contracts.values import Channel, Phone
 from tests.unit.audit.ledgers import MOBILE, NOON_NY, B, Ledger, audit
 
 EASTERN = ZoneInfo("America/New_York")
@@ -72,3 +72,20 @@ def test_an_email_revocation_is_outside_tc3_wherever_the_person_is() -> None:
     report = audit(_revoked_first("ann@mail.example", NOON_NY, Channel.EMAIL)).report
 
     assert report.ok, report.findings
+
+
+def test_a_whole_medium_revocation_by_someone_not_yet_linked_takes_the_borrowers_place() -> None:
+    """The borrower is on file (a New York mobile, no address); a person not linked to any
+    debt yet revokes texts on every number: their deadline is the borrower's place's, as it
+    was before such a person was kept under their own id."""
+    ledger = Ledger()
+    ledger.send(
+        B, BorrowerProfiled(party_id=B, name="Ann", phones=(Phone(number=MOBILE),)), RECEIVED
+    )
+    revoked = ConsentRevoked(party_id="g1", channel=Channel.SMS, address=None, received_at=RECEIVED)
+    ledger.send(B, revoked, NOON_NY)
+
+    report = audit(ledger).report
+
+    [f] = report.findings
+    assert (f.kind, f.code, f.rule) == ("violation", "revocation_processed_late", "TC-3")
