@@ -305,7 +305,7 @@ def _cease(state: BorrowerState, m: CeaseRequested, now: datetime) -> None:
 
 
 def _attorney(state: BorrowerState, m: AttorneyRepresented, now: datetime) -> None:
-    (_party(state, m.party_id)).attorney_loans.add(m.loan_id)
+    _party(state, m.party_id).attorney_loans.add(m.loan_id)
 
 
 def _bankrupt(state: BorrowerState, m: BankruptcyFiled, now: datetime) -> None:
@@ -316,7 +316,7 @@ def _bankrupt(state: BorrowerState, m: BankruptcyFiled, now: datetime) -> None:
 
 
 def _deceased(state: BorrowerState, m: DeceasedReported, now: datetime) -> None:
-    (_party(state, m.party_id)).deceased = True
+    _party(state, m.party_id).deceased = True
 
 
 def _decided(state: BorrowerState, m: ContactDecided, now: datetime) -> None:
