@@ -160,10 +160,7 @@ def run(
     from services.simulation.driver import broker_for
     from services.stack import SERVICES, run_services
 
-    chosen = tuple(service or SERVICES)
-    unknown = [s for s in chosen if s not in SERVICES]
-    if unknown:
-        raise UserError(f"unknown service {unknown[0]!r}; choose from {', '.join(SERVICES)}")
+    chosen = chosen_services(service, SERVICES)
     base = CommonSettings()
     configure_logging(base.log_level, base.log_format)
 
@@ -323,6 +320,15 @@ def schemas_export(
 
     written = export(out or SCHEMA_DIR)
     console.print(f"wrote {len(written)} schema files to {out or SCHEMA_DIR}")
+
+
+def chosen_services(asked: list[str] | None, known: tuple[str, ...]) -> tuple[str, ...]:
+    """The services to run: those asked for, each once, in the order asked (all if none)."""
+    chosen = tuple(dict.fromkeys(asked or known))
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise UserError(f"unknown service {unknown[0]!r}; choose from {', '.join(known)}")
+    return chosen
 
 
 def _unknown_settings() -> list[str]:

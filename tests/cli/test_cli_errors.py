@@ -120,3 +120,14 @@ def test_an_events_line_without_a_borrower_says_so(tmp_path: Path) -> None:
         result.stderr.strip()
         == f"parley: error: {events}:1: borrower_id: missing; every line names its borrower"
     )
+
+
+def test_a_service_named_twice_runs_once() -> None:
+    """`run -s orchestrator -s orchestrator` would start two orchestrators in one process."""
+    from services.cli.main import chosen_services
+
+    known = ("orchestrator", "channels", "gateway")
+
+    assert chosen_services(["orchestrator", "orchestrator"], known) == ("orchestrator",)
+    assert chosen_services(["gateway", "orchestrator"], known) == ("gateway", "orchestrator")
+    assert chosen_services(None, known) == known

@@ -272,6 +272,17 @@ class Override(_Strict):
     end: LocalTime | None = None
     no_contact_on_public_holidays: bool | None = None
 
+    @model_validator(mode="after")
+    def _changes_something(self) -> Override:
+        # An override naming a rule and nothing to change is a mistake (a field left out, or
+        # indented under the wrong key): accepted, the operator would believe it applied.
+        if self.model_fields_set <= {"rule", "pack"}:
+            raise ValueError(
+                "changes nothing: give max, rolling_days, block_days, start, end"
+                " or no_contact_on_public_holidays"
+            )
+        return self
+
 
 class PolicyFile(_Strict):
     policy: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")

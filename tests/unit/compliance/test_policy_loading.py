@@ -421,3 +421,13 @@ def test_yaml_aliases_are_refused_where_they_are(tmp_path: Path, text: str, line
     assert str(error) == (
         f"{policy}:{line}: invalid YAML: aliases (*name) are not allowed in a policy file"
     )
+
+
+def test_an_override_that_changes_nothing_is_refused_where_it_is(tmp_path: Path) -> None:
+    """`{rule: RF-1}` alone would be accepted and believed applied: a field left out."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("policy: p\npacks: [us-federal]\noverrides:\n  - {rule: RF-1}\n")
+
+    error = _error(policy)
+
+    assert str(error).startswith(f"{policy}:4: overrides.0: changes nothing")
