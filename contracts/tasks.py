@@ -29,6 +29,15 @@ class _Task(Message):
     not_after: AwareDatetime = Field(
         description="Do not dispatch after this instant (window close)"
     )
+    # Set on a guarantor's task when the policy that authorised it holds guarantors while the
+    # borrower's bankruptcy stays co-debtors (BK-1301, pack data): the channel worker's re-check,
+    # which reads no policy, applies the stay to this task if a filing comes before dispatch.
+    # Written only when true, so an older worker reads every other task (rolling deploys).
+    co_debtor_stay: bool = Field(
+        default=False,
+        exclude_if=lambda v: v is False,
+        description="Cancel if the borrower's bankruptcy stays co-debtors before dispatch",
+    )
 
 
 class SendSms(_Task):

@@ -267,7 +267,14 @@ class Dispatcher:
         state = ws.borrowers.get(job.envelope.borrower_id)
         if state is not None:
             reason = revoked_since(
-                state, task.party_id, task.loan_id, channel, _address(task), task.purpose, now
+                state,
+                task.party_id,
+                task.loan_id,
+                channel,
+                _address(task),
+                task.purpose,
+                now,
+                co_debtor_stay=task.co_debtor_stay,
             )
             if reason is not None:
                 return OutcomeKind.CANCELLED, reason

@@ -29,6 +29,8 @@ class Authorised:
     # (from, hold or None): how the holds on this contact changed while it was open, in order.
     holds: list[tuple[datetime, str | None]] = field(default_factory=list)
     tasked: bool = False  # a task carrying it out was recorded in the ledger
+    # Held by a co-debtor stay if the borrower's filing comes first (decide.co_debtor_stay_applies)
+    co_debtor_stay: bool = False
     closes_at: datetime | None = None  # the close of the window the decision was proved in
 
     def hold(self, since: datetime, reason: str | None) -> None:

@@ -65,7 +65,13 @@ from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput, PartyFacts
 from services.compliance.core.schema import ObligationRule
-from services.orchestrator.core.decide import Context, decide, fire_timers, holders
+from services.orchestrator.core.decide import (
+    Context,
+    co_debtor_stay_applies,
+    decide,
+    fire_timers,
+    holders,
+)
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
@@ -470,6 +476,7 @@ class Auditor:
         if isinstance(m, ContactDecided) and m.verdict is Verdict.AUTHORISED:
             # Bounded by the window the gate proved it in, whatever its task says (``_task``).
             closes = m.evidence.window.closes_at
+            policy = self.policies.get(m.policy_version)
             self.seen.attempts[m.attempt_id] = Authorised(
                 m.decided_at,
                 closes,
@@ -480,6 +487,7 @@ class Auditor:
                 m.party_id,
                 m.loan_id,
                 closes_at=closes,
+                co_debtor_stay=policy is not None and co_debtor_stay_applies(state, m, policy),
             )
         elif isinstance(m, SendSms | SendEmail | PlaceCall | SendLetter):
             self._task(entry, m)
@@ -519,6 +527,8 @@ class Auditor:
                 ("party", task.party_id == a.party_id),
                 ("debt", task.loan_id == a.loan_id),
                 ("purpose", task.purpose is a.purpose),
+                # The worker holds the task by the flag: one left off would escape the stay.
+                ("co_debtor_stay", task.co_debtor_stay == a.co_debtor_stay),
                 ("borrower", entry.borrower_id == a.borrower_id),
             )
             if not same
@@ -558,7 +568,16 @@ class Auditor:
             a = self.seen.attempts.get(attempt.attempt_id)
             if a is None or (a.not_after is not None and a.not_after < now):
                 continue
-            reason = revoked_since(state, a.party_id, a.loan_id, a.channel, a.to, a.purpose, now)
+            reason = revoked_since(
+                state,
+                a.party_id,
+                a.loan_id,
+                a.channel,
+                a.to,
+                a.purpose,
+                now,
+                co_debtor_stay=a.co_debtor_stay,
+            )
             a.hold(now, reason if reason is not None and reason.startswith("hold:") else None)
 
     def _consent(self, state: BorrowerState, entry: RecordedEntry, m: Message, source: str) -> None:
@@ -580,7 +599,8 @@ class Auditor:
         self, state: BorrowerState, entry: RecordedEntry, m: ConsentRevoked, source: str
     ) -> Revocation:
         # The deadline comes from the policy in force when it was processed (TC-3 as data), for
-        # the person's jurisdictions; for a person not on file yet, those of the revoked number.
+        # the person's jurisdictions (for a person linked to no debt yet, the borrower's); with
+        # none known, those of the revoked number.
         policy = self.policies.get(entry.policy_version)
         where = self._jurisdictions(state, policy, m.party_id) if policy else ()
         if policy is not None and not where and m.address:

@@ -199,6 +199,12 @@ TRIGGERS: dict[str, str] = {
 CONTACT_PERSON_ONLY = frozenset({"third_party_location", "third_party_unreachable_only"})
 
 
+def rule_ids(packs: tuple[schema.Pack, ...], kind: str) -> frozenset[str]:
+    """The ids the packs give holds of ``kind``: a decision whose rules include one of them was
+    made under a policy, and in a place, where that hold applies."""
+    return frozenset(h.id for pack in packs for h in pack.holds if h.hold == kind)
+
+
 def check(rule: schema.HoldRule, inp: GateInput) -> str | None:
     """The hold's problem with this intent, or None; channels outside the rule pass."""
     if rule.channels is not None and inp.intent.channel not in rule.channels:

@@ -42,7 +42,7 @@ from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.upstream import ConsentRevoked
 from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
-from services.compliance.core import Policy, evaluate, is_opt_out
+from services.compliance.core import Policy, evaluate, holds, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.zones import Places, loadable_zone
 from services.orchestrator.core.evolve import evolve, stale_snapshot
@@ -61,8 +61,8 @@ from services.strategy.core.segments import classify
 # that brought a debt up to date is stale even when the debt had been paid in full earlier;
 # 8: facts about a person not on file kept as theirs, roles per debt, desk requests about a debt
 # the person is not on (or a guarantor the contract excludes) declined, a request dropped for
-# any reason names the request, and a linked person is written to in their (or the borrower's)
-# language.
+# any reason names the request, a linked person is written to in their (or the borrower's)
+# language, and a guarantor's task is marked for the co-debtor stay.
 CORE_REVISION = 8
 
 
@@ -143,6 +143,7 @@ def _task(
         "authorised_at": decided.decided_at,
         "not_after": not_after,
         "to": intent.to,
+        "co_debtor_stay": co_debtor_stay_applies(state, decided, ctx.policy),
     }
     if intent.channel is Channel.LETTER:
         # The gate suppresses a letter to a party with no postal address (P1-DEST).
@@ -505,6 +506,19 @@ def _on_request(
         request_id=m.request_id,
     )
     return gate(state, intent, now, ctx, Batch())
+
+
+def co_debtor_stay_applies(state: BorrowerState, decided: ContactDecided, policy: Policy) -> bool:
+    """Whether the task carrying out this authorisation is to be held if the borrower's
+    bankruptcy comes to stay co-debtors before it is sent: the person is a guarantor of the
+    debt, and the decision evaluated a co-debtor stay hold (it passed, or the contact would not
+    be authorised), so its policy applies the stay to them there (BK-1301 is pack data). The
+    audit asks the same of each recorded authorisation under its recorded policy."""
+    party = state.parties.get(decided.party_id)
+    if party is None or party.role_on(decided.loan_id) is not PartyRole.GUARANTOR:
+        return False
+    ids = holds.rule_ids(policy.packs, "co_debtor_stay")
+    return bool(ids) and any(o.rule_id in ids for o in decided.rules)
 
 
 def _dropped(intent: ContactIntent, reason: str) -> IntentDropped:

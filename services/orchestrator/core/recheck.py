@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.values import Channel, Purpose
+from contracts.values import Channel, PartyRole, Purpose
 from services.compliance.core import consent
-from services.orchestrator.core.state import BorrowerState
+from services.orchestrator.core.state import BorrowerState, co_debtors_stayed
 
 
 def revoked_since(
@@ -17,6 +17,8 @@ def revoked_since(
     to: str | None,
     purpose: Purpose,
     now: datetime,
+    *,
+    co_debtor_stay: bool = False,
 ) -> str | None:
     """The reason an in-flight task must not be sent, or None. Revocation wins (P6)."""
     party = state.parties.get(party_id)
@@ -27,9 +29,17 @@ def revoked_since(
         return "hold:deceased"
     if party.bankrupt:
         return "hold:bankruptcy"
-    # Not the co-debtor stay (BK-1301): it is pack data, for some jurisdictions under some
-    # policies, and this check knows no policy. Applied here, it would cancel lawful contacts
-    # outside the US and report dispatches under policies without it as violations (ADR 0012).
+    # The co-debtor stay (BK-1301) is pack data, for some places under some policies: applied
+    # only where the authorising decision's policy applied it (the task says so), else it
+    # would cancel lawful contacts elsewhere and flag dispatches under older policies.
+    borrower = state.parties.get(state.borrower_id)
+    if (
+        co_debtor_stay
+        and party.role_on(loan_id) is PartyRole.GUARANTOR
+        and borrower is not None
+        and co_debtors_stayed(borrower)
+    ):
+        return "hold:co_debtor_stay"
     if loan_id in party.attorney_loans:
         return "hold:attorney"
     if (

@@ -3,6 +3,7 @@ did, also when the upstream systems report it in pieces or out of order."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
@@ -21,6 +22,7 @@ from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.settings import OrchestratorSettings
 from tests.unit.orchestrator.builders import (
     GUARANTOR,
+    NOON_NY,
     T0,
     B,
     Feed,
@@ -155,21 +157,41 @@ def test_the_borrowers_chapter_13_bankruptcy_stays_the_guarantor_too(
     assert ("BK-1301" in decisions(asked)[0]["reasons"]) is (verdict == "suppressed")
 
 
-def test_the_dispatch_check_leaves_the_co_debtor_stay_to_the_gate() -> None:
-    """BK-1301 is pack data for some jurisdictions: the channel worker's re-check, which reads
-    no policy, does not apply it (else it would cancel lawful UK and China contacts, and flag
-    dispatches under policies without it). A later decision about the guarantor is the gate's."""
+def test_a_guarantors_task_authorised_before_a_chapter_13_filing_is_not_sent() -> None:
+    """BK-1301 at dispatch, as every hold: the US policy that authorised the guarantor's call
+    applies the stay, so its task says so, and the channel worker's re-check (which reads no
+    policy) cancels it once the filing is in. A task whose policy does not apply the stay
+    carries no such mark and is left alone."""
     noon = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
     feed = with_guarantor()
-    feed.send(B, dpd(4, noon.date()), noon)
+    asked = feed.send(B, dpd(4, noon.date()), noon)
     feed.send(B, BankruptcyFiled(party_id=B, chapter=13), noon + timedelta(minutes=1))
     state = feed.state(B)
+    [task] = [json.loads(t.value)["payload"] for t in asked.tasks]
 
-    reason = revoked_since(
-        state, "g1", "L1", Channel.CALL, GUARANTOR, Purpose.COLLECTION, noon + timedelta(minutes=2)
-    )
+    def reason(marked: bool) -> str | None:
+        at = noon + timedelta(minutes=2)
+        return revoked_since(
+            state,
+            "g1",
+            "L1",
+            Channel.CALL,
+            GUARANTOR,
+            Purpose.COLLECTION,
+            at,
+            co_debtor_stay=marked,
+        )
 
-    assert reason is None
+    assert task["co_debtor_stay"] is True
+    assert reason(True) == "hold:co_debtor_stay"
+    assert reason(False) is None
+
+
+def test_a_borrowers_own_task_carries_no_co_debtor_mark() -> None:
+    out = borrower().send(B, dpd(1, NOON_NY.date()), NOON_NY)
+
+    assert out.tasks
+    assert all("co_debtor_stay" not in json.loads(t.value)["payload"] for t in out.tasks)
 
 
 def test_what_a_task_says_is_part_of_the_strategy_version() -> None:
