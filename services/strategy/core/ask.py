@@ -530,10 +530,21 @@ def on_opt_out(
     playbook: Playbook,
 ) -> ContactIntent | None:
     """TC-4: one confirmation text, within 5 minutes of the opt-out (the gate enforces both)."""
-    # About a debt the person is liable on where there is one: as a contact person for another
-    # they may only be asked where the borrower is (RF-13), which would refuse the confirmation.
+
+    # About a debt the person is liable on and that no hold of its own bars, where there is
+    # one: as a contact person they may only be asked where the borrower is (RF-13), and a
+    # disputed debt, or one under a cease or an attorney, would refuse the confirmation too.
+    def barred(loan_id: str) -> bool:
+        loan = state.loans.get(loan_id)
+        return (
+            (loan is not None and loan.disputed)
+            or loan_id in party.cease_loans
+            or loan_id in party.attorney_loans
+        )
+
     named = sorted(
-        party.loans, key=lambda loan: (party.role_on(loan) is PartyRole.CONTACT_PERSON, loan)
+        party.loans,
+        key=lambda loan: (party.role_on(loan) is PartyRole.CONTACT_PERSON, barred(loan), loan),
     )
     loan_id = next(iter(named), None) or next(iter(sorted(state.loans)), None)
     if loan_id is None:

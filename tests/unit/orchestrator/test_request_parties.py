@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts import InboundMessageReceived, LoanOpened, PartyLinked, RequestContact
+from contracts import DisputeOpened, InboundMessageReceived, LoanOpened, PartyLinked, RequestContact
 from contracts.values import Channel, PartyRole, Phone, PhoneType, Purpose
 from events.envelope import derive_id
 from tests.unit.orchestrator.builders import (
@@ -210,6 +210,27 @@ def test_a_stop_from_someone_with_two_roles_is_confirmed_about_the_debt_they_are
         body="STOP",
         vendor="v",
         external_id="SM9",
+        received_at=NOON_NY,
+    )
+
+    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+
+    confirmations = [d for d in decisions(out) if d["purpose"] == "opt_out_confirmation"]
+    assert [(d["loan_id"], d["verdict"]) for d in confirmations] == [("L2", "authorised")]
+
+
+def test_a_stop_is_confirmed_about_a_debt_no_hold_of_its_own_bars() -> None:
+    """TC-4: the borrower disputes L1 and owes L2 too. Their STOP is confirmed about L2: a
+    confirmation about the disputed L1 would be refused (only the dispute response passes)."""
+    feed = borrower()
+    feed.send(B, _second_loan(), NOON_NY - timedelta(hours=2))
+    feed.send(B, DisputeOpened(loan_id="L1"), NOON_NY - timedelta(hours=1))
+    stop = InboundMessageReceived(
+        from_number=MOBILE,
+        to_number="+18005550111",
+        body="STOP",
+        vendor="v",
+        external_id="SM10",
         received_at=NOON_NY,
     )
 
