@@ -259,20 +259,21 @@ class BorrowerState:
         if party is None or loan is None:
             return None
         borrower = self.parties.get(self.borrower_id)
-        everyone = (*self.attempts.values(), *reserved)
-        to = intent.to
+        # One pass over the borrower's attempts: this person's, and others' to the number dialled.
+        to = None if intent.channel is Channel.EMAIL else intent.to
+        theirs: list[AttemptRecord] = []
+        others: list[AttemptRecord] = []
+        for a in (*self.attempts.values(), *reserved):
+            if a.party_id == party.party_id:
+                theirs.append(a.record())
+            elif to is not None and a.to == to and a.channel is not Channel.EMAIL:
+                others.append(a.record())
         return GateInput(
             intent=intent,
             party=self.party_facts(party, intent.loan_id),
             debt=loan.facts(co_debtor_stay=borrower is not None and co_debtors_stayed(borrower)),
-            attempts=tuple(a.record() for a in everyone if a.party_id == party.party_id),
+            attempts=tuple(theirs),
             consents=tuple(party.consents),
             borrower_addresses=borrower.addresses if borrower else (),
-            number_attempts=()
-            if to is None or intent.channel is Channel.EMAIL
-            else tuple(
-                a.record()
-                for a in everyone
-                if a.to == to and a.party_id != party.party_id and a.channel is not Channel.EMAIL
-            ),
+            number_attempts=tuple(others),
         )

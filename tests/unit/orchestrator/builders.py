@@ -189,5 +189,21 @@ def with_guarantor(*, contact_allowed: bool = True, refused: bool = False) -> Fe
     return feed
 
 
+CARL_PHONE = "+15185550123"
+CARL_EMAIL = "carl@mail.example"
+
+
+def contact_person(*, email: bool = False) -> PartyLinked:
+    """Carl, named for L1 as a contact person (a third party, RF-13), at a home phone."""
+    return PartyLinked(
+        party_id="c1",
+        role=PartyRole.CONTACT_PERSON,
+        loan_id="L1",
+        name="Carl",
+        phones=(Phone(number=CARL_PHONE, type=PhoneType.HOME),),
+        emails=(Email(address=CARL_EMAIL),) if email else (),
+    )
+
+
 def dpd(n: int, day: date) -> DelinquencyUpdated:
     return DelinquencyUpdated(loan_id="L1", days_past_due=n, amount_overdue=usd(50), as_of=day)

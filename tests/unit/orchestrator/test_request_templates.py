@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from contracts import CeaseRequested, DisputeOpened, PartyLinked, RequestContact
-from contracts.values import Channel, Email, PartyRole, Phone, PhoneType, Purpose
+from contracts import CeaseRequested, DisputeOpened, RequestContact
+from contracts.values import Channel, PartyRole, Purpose
 from events.envelope import derive_id
 from services.orchestrator.engine import Emitted
 from services.strategy.core.lcm import location_inquiry_problems, revealing_terms
@@ -28,6 +28,8 @@ from services.strategy.core.playbook import (
     load_templates,
 )
 from tests.unit.orchestrator.builders import (
+    CARL_EMAIL,
+    CARL_PHONE,
     EMAIL,
     MOBILE,
     NOON_NY,
@@ -35,28 +37,19 @@ from tests.unit.orchestrator.builders import (
     Feed,
     borrower,
     channels,
+    contact_person,
     decisions,
     dpd,
     of_type,
 )
 
-CARL_PHONE = "+15185550123"
-CARL_EMAIL = "carl@mail.example"
 BUSINESS = "Parley Services"  # the engine's default business name (decide.Context)
 
 
 def _with_contact_person() -> Feed:
     feed = borrower()
     feed.send(B, dpd(20, NOON_NY.date()), NOON_NY - timedelta(hours=1))
-    carl = PartyLinked(
-        party_id="c1",
-        role=PartyRole.CONTACT_PERSON,
-        loan_id="L1",
-        name="Carl",
-        phones=(Phone(number=CARL_PHONE, type=PhoneType.HOME),),
-        emails=(Email(address=CARL_EMAIL),),
-    )
-    feed.send(B, carl, NOON_NY - timedelta(hours=1))
+    feed.send(B, contact_person(email=True), NOON_NY - timedelta(hours=1))
     return feed
 
 
