@@ -7,8 +7,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from contracts.outcomes import DispatchStarted
-from events.envelope import Envelope
 from events.topics import Topics
 from services.audit.core.replay import AuditReport
 from services.audit.shards import (
@@ -27,7 +25,6 @@ from services.compliance.core import Policy
 from services.compliance.core.registry import policy_document
 from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
-from services.runtime.logreader import read_all
 
 __all__ = ["context_factory", "run_audit", "write_json"]
 
@@ -42,9 +39,9 @@ async def run_audit(
     *,
     rederive: bool = False,
 ) -> AuditReport:
-    """Fold the ledger, then check every dispatch record against what the fold found.
+    """Fold the ledger, and check every dispatch record against what the fold found.
 
-    By default the fold runs in one process per core, as the ledger's size warrants, with the
+    By default the audit runs in one process per core, as the ledger's size warrants, with the
     partitions dealt so that spawned children, which start later, get less. ``processes`` asks for
     exactly that many, with the partitions dealt by size alone. ``rederive`` runs the whole
     decision core again on every entry, not only the gate on every decision.
@@ -55,7 +52,7 @@ async def run_audit(
     cores = available_cores()
     most = max(1, min(cores if processes is None else processes, partitions))
     children: list[Child] = []
-    with long_lived_heap():  # from the fold to the last merge and check (shards.py)
+    with long_lived_heap():  # from the fold to the last merge (shards.py)
         try:
             if method == "fork":
                 # Before any connection, while this process has no other thread (start_method); a
@@ -84,35 +81,12 @@ async def run_audit(
             for child in children[len(working) :]:
                 child.give(None)
             auditor = await fold(replace(job, mine=first))
-            # Read while the other processes finish; check once every authorisation is known.
-            dispatches = await _dispatches(bootstrap, topics, partitions)
             for child in folding:
                 auditor.merge(await child.part())
         finally:
             for child in children:
                 child.stop()
-        for borrower_id, d in dispatches:
-            auditor.dispatch(
-                borrower_id,
-                d.attempt_id,
-                d.started_at,
-                d.channel,
-                vendor=d.vendor,
-                vendor_deduplicates=d.vendor_deduplicates,
-            )
     return auditor.report
-
-
-async def _dispatches(
-    bootstrap: str, topics: Topics, partitions: int
-) -> list[tuple[str, DispatchStarted]]:
-    """Every dispatch record the channel workers wrote, in log order per partition."""
-    found = []
-    async for record in read_all(bootstrap, topics.outcomes, set(range(partitions))):
-        envelope = Envelope.model_validate_json(record.value)
-        if envelope.type == DispatchStarted.TYPE:
-            found.append((envelope.borrower_id, DispatchStarted.model_validate(envelope.payload)))
-    return found
 
 
 def write_json(report: AuditReport, path: Path) -> None:

@@ -18,9 +18,10 @@ only start (or one its vendor de-duplicates), and not follow a revocation of tha
 for that address (``dispatches``). A shadow policy, if given, re-runs every
 decision under new rules and counts what would have changed.
 
-Borrowers are independent of one another (all of a borrower's entries share a partition), so the
-ledger may be folded in shards, one ``Auditor`` each, and the parts merged before the dispatch
-records are checked.
+Borrowers are independent of one another (all of a borrower's entries, and all of its dispatch
+records, share a partition), so the log may be audited in shards of partitions, one ``Auditor``
+each: a shard folds its ledger partitions, checks its dispatch records against what it folded,
+and its report is merged with the others'.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ from contracts import (
     TimerScheduled,
 )
 from contracts.decisions import Verdict
+from contracts.outcomes import DispatchStarted
 from contracts.tasks import CHANNEL_OF, PlaceCall, SendEmail, SendLetter, SendSms, Task
 from contracts.values import Channel, PartyRole, Phone, PhoneType
+from events.envelope import Envelope
 from events.partitioning import partition_for
 from services.audit.core.dispatches import Authorisations, Authorised, consent_record
 from services.audit.core.entry import RecordedEntry, first_errors, message_of
@@ -77,7 +80,7 @@ from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 from services.strategy.core.playbook import needs_opt_out_notice
 
-__all__ = ["AuditReport", "Auditor", "Finding", "LedgerPart", "Rederive"]
+__all__ = ["AuditReport", "Auditor", "Finding", "Rederive"]
 
 
 def _comparable(m: Message) -> tuple[str, dict[str, Any]]:
@@ -123,14 +126,6 @@ class Rederive:
     strategy_version: str
 
 
-@dataclass
-class LedgerPart:
-    """What folding one shard of the ledger found, to be merged with the other shards'."""
-
-    report: AuditReport
-    seen: Authorisations
-
-
 class Auditor:
     def __init__(
         self,
@@ -165,13 +160,10 @@ class Auditor:
 
     # -- shards -------------------------------------------------------------------------------
 
-    def part(self) -> LedgerPart:
-        return LedgerPart(self.report, self.seen)
-
-    def merge(self, part: LedgerPart) -> None:
-        """Fold in what another shard found (other borrowers), before checking dispatches."""
-        self.seen.merge(part.seen, revocations_before=len(self.report.revocations))
-        self.report.merge(part.report)
+    def merge(self, report: AuditReport) -> None:
+        """Add what another shard found (other borrowers, their entries and dispatch records).
+        Only the report travels: every dispatch record was checked in its own shard."""
+        self.report.merge(report)
 
     # -- the ledger ---------------------------------------------------------------------------
 
@@ -717,6 +709,43 @@ class Auditor:
         )
 
     # -- the dispatch records -----------------------------------------------------------------
+
+    def dispatch_record(self, value: bytes | None, *, partition: int, where: str) -> None:
+        """One record of the outcomes topic, read from ``partition``. A dispatch record is
+        checked (``dispatch``); the other outcomes are the orchestrator's input, and whatever it
+        made of them is in the ledger."""
+        try:
+            envelope = Envelope.model_validate_json(value or b"")
+            if envelope.type != DispatchStarted.TYPE:
+                return
+            d = DispatchStarted.model_validate(envelope.payload)
+        except ValidationError as exc:
+            # It may be a dispatch: one that reached a vendor cannot be ruled out.
+            self.report.findings.append(
+                Finding("unverifiable", "unreadable_outcome", "", f"{where}: {first_errors(exc)}")
+            )
+            return
+        if self.partitions is not None and self._home(envelope.borrower_id) != partition:
+            # Its authorisation is folded in the shard of its borrower's partition, perhaps in
+            # another process: wherever this one is checked, it cannot be tied to it.
+            self.report.findings.append(
+                Finding(
+                    "violation",
+                    "dispatch_on_wrong_partition",
+                    envelope.borrower_id,
+                    f"{where}: read from {partition}",
+                    d.attempt_id,
+                )
+            )
+            return
+        self.dispatch(
+            envelope.borrower_id,
+            d.attempt_id,
+            d.started_at,
+            d.channel,
+            vendor=d.vendor,
+            vendor_deduplicates=d.vendor_deduplicates,
+        )
 
     def dispatch(
         self,
