@@ -25,6 +25,7 @@ from services.compliance.core import Policy
 from services.compliance.core.registry import policy_document
 from services.orchestrator.context import context_factory
 from services.orchestrator.settings import OrchestratorSettings
+from services.runtime.logreader import read_all
 
 __all__ = ["context_factory", "run_audit", "write_json"]
 
@@ -39,9 +40,9 @@ async def run_audit(
     *,
     rederive: bool = False,
 ) -> AuditReport:
-    """Fold the ledger, and check every dispatch record against what the fold found.
+    """Fold the ledger, then check every dispatch record against what the fold found.
 
-    By default the audit runs in one process per core, as the ledger's size warrants, with the
+    By default the fold runs in one process per core, as the ledger's size warrants, with the
     partitions dealt so that spawned children, which start later, get less. ``processes`` asks for
     exactly that many, with the partitions dealt by size alone. ``rederive`` runs the whole
     decision core again on every entry, not only the gate on every decision.
@@ -52,7 +53,7 @@ async def run_audit(
     cores = available_cores()
     most = max(1, min(cores if processes is None else processes, partitions))
     children: list[Child] = []
-    with long_lived_heap():  # from the fold to the last merge (shards.py)
+    with long_lived_heap():  # from the fold to the last merge and check (shards.py)
         try:
             if method == "fork":
                 # Before any connection, while this process has no other thread (start_method); a
@@ -81,11 +82,18 @@ async def run_audit(
             for child in children[len(working) :]:
                 child.give(None)
             auditor = await fold(replace(job, mine=first))
+            # Read while the other processes finish; check once every authorisation is known.
+            dispatches = [
+                (r.value, f"{topics.outcomes} partition {r.partition} offset {r.offset}")
+                async for r in read_all(bootstrap, topics.outcomes, set(range(partitions)))
+            ]
             for child in folding:
                 auditor.merge(await child.part())
         finally:
             for child in children:
                 child.stop()
+        for value, where in dispatches:  # a borrower's in log order: they share a partition
+            auditor.dispatch_record(value, where=where)
     return auditor.report
 
 

@@ -1,10 +1,10 @@
 """Folding the ledger in several processes, one share of its partitions each.
 
-All of a borrower's ledger entries and dispatch records share a partition, and the audit keeps
-nothing across borrowers but what ``Auditor.merge`` combines, so partitions are independent: each
-process reads its own partitions from the broker, folds their ledger, checks their dispatch
-records, and hands back its report. Each process also checks that every entry and dispatch record
-it reads sits on its borrower's partition, so that independence is verified, not assumed. The parent folds the first share itself while the others start: forked where that
+All of a borrower's entries share a partition and the fold keeps nothing across borrowers but
+what ``Auditor.merge`` combines, so partitions are independent: each process reads its own
+partitions from the broker, folds them, and hands back what it found. Each process also checks
+that every entry it reads sits on its borrower's partition, so that independence is verified,
+not assumed. The parent folds the first share itself while the others start: forked where that
 is safe, since a fork starts at once (ADR 0009).
 """
 
@@ -30,8 +30,8 @@ from pydantic import ValidationError
 
 from events.topics import Topics
 from services.audit.core.entry import first_errors, read_entry
-from services.audit.core.replay import Auditor, Rederive
-from services.audit.core.report import AuditReport, Finding
+from services.audit.core.replay import Auditor, LedgerPart, Rederive
+from services.audit.core.report import Finding
 from services.compliance.core import Policy
 from services.compliance.core.registry import policy_from_document
 from services.orchestrator.context import context_factory
@@ -56,13 +56,12 @@ class AuditJob:
     partitions: int  # of every co-partitioned topic
     settings: OrchestratorSettings
     shadow: dict[str, Any] | None  # the shadow policy as a document, or None
-    mine: frozenset[int]  # the partitions this process audits (ledger and outcomes)
+    mine: frozenset[int]  # the ledger partitions this process folds
     rederive: bool = False  # run the whole decision core again, not only the gate
 
 
 async def fold(job: AuditJob) -> Auditor:
-    """Read the recorded policies and this job's ledger partitions, fold them, and check the
-    dispatch records of the same partitions against what the fold found."""
+    """Read the recorded policies and this job's ledger partitions, and fold them."""
     everything = set(range(job.partitions))
     recorded = [
         (f"partition {r.partition} offset {r.offset}", r.value)
@@ -89,14 +88,6 @@ async def fold(job: AuditJob) -> Auditor:
                 continue
             auditor.entry(entry, partition=record.partition)
         auditor.close()
-        # Every authorisation of these borrowers is known now: check their dispatch records,
-        # which share their partitions (a record on another partition is a finding).
-        async for record in read_all(job.bootstrap, job.topics.outcomes, set(job.mine)):
-            auditor.dispatch_record(
-                record.value,
-                partition=record.partition,
-                where=f"{job.topics.outcomes} partition {record.partition} offset {record.offset}",
-            )
     return auditor
 
 
@@ -189,9 +180,9 @@ def _fold_in_child(
     try:
         if isinstance(job, Exception):
             raise job
-        with long_lived_heap():  # pickling the report must not set off a scan of the whole fold
+        with long_lived_heap():  # pickling the part must not set off a scan of the whole fold
             auditor = asyncio.run(fold(job))
-            results.send(auditor.report)
+            results.send(auditor.part())
     except BaseException as exc:  # the parent raises it again: nothing is lost on the way
         try:
             results.send(exc)
@@ -254,7 +245,7 @@ class Child:
         finally:
             self._jobs.close()
 
-    async def part(self) -> AuditReport:
+    async def part(self) -> LedgerPart:
         await _readable(self._results)
         try:
             result = self._results.recv()  # the child sends it whole: the rest follows at once
@@ -264,7 +255,7 @@ class Child:
             ) from None
         if isinstance(result, BaseException):
             raise result
-        assert isinstance(result, AuditReport)
+        assert isinstance(result, LedgerPart)
         return result
 
     def stop(self) -> None:

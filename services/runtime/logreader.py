@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -77,17 +76,9 @@ class PartitionReader:
         ends = await self._consumer.end_offsets(wanted)
         pending = [tp for tp in wanted if await self._consumer.position(tp) < ends[tp]]
         while pending:
-            # Take all that was fetched, so that the client sends the next fetch at once (it
-            # waits while any fetched record is unread), and let it run every so often while the
-            # caller works through these: the broker's next answer arrives meanwhile instead of
-            # being waited for (the audit folds a batch for a few hundred ms).
-            batch = await self._consumer.getmany(*pending, timeout_ms=200)
-            n = 0
+            batch = await self._consumer.getmany(*pending, timeout_ms=200, max_records=5000)
             for records in batch.values():
                 for record in records:
-                    n += 1
-                    if n % 128 == 0:
-                        await asyncio.sleep(0)
                     yield record
             pending = [tp for tp in pending if await self._consumer.position(tp) < ends[tp]]
 

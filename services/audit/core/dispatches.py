@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from contracts import ConsentGranted, ConsentRevoked
@@ -66,8 +66,8 @@ def consent_record(m: ConsentGranted | ConsentRevoked, processed_at: datetime) -
 
 @dataclass
 class Authorisations:
-    """Every authorised attempt, and every person's consent records, from the ledger partitions
-    audited; and the attempts whose dispatch records have been checked."""
+    """Every authorised attempt, and every person's consent records, from the whole ledger; and
+    the attempts whose dispatch records have been checked."""
 
     attempts: dict[str, Authorised] = field(default_factory=dict)
     # (borrower, party) -> that person's consent records in every medium, in processing order:
@@ -79,6 +79,20 @@ class Authorisations:
 
     def file(self, borrower_id: str, party_id: str, recorded: Recorded) -> None:
         self.trail.setdefault((borrower_id, party_id), []).append(recorded)
+
+    def merge(self, other: Authorisations, revocations_before: int) -> None:
+        """Add another shard's; its revocation numbers move up by ``revocations_before``."""
+        self.attempts.update(other.attempts)
+        self.started.update(other.started)
+        for key, records in other.trail.items():
+            mine = self.trail.setdefault(key, [])
+            mine.extend(
+                r
+                if r.revocation is None
+                else replace(r, revocation=r.revocation + revocations_before)
+                for r in records
+            )
+            mine.sort(key=lambda r: r.record.processed_at)  # stable: log order within a shard
 
     def check(
         self,

@@ -18,10 +18,9 @@ only start (or one its vendor de-duplicates), and not follow a revocation of tha
 for that address (``dispatches``). A shadow policy, if given, re-runs every
 decision under new rules and counts what would have changed.
 
-Borrowers are independent of one another (all of a borrower's entries, and all of its dispatch
-records, share a partition), so the log may be audited in shards of partitions, one ``Auditor``
-each: a shard folds its ledger partitions, checks its dispatch records against what it folded,
-and its report is merged with the others'.
+Borrowers are independent of one another (all of a borrower's entries share a partition), so the
+ledger may be folded in shards, one ``Auditor`` each, and the parts merged before the dispatch
+records are checked.
 """
 
 from __future__ import annotations
@@ -80,7 +79,7 @@ from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 from services.strategy.core.playbook import needs_opt_out_notice
 
-__all__ = ["AuditReport", "Auditor", "Finding", "Rederive"]
+__all__ = ["AuditReport", "Auditor", "Finding", "LedgerPart", "Rederive"]
 
 
 def _comparable(m: Message) -> tuple[str, dict[str, Any]]:
@@ -126,6 +125,14 @@ class Rederive:
     strategy_version: str
 
 
+@dataclass
+class LedgerPart:
+    """What folding one shard of the ledger found, to be merged with the other shards'."""
+
+    report: AuditReport
+    seen: Authorisations
+
+
 class Auditor:
     def __init__(
         self,
@@ -160,10 +167,13 @@ class Auditor:
 
     # -- shards -------------------------------------------------------------------------------
 
-    def merge(self, report: AuditReport) -> None:
-        """Add what another shard found (other borrowers, their entries and dispatch records).
-        Only the report travels: every dispatch record was checked in its own shard."""
-        self.report.merge(report)
+    def part(self) -> LedgerPart:
+        return LedgerPart(self.report, self.seen)
+
+    def merge(self, part: LedgerPart) -> None:
+        """Fold in what another shard found (other borrowers), before checking dispatches."""
+        self.seen.merge(part.seen, revocations_before=len(self.report.revocations))
+        self.report.merge(part.report)
 
     # -- the ledger ---------------------------------------------------------------------------
 
@@ -710,10 +720,10 @@ class Auditor:
 
     # -- the dispatch records -----------------------------------------------------------------
 
-    def dispatch_record(self, value: bytes | None, *, partition: int, where: str) -> None:
-        """One record of the outcomes topic, read from ``partition``. A dispatch record is
-        checked (``dispatch``); the other outcomes are the orchestrator's input, and whatever it
-        made of them is in the ledger."""
+    def dispatch_record(self, value: bytes | None, *, where: str) -> None:
+        """One record of the outcomes topic. A dispatch record is checked (``dispatch``); the
+        other outcomes are the orchestrator's input, and what it made of them is in the
+        ledger."""
         try:
             envelope = Envelope.model_validate_json(value or b"")
             if envelope.type != DispatchStarted.TYPE:
@@ -723,19 +733,6 @@ class Auditor:
             # It may be a dispatch: one that reached a vendor cannot be ruled out.
             self.report.findings.append(
                 Finding("unverifiable", "unreadable_outcome", "", f"{where}: {first_errors(exc)}")
-            )
-            return
-        if self.partitions is not None and self._home(envelope.borrower_id) != partition:
-            # Its authorisation is folded in the shard of its borrower's partition, perhaps in
-            # another process: wherever this one is checked, it cannot be tied to it.
-            self.report.findings.append(
-                Finding(
-                    "violation",
-                    "dispatch_on_wrong_partition",
-                    envelope.borrower_id,
-                    f"{where}: read from {partition}",
-                    d.attempt_id,
-                )
             )
             return
         self.dispatch(

@@ -12,14 +12,13 @@ from pathlib import Path
 from contracts.outcomes import DispatchStarted, InboundMessageReceived
 from contracts.values import Channel, Purpose
 from events.envelope import Envelope, wrap
-from events.partitioning import partition_for
 from services.audit.core.dispatches import Authorisations, Authorised
 from services.audit.core.replay import Auditor
 from services.audit.core.report import AuditReport
 from services.channels.adapters.fakes import FakeChannelAdapter
 from services.channels.engine import Dispatcher
 from services.runtime.clock import SimClock
-from tests.unit.audit.ledgers import MOBILE, NOON_NY, PARTITIONS, B, audit, ny_borrower
+from tests.unit.audit.ledgers import MOBILE, NOON_NY, B, audit, ny_borrower
 from tests.unit.audit.test_revocations import _authorised_text
 from tests.unit.channels.channels_unit_support import NOW, PHONE, sms
 from tests.unit.channels.test_dispatcher_failures import TOPICS, Published, records
@@ -98,64 +97,48 @@ def test_one_dispatch_record_written_twice_is_one_start() -> None:
     assert auditor.report.dispatches_checked == 1
 
 
-def test_a_shard_checks_its_own_dispatch_records_and_only_its_report_travels() -> None:
-    """Dispatch records share their borrower's partition, so each shard checks its own against
-    its own authorisations (shards.fold); what it found reaches the parent pickled."""
+def test_merged_shards_check_repeats_against_every_authorisation() -> None:
+    """Dispatches are checked in the parent, after the shards' parts are merged (run.py); a
+    part travels pickled from a child."""
     other = ny_borrower(NOON_NY - timedelta(days=3))
     ledger = ny_borrower()
     attempt = _authorised_text(ledger, NOON_NY)
-    merged, safe, shard, safe_shard = audit(other), audit(other), audit(ledger), audit(ledger)
+    merged, safe = audit(other), audit(other)
+    part = pickle.loads(pickle.dumps(audit(ledger).part()))
+    merged.merge(part)
+    safe.merge(pickle.loads(pickle.dumps(part)))
 
     for at in (NOON_NY + MINUTE, NOON_NY + 2 * MINUTE):
-        shard.dispatch_record(_started(attempt, at), partition=_HOME, where="here")
-        safe_shard.dispatch_record(
-            _started(attempt, at, vendor_deduplicates=True), partition=_HOME, where="here"
-        )
-    merged.merge(pickle.loads(pickle.dumps(shard.report)))
-    safe.merge(pickle.loads(pickle.dumps(safe_shard.report)))
+        merged.dispatch(B, attempt, at, Channel.SMS, vendor="v")
+        safe.dispatch(B, attempt, at, Channel.SMS, vendor="v", vendor_deduplicates=True)
 
     assert _codes(merged) == ["dispatch_repeated"]
-    assert merged.report.dispatches_checked == 2
     assert safe.report.ok, safe.report.findings
-    assert safe.report.dispatches_checked == 2
-
-
-def test_a_dispatch_record_off_its_borrowers_partition_is_a_violation() -> None:
-    """Its authorisation is checked in the shard of the borrower's partition: a record anywhere
-    else cannot be tied to it, whichever process reads it."""
-    ledger = ny_borrower()
-    attempt = _authorised_text(ledger, NOON_NY)
-    auditor = audit(ledger)
-
-    auditor.dispatch_record(
-        _started(attempt, NOON_NY + MINUTE), partition=(_HOME + 1) % PARTITIONS, where="there"
-    )
-
-    [f] = auditor.report.findings
-    assert (f.kind, f.code, f.attempt_id) == ("violation", "dispatch_on_wrong_partition", attempt)
 
 
 def test_an_unreadable_outcome_record_is_unverifiable_and_the_audit_goes_on() -> None:
+    """A record of the outcomes topic that is no envelope, or a dispatch record that does not
+    validate, may be a dispatch that cannot be checked (it used to stop the audit)."""
     ledger = ny_borrower()
     attempt = _authorised_text(ledger, NOON_NY)
     auditor = audit(ledger)
     broken = json.loads(_started(attempt, NOON_NY + MINUTE))
     del broken["payload"]["started_at"]
 
-    auditor.dispatch_record(b"{not json", partition=_HOME, where="outcomes 0 offset 7")
-    auditor.dispatch_record(json.dumps(broken).encode(), partition=_HOME, where="offset 8")
-    auditor.dispatch_record(_started(attempt, NOON_NY + MINUTE), partition=_HOME, where="9")
+    auditor.dispatch_record(b"{not json", where="outcomes partition 0 offset 7")
+    auditor.dispatch_record(json.dumps(broken).encode(), where="offset 8")
+    auditor.dispatch_record(None, where="offset 9")
+    auditor.dispatch_record(_started(attempt, NOON_NY + MINUTE), where="offset 10")
 
     codes = [(f.kind, f.code) for f in auditor.report.findings]
-    assert codes == [("unverifiable", "unreadable_outcome")] * 2
-    assert "outcomes 0 offset 7" in auditor.report.findings[0].detail
+    assert codes == [("unverifiable", "unreadable_outcome")] * 3
+    assert "outcomes partition 0 offset 7" in auditor.report.findings[0].detail
     assert "started_at" in auditor.report.findings[1].detail
     assert auditor.report.dispatches_checked == 1
 
 
 def test_outcomes_other_than_dispatch_records_are_not_checked() -> None:
-    ledger = ny_borrower()
-    auditor = audit(ledger)
+    auditor = audit(ny_borrower())
     reply = wrap(
         InboundMessageReceived(
             external_id="m1",
@@ -170,30 +153,16 @@ def test_outcomes_other_than_dispatch_records_are_not_checked() -> None:
         producer="gateway",
     )
 
-    auditor.dispatch_record(reply.model_dump_json().encode(), partition=_HOME, where="here")
+    auditor.dispatch_record(reply.model_dump_json().encode(), where="here")
 
     assert auditor.report.ok, auditor.report.findings
     assert auditor.report.dispatches_checked == 0
 
 
-_HOME = partition_for(B.encode(), PARTITIONS)
-
-
-def _started(
-    attempt: str, at: datetime, *, vendor: str = "v", vendor_deduplicates: bool = False
-) -> bytes:
-    started = DispatchStarted(
-        attempt_id=attempt,
-        channel=Channel.SMS,
-        vendor=vendor,
-        started_at=at,
-        vendor_deduplicates=vendor_deduplicates,
-    )
-    return (
-        wrap(started, borrower_id=B, occurred_at=at, producer="channel-worker")
-        .model_dump_json()
-        .encode()
-    )
+def _started(attempt: str, at: datetime) -> bytes:
+    started = DispatchStarted(attempt_id=attempt, channel=Channel.SMS, vendor="v", started_at=at)
+    envelope = wrap(started, borrower_id=B, occurred_at=at, producer="channel-worker")
+    return envelope.model_dump_json().encode()
 
 
 # -- the dispatch record ----------------------------------------------------------------------

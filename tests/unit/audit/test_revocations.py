@@ -300,19 +300,17 @@ def test_a_revocation_of_every_number_covers_the_number_dispatched_to() -> None:
     assert [(r.scope, r.dispatches_after) for r in auditor.report.revocations] == [("medium", 1)]
 
 
-def test_merged_shards_keep_each_revocations_dispatch_count() -> None:
-    """A shard counts the dispatches after its own revocations; merged, the counts stay with
-    them."""
+def test_merged_shards_count_dispatches_against_the_right_revocation() -> None:
+    """Revocations are numbered per shard; merging renumbers those of the shard merged in."""
     other = ny_borrower()
     _revoke(other, NOON_NY - timedelta(days=2), NOON_NY - timedelta(days=2), address=None)
     ledger = ny_borrower()
     attempt = _authorised_text(ledger, NOON_NY)
     _revoke(ledger, NOON_NY, NOON_NY + timedelta(minutes=1))
     merged: Auditor = audit(other)
-    shard = audit(ledger)
+    merged.merge(audit(ledger).part())
 
-    shard.dispatch(B, attempt, NOON_NY + timedelta(minutes=2), Channel.SMS)
-    merged.merge(shard.report)
+    merged.dispatch(B, attempt, NOON_NY + timedelta(minutes=2), Channel.SMS)
 
     assert [r.dispatches_after for r in merged.report.revocations] == [0, 1]
 
