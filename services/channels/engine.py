@@ -3,8 +3,9 @@
 Per attempt: recognise a redelivered task by its attempt id; re-check holds and consent against
 the ledger at dispatch time (P6); drop a task whose window has passed; record DispatchStarted
 durably, then call the vendor, then record the outcome. An attempt that was started but has no
-outcome (a crash in between) is never blindly resent: it is resent only to a vendor that honours
-the attempt id as an idempotency key, else recorded as outcome-unknown.
+outcome (a crash in between) is never blindly resent: it is started again only at the vendor it
+was started at, where that start was marked as de-duplicated on the attempt id and the adapter
+still honours the attempt id as an idempotency key; else it is recorded as outcome-unknown.
 
 Which attempts were started or finished is remembered only while a task of them could still be
 sent: a task is never sent after its deadline, so past it (and a clock-skew margin) the attempt
@@ -93,18 +94,51 @@ class Horizon:
         return self.deadline(task) + self.clock_skew
 
 
+def _deduplicating_vendor(adapter: ChannelAdapter | None) -> str | None:
+    """The one vendor every send through ``adapter`` reaches, if that vendor de-duplicates
+    requests on the attempt id; None otherwise."""
+    if adapter is None or not getattr(adapter, "honours_idempotency", False):
+        return None
+    vendor = adapter.vendor
+    # A failover chain names its vendors joined by ">" (FailoverAdapter.vendor), also behind a
+    # rate limiter. Which of them a send reaches depends on which is up at the time, so a second
+    # request may reach one that never saw the first: no vendor's de-duplication covers both.
+    return vendor if vendor and ">" not in vendor else None
+
+
 @dataclass(slots=True)
 class WorkerPartition:
     started: set[str] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
+    # The vendor a started attempt's last start went to, where that start was marked
+    # vendor_deduplicates: only there may it be started again (P2). The key the first request
+    # carried means nothing to another vendor, and an unmarked start has no key honoured.
+    deduplicated_at: dict[str, str] = field(default_factory=dict)
     borrowers: dict[str, BorrowerState] = field(default_factory=dict)
     # Until when each remembered attempt is kept; the same as a heap, soonest first (entries
     # whose time was pushed back since are skipped when they come up).
     kept_until: dict[str, datetime] = field(default_factory=dict)
     expiry: list[tuple[datetime, str]] = field(default_factory=list)
 
-    def remember(self, attempt_id: str, until: datetime, *, finished: bool) -> None:
-        (self.finished if finished else self.started).add(attempt_id)
+    def remember(
+        self,
+        attempt_id: str,
+        until: datetime,
+        *,
+        finished: bool,
+        deduplicated_at: str | None = None,
+    ) -> None:
+        """``deduplicated_at``, for a start: the vendor it went to if it was marked as
+        de-duplicated there, else None. A later start replaces what an earlier one said: a
+        request again would follow the last one (as the audit reads them)."""
+        if finished:
+            self.finished.add(attempt_id)
+        else:
+            self.started.add(attempt_id)
+            if deduplicated_at is None:
+                self.deduplicated_at.pop(attempt_id, None)
+            else:
+                self.deduplicated_at[attempt_id] = deduplicated_at
         kept = self.kept_until.get(attempt_id)
         if kept is None or until > kept:
             self.kept_until[attempt_id] = until
@@ -129,6 +163,7 @@ class WorkerPartition:
     def drop(self, attempt_id: str) -> None:
         self.started.discard(attempt_id)
         self.finished.discard(attempt_id)
+        self.deduplicated_at.pop(attempt_id, None)
         self.kept_until.pop(attempt_id, None)  # its entry in the heap is skipped when it comes
 
 
@@ -170,9 +205,10 @@ class Dispatcher:
         self.states.pop(partition, None)
 
     def restore_outcome(self, partition: int, value: bytes) -> None:
-        """Fold our own dispatch records back in: which attempts were started or finished. A
-        record does not carry its task's deadline, only when it was written: the attempt is kept
-        for the horizon's span after that, the longest any task of it may still come."""
+        """Fold our own dispatch records back in: which attempts were started or finished, and
+        at which vendor a start marked as de-duplicated went. A record does not carry its task's
+        deadline, only when it was written: the attempt is kept for the horizon's span after
+        that, the longest any task of it may still come."""
         ws = self.states[partition]
         try:
             envelope = Envelope.model_validate_json(value)
@@ -185,8 +221,12 @@ class Dispatcher:
         until = envelope.occurred_at + self.horizon.span
         if finished and until < self.clock.now():
             ws.drop(attempt_id)  # it has its outcome, and no task of it can be sent any more
-        else:
-            ws.remember(attempt_id, until, finished=finished)
+            return
+        # Records written before vendor_deduplicates existed lack it: unmarked, never resent.
+        vendor = envelope.payload.get("vendor")
+        marked = envelope.payload.get("vendor_deduplicates") is True
+        deduplicated_at = vendor if marked and isinstance(vendor, str) and vendor else None
+        ws.remember(attempt_id, until, finished=finished, deduplicated_at=deduplicated_at)
 
     def restore_ledger(self, partition: int, value: bytes) -> None:
         """Fold a ledger entry: holds and consent as the orchestrator knows them (P6)."""
@@ -304,7 +344,12 @@ class Dispatcher:
             advance is not None
         ):  # simulated time is event time: a task is never seen before it exists
             advance(task.authorised_at)
-        if attempt_id in ws.started and not getattr(adapter, "honours_idempotency", False):
+        deduplicated_at = _deduplicating_vendor(adapter)
+        if attempt_id in ws.started and (
+            deduplicated_at is None or ws.deduplicated_at.get(attempt_id) != deduplicated_at
+        ):
+            # Started again only where the first request was marked as de-duplicated, at the
+            # vendor this adapter sends to: the same audit rule (dispatch_repeated, P2).
             await self._outcome(
                 job, publish, OutcomeKind.OUTCOME_UNKNOWN, "", "started before a crash"
             )
@@ -345,11 +390,16 @@ class Dispatcher:
             channel=channel,
             vendor=adapter.vendor,
             started_at=now,
-            # Only such a vendor lets an attempt be started again (above); the audit checks it.
-            vendor_deduplicates=bool(getattr(adapter, "honours_idempotency", False)),
+            # Only such a start lets the attempt be started again (above); the audit checks it.
+            vendor_deduplicates=deduplicated_at is not None,
         )
         await publish([self._out(job, started, "started")])  # durable before the vendor sees it
-        ws.remember(attempt_id, self.horizon.keep_until(task), finished=False)
+        ws.remember(
+            attempt_id,
+            self.horizon.keep_until(task),
+            finished=False,
+            deduplicated_at=deduplicated_at,
+        )
         sending_for = SENDING_FOR.set(job.envelope.borrower_id)
         try:
             result = await adapter.send(task)

@@ -43,7 +43,8 @@ class ChannelAdapter(Protocol):
     async def send(self, task: Task) -> SendResult: ...
 
     # Optional: adapters whose vendor deduplicates on the attempt id also define
-    # ``honours_idempotency -> bool``; the worker then resends an attempt whose outcome is unknown.
+    # ``honours_idempotency -> bool``; the worker then resends an attempt whose outcome is
+    # unknown, if its last start went to this same vendor and was marked de-duplicated.
     # Adapters that may have to wait before a send (a rate limit) define ``async reserve()``;
     # the worker awaits it before its last checks, so that no wait follows them.
 

@@ -235,7 +235,11 @@ async def test_a_start_without_an_outcome_not_resent_is_unknown_even_at_an_idemp
     d = Dispatcher(TOPICS, {Channel.SMS: Idempotent()}, SimClock(NOW + timedelta(hours=2)))
     d.assign(0)
     started = DispatchStarted(
-        attempt_id="att-1", channel=Channel.SMS, vendor="fake", started_at=NOW
+        attempt_id="att-1",
+        channel=Channel.SMS,
+        vendor="fake",
+        started_at=NOW,
+        vendor_deduplicates=True,  # as the worker marks a start at this vendor: resendable
     )
     d.restore_outcome(
         0,
