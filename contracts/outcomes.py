@@ -10,14 +10,18 @@ from pydantic import AwareDatetime, Field
 from contracts._base import Message
 from contracts.values import AttemptId, Channel, PhoneNumber
 
-# Where a person's text was sent: one of our numbers, an E.164 long code (the same form as
-# PhoneNumber accepts) or an SMS short code. Short codes are ASCII digits only, 3 to 8 of them
-# (5-6 in the US and Canada, 3 to 8 elsewhere); replies to one carry the bare code as `To`.
+# Where a person's text was sent: one of our numbers, as the vendor reports it in `To`. An E.164
+# long code (the same form as PhoneNumber accepts), or any bare ASCII digit string of 3 to 20
+# digits: a short code (3 to 8 digits), a Chinese 106 service number (up to 20 digits, e.g.
+# 1069012345678) or a national number without its +. The number plays no part in routing (the
+# sender's does), and a vendor does not retry a text refused with a 4xx, so refusing an unusual
+# form of our own number would lose the STOP in it (P6).
 ReceivingNumber = Annotated[
     str,
     Field(
-        pattern=r"^(?:\+[1-9]\d{6,14}|[0-9]{3,8})$",
-        description="Our number the text was sent to: E.164, or an SMS short code of 3-8 digits.",
+        pattern=r"^(?:\+[1-9]\d{6,14}|[0-9]{3,20})$",
+        description="Our number the text was sent to: E.164, or 3-20 ASCII digits (a short code,"
+        " a Chinese 106 service number or a national number).",
     ),
 ]
 

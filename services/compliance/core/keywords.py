@@ -1,9 +1,21 @@
 """Opt-out keywords (TC-2, RF-16; CN 退订) and a deliberately simple matcher.
 
-A message is an opt-out when, after trimming whitespace and trailing punctuation and folding
-case, it *is* a keyword ("Stop!") or *starts with* one followed by a space ("STOP please",
-"opt out now"). Keywords without spaces in scripts that do not use spaces (退订) also match as a
-prefix ("退订谢谢"). Anything subtler ("please don't text me") is for a person or a classifier to
+A message is an opt-out when it *begins with* a keyword, compared after NFKC normalisation (so
+"STOP" typed in full-width letters, as Chinese keyboards do, is "STOP") and case folding, and
+after skipping any whitespace, quotes and opening brackets before it: straight and curly quotes,
+guillemets, ( [ { < and their full-width forms, and the CJK brackets (「 『 【 《 and the like).
+
+- Between the words of a multi-word keyword, any run of whitespace, hyphens and underscores
+  counts as the space ("opt out", "Opt-out", "OPT_OUT").
+- A keyword in ASCII must end the message or be followed by a character that is neither a
+  digit nor a letter of the Latin scripts ("STOP", "Stop!", "Stop, please", "STOP. Thanks",
+  '"STOP"'), so a longer word that merely begins with it is not one ("Stopped by the bank",
+  "Endless", "Cancelled my card?"). Chinese runs the next word on without a space, so "STOP谢谢"
+  is one.
+- Any other keyword matches as a prefix, as scripts that do not use spaces (退订) run the next
+  word on ("退订谢谢", "【退订】").
+
+Anything subtler ("please don't text me", "please stop") is for a person or a classifier to
 record as a ConsentRevoked event; TC-2 says other words count when a reasonable person would
 read them as revocation, so this function is a floor, not a ceiling.
 """
@@ -11,12 +23,10 @@ read them as revocation, so this function is a floor, not a ceiling.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from services.compliance.core.policy import Policy
-
-# Trailing punctuation: ASCII, and the CJK full stop and full-width ! ? , forms.
-_TRAILING = " \t\r\n.!?,;:\u3002\uff01\uff1f\uff0c"
 
 
 def opt_out_keywords(policy: Policy) -> frozenset[str]:
@@ -25,17 +35,50 @@ def opt_out_keywords(policy: Policy) -> frozenset[str]:
 
 
 def is_opt_out(policy: Policy, body: str) -> bool:
-    """Whether an inbound message is an opt-out (whole message, or leading keyword)."""
-    text = " ".join(body.split()).strip(_TRAILING).casefold()
-    if not text:
-        return False
-    for keyword in policy.keywords:
-        word = keyword.casefold()
-        if text == word or text.startswith(word + " "):
-            return True
-        if not word.isascii() and text.startswith(word):
-            return True
-    return False
+    """Whether an inbound message is an opt-out: it begins with a keyword (module docstring)."""
+    pattern = _opt_out(policy.keywords)
+    return pattern is not None and pattern.match(_fold(body)) is not None
+
+
+# What may come before the keyword: whitespace, and the quotes and opening brackets people (and
+# their keyboards' autocorrect) wrap a word in, in Latin and CJK typography. The full-width
+# parenthesis, bracket and quote are not listed: NFKC has already made them ASCII.
+_LEADING = (
+    "\"'`([{<"
+    "\u201c\u2018\u201d\u2019\u201e\u201a"  # curly double and single quotes, low quotes
+    "\u00ab\u00bb\u2039\u203a"  # guillemets, either way round
+    "\u300c\u300e\u3010\u3014\u3016\u3018\u301a\u300a\u3008"  # CJK opening brackets
+)
+# Between the words of a multi-word keyword: "opt out", "opt-out", "opt_out".
+_BETWEEN_WORDS = r"[\s_-]+"
+
+
+def _fold(text: str) -> str:
+    # NFKC first: full-width letters (typed on Chinese keyboards) become ASCII ones.
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@lru_cache(maxsize=64)
+def _opt_out(keywords: frozenset[str]) -> re.Pattern[str] | None:
+    # One anchored pattern per keyword set, so a message is read once however many keywords the
+    # policy has: the orchestrator and the audit both check every inbound text.
+    ascii_words: list[str] = []
+    other_words: list[str] = []
+    for keyword in sorted(keywords, key=lambda k: (-len(k), k)):
+        word = _fold(keyword)
+        parts = [re.escape(part) for part in re.split(_BETWEEN_WORDS, word) if part]
+        if parts:
+            (ascii_words if word.isascii() else other_words).append(_BETWEEN_WORDS.join(parts))
+    alternatives = []
+    if ascii_words:
+        # Not followed by a digit or a Latin letter (folded: lower case), so "stopped" is not
+        # "stop"; CJK text after it is the next word ("stop谢谢").
+        alternatives.append(rf"(?:{'|'.join(ascii_words)})(?![0-9a-z\u00c0-\u024f])")
+    if other_words:
+        alternatives.append("|".join(other_words))
+    if not alternatives:
+        return None  # a policy that honours no word: nothing is an opt-out by keyword
+    return re.compile(rf"[\s{re.escape(_LEADING)}]*(?:{'|'.join(alternatives)})")
 
 
 def names_an_opt_out(policy: Policy, body: str) -> bool:

@@ -1,5 +1,6 @@
 """InboundMessageReceived's numbers: the sender is a person's E.164 number; the receiver is ours,
-an E.164 long code or an SMS short code (3 to 8 digits), so a STOP to a short code is not lost."""
+an E.164 long code, an SMS short code or a national service number (3 to 20 digits, China's 106
+numbers among them), so a STOP to any of them is not lost."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def inbound(
 
 
 @pytest.mark.parametrize(
-    "to_number", ["+18005550111", "+447700900123", "123", "12345", "890123", "12345678"]
+    "to_number",
+    ["+18005550111", "+447700900123", "123", "12345", "890123", "12345678", "123456789"],
 )
 def test_to_number_accepts_e164_and_short_codes(to_number: str) -> None:
     assert inbound(to_number=to_number).to_number == to_number
@@ -35,7 +37,7 @@ def test_to_number_accepts_e164_and_short_codes(to_number: str) -> None:
 
 @pytest.mark.parametrize(
     "to_number",
-    ["", "12", "123456789", "+1", "18005550111x", "abc", "12 345", "+0123456789", "١٢٣٤٥"],
+    ["", "12", "1" * 21, "+1", "18005550111x", "abc", "12 345", "+0123456789", "١٢٣٤٥"],
 )
 def test_to_number_rejects_anything_else(to_number: str) -> None:
     with pytest.raises(ValidationError):
