@@ -412,14 +412,15 @@ class DebtCollectorStatement:
     initial: str  # the initial one: information obtained will be used to collect the debt
 
 
-# Per template language. Only English: Reg F binds a US third-party collector, and the zh-CN
-# templates are written for borrowers in China (CN lenders collecting their own loans), where
-# it does not apply. A US borrower who prefers zh-CN would get no statement: add a zh-CN entry
-# (and the sentence to those templates) before offering zh-CN in a US market.
+# Per template language, one for every language the templates are written in (checked at load):
+# a template is chosen by the person's language, not by where they live, so a US borrower who
+# prefers zh-CN reads the zh-CN text, and Reg F needs the statement there as much as in English.
 DEBT_COLLECTOR_STATEMENTS: Mapping[str, DebtCollectorStatement] = {
     "en": DebtCollectorStatement(
         every="debt collector", initial="information obtained will be used for that purpose"
     ),
+    # "a debt collector", "information obtained will be used for this purpose"
+    "zh-CN": DebtCollectorStatement(every="债务催收方", initial="所获信息将用于此目的"),
 }
 
 
@@ -471,15 +472,21 @@ def _check_voicemails(playbook: Playbook, templates: Templates) -> None:
 
 def _check_debt_collector_statements(playbook: Playbook, templates: Templates) -> None:
     """RF-19: every communication the playbook or a desk can send names the business it is from
-    (every language) and, in each language with a statement (DEBT_COLLECTOR_STATEMENTS), says it
-    is from a debt collector; one that may open contact about a debt also says what the initial
-    communication must. Every tone variant of such a template is held to the same."""
+    and says, in its language's words (DEBT_COLLECTOR_STATEMENTS), that it is from a debt
+    collector; one that may open contact about a debt also says what the initial communication
+    must. Every tone variant of such a template is held to the same, and a template language
+    with no statement to hold it to is refused."""
     initial: dict[str, bool] = {}  # template -> whether it may be the initial communication
     for channel, template, purpose in _uses(playbook):
         if needs_debt_collector_statement(channel, purpose):
             initial[template] = initial.get(template, False) or purpose in _MAY_BE_INITIAL
     for language, specs in templates.by_language.items():
         statement = DEBT_COLLECTOR_STATEMENTS.get(language)
+        if statement is None:
+            raise PlaybookError(
+                f"templates/{language}.yaml: no debt-collector statement for {language!r} in "
+                "DEBT_COLLECTOR_STATEMENTS, so its templates could not be checked (RF-19)"
+            )
         for name, spec in specs.items():
             base = name.partition(".")[0]
             if name.startswith("_") or base not in initial:
@@ -492,14 +499,12 @@ def _check_debt_collector_statements(playbook: Playbook, templates: Templates) -
 
 
 def _statement_problems(
-    spec: dict[str, str], statement: DebtCollectorStatement | None, *, initial: bool
+    spec: dict[str, str], statement: DebtCollectorStatement, *, initial: bool
 ) -> list[str]:
     env = _env()
     parts = [spec.get(part, "") for part in ("subject", "body")]
     variables = set().union(*(meta.find_undeclared_variables(env.parse(p)) for p in parts))
     problems = [] if "business" in variables else ["names no sender: reference {{ business }}"]
-    if statement is None:
-        return problems
     said = " ".join(env.from_string(parts[1]).render(**SAMPLE).split()).casefold()
     wanted = [statement.every, *([statement.initial] if initial else [])]
     problems += [

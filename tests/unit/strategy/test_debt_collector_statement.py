@@ -2,14 +2,19 @@
 debt collector; the initial one also that it is an attempt to collect a debt and that any
 information obtained will be used for that purpose. A limited-content voicemail (RF-18), a
 location inquiry (RF-13) and the opt-out confirmation text (TC-4) are not such communications.
-Checked at load, in every tone, so a template that drops the statement never starts."""
+Checked at load, in every tone and every template language (a template is chosen by the person's
+language, not where they live: a US borrower may read Chinese), so one that drops the statement
+never starts."""
 
 from __future__ import annotations
 
 import copy
+import json
+from datetime import timedelta
 
 import pytest
 
+from contracts import BorrowerProfiled
 from contracts.values import Channel, Purpose
 from services.strategy.core.playbook import (
     DEBT_COLLECTOR_STATEMENTS,
@@ -22,14 +27,19 @@ from services.strategy.core.playbook import (
     load_templates,
     needs_debt_collector_statement,
 )
+from tests.unit.orchestrator.builders import NOON_NY, B, borrower, dpd, ny_profile
 
 PLAYBOOKS = ("default", "bnpl")
+LANGUAGES = ("en", "zh-CN")
 EVERY = DEBT_COLLECTOR_STATEMENTS["en"].every
 INITIAL = DEBT_COLLECTOR_STATEMENTS["en"].initial
 SENTENCE = (
     "This is a communication from a debt collector. This is an attempt to collect a debt, "
     "and any information obtained will be used for that purpose."
 )
+ZH_EVERY = DEBT_COLLECTOR_STATEMENTS["zh-CN"].every
+ZH_INITIAL = DEBT_COLLECTOR_STATEMENTS["zh-CN"].initial
+ZH_SENTENCE = "本信息来自债务催收方，旨在催收债务，所获信息将用于此目的。"  # noqa: RUF001
 
 
 def _uses() -> list[tuple[Channel, str, Purpose]]:
@@ -41,7 +51,8 @@ def _uses() -> list[tuple[Channel, str, Purpose]]:
 
 
 def _communications() -> list[tuple[str, bool]]:
-    """(template, may be the initial communication) of every English communication."""
+    """(template, may be the initial communication) of every communication (named as in
+    English, the fallback language every template exists in)."""
     initial: dict[str, bool] = {}
     for channel, template, purpose in _uses():
         if needs_debt_collector_statement(channel, purpose):
@@ -69,19 +80,48 @@ def _default_playbook_check(templates: Templates) -> None:
     check_playbook(load_playbook("default")[0], templates)
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize(("name", "initial"), COMMUNICATIONS, ids=[n for n, _ in COMMUNICATIONS])
-def test_every_english_communication_says_it_is_from_a_debt_collector(
-    name: str, initial: bool
+def test_every_communication_says_it_is_from_a_debt_collector_in_every_language(
+    language: str, name: str, initial: bool
 ) -> None:
-    """Texts included (the reviewer found none did), and every tone variant."""
+    """Texts included (a reviewer found none did in English, then none in Chinese), and every
+    tone variant. Written in the language itself, not left to the English fallback."""
     templates = load_templates()
-    channel = Channel.SMS if "subject" not in templates.by_language["en"][name] else Channel.EMAIL
+    statement = DEBT_COLLECTOR_STATEMENTS[language]
+    assert name in templates.by_language[language]
+    channel = (
+        Channel.SMS if "subject" not in templates.by_language[language][name] else Channel.EMAIL
+    )
 
-    _, body = templates.render("en", name, channel, dict(SAMPLE))
+    _, body = templates.render(language, name, channel, dict(SAMPLE))
 
-    assert EVERY in body
+    assert statement.every in body
     if initial:
-        assert INITIAL in body
+        assert statement.initial in body
+
+
+def test_every_template_language_has_a_statement_to_check() -> None:
+    assert set(DEBT_COLLECTOR_STATEMENTS) == set(load_templates().by_language) == set(LANGUAGES)
+
+
+def test_a_us_borrower_who_prefers_chinese_is_told_it_is_from_a_debt_collector() -> None:
+    """The reviewer's case: Albany, New York, zh-CN, 15 days past due. Every text and email the
+    day's decision sends says, in Chinese, that it is from a debt collector (the voicemail, an
+    attempt rather than a communication, does not)."""
+    feed = borrower(collector=True)
+    profile = BorrowerProfiled(**{**ny_profile(B), "language": "zh-CN"})
+    feed.send(B, profile, NOON_NY - timedelta(hours=1))
+
+    out = feed.send(B, dpd(15, NOON_NY.date()), NOON_NY)
+
+    tasks = [json.loads(t.value) for t in out.tasks]
+    written = [t["payload"] for t in tasks if t["type"] in ("task.sms", "task.email")]
+    assert written
+    for task in written:
+        assert task["language"] == "zh-CN"
+        assert ZH_EVERY in task["body"], task["body"]
+    assert any(ZH_SENTENCE in task["body"] for task in written if task["purpose"] == "collection")
 
 
 def test_the_communications_checked_include_the_texts_and_the_answers() -> None:
@@ -193,10 +233,58 @@ def test_a_communication_without_the_statement_fails_at_load(
     assert problem in str(raised.value)
 
 
-def test_a_chinese_template_must_name_its_sender_but_not_carry_the_english_statement() -> None:
-    """zh-CN templates serve borrowers in China, where Reg F does not apply (no zh-CN entry in
-    DEBT_COLLECTOR_STATEMENTS); who a message is from is still required in every language."""
-    assert set(DEBT_COLLECTOR_STATEMENTS) == {"en"}
+@pytest.mark.parametrize(
+    ("name", "body", "problem"),
+    [
+        pytest.param(
+            "firm_sms.friendly",
+            "{{ business }}：温馨提醒，您的账户需要处理，请致电 {{ callback }}。",  # noqa: RUF001
+            f"does not say {ZH_EVERY!r}",
+            id="the-reviewers-text-as-it-was",
+        ),
+        pytest.param(
+            "firm_sms",
+            "{{ business }}: call {{ callback }}. " + SENTENCE,
+            f"does not say {ZH_EVERY!r}",
+            id="the-english-statement-in-a-chinese-template",
+        ),
+        pytest.param(
+            "broken_plan",
+            "{{ business }}：我们尚未收到计划还款。本信息来自债务催收方。",  # noqa: RUF001
+            f"does not say {ZH_INITIAL!r}",
+            id="a-possible-first-communication-without-the-initial-statement",
+        ),
+        pytest.param(
+            "cease_acknowledgement",
+            "{{ business }}：我们已收到您的要求。",  # noqa: RUF001
+            f"does not say {ZH_EVERY!r}",
+            id="an-answer-without-the-statement",
+        ),
+    ],
+)
+def test_a_chinese_communication_without_the_statement_fails_at_load(
+    name: str, body: str, problem: str
+) -> None:
+    """As an English one does: a US borrower who prefers Chinese is owed it too (RF-19)."""
+    with pytest.raises(PlaybookError, match="RF-19") as raised:
+        _default_playbook_check(_edited("zh-CN", name, "body", body))
+
+    assert f"templates/zh-CN.yaml: {name}:" in str(raised.value)
+    assert problem in str(raised.value)
+
+
+def test_a_template_language_with_no_statement_to_check_fails_at_load() -> None:
+    """Otherwise its templates could drop the statement and still start."""
+    templates = load_templates()
+    by_language = {**templates.by_language, "fr": copy.deepcopy(templates.by_language["en"])}
+
+    with pytest.raises(PlaybookError, match=r"fr\.yaml: no debt-collector statement for 'fr'"):
+        _default_playbook_check(
+            Templates(by_language, templates.version, templates.without_opt_out_notice)
+        )
+
+
+def test_a_chinese_template_must_name_its_sender() -> None:
     nameless = _edited(
         "zh-CN",
         "dispute_response",

@@ -31,6 +31,26 @@ def test_the_opt_out_confirmation_text_carries_no_opt_out_instruction(language: 
     assert footer.strip() not in body
 
 
+NO_MORE_TEXTS = {"en": "no more texts", "zh-CN": "不再收到短信"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_opt_out_confirmation_names_the_sender_and_promises_no_way_back_in(
+    language: str,
+) -> None:
+    """It says who it is from and that no more texts will come, and nothing else: no "Reply
+    START to resubscribe", since no reply grants consent back in Parley (TC-4 allows no more)."""
+    _, body = load_templates().render(
+        language, "opt_out_confirmation", Channel.SMS, {**SAMPLE, "business": "Northwind"}
+    )
+
+    assert body.startswith("Northwind")
+    assert NO_MORE_TEXTS[language] in body
+    assert "START" not in body.upper()
+    assert "subscribe" not in body.casefold()
+    assert "订阅" not in body
+
+
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 @pytest.mark.parametrize(
     ("name", "channel"),
