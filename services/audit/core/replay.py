@@ -47,6 +47,7 @@ from contracts import (
     InboundMessageReceived,
     IntentDropped,
     Message,
+    ThirdPartyRefused,
     TimerFired,
     TimerScheduled,
 )
@@ -99,7 +100,8 @@ _DERIVABLE: tuple[type[Message], ...] = (
 )
 
 
-# The upstream facts that put a hold on contact, or lift one (P6).
+# The upstream facts that put a hold on contact, or lift one (P6); a refusal holds location
+# inquiries to the person who refused (recheck).
 HOLD_TYPES: tuple[type[Message], ...] = (
     AttorneyRepresented,
     BankruptcyFiled,
@@ -107,6 +109,7 @@ HOLD_TYPES: tuple[type[Message], ...] = (
     DeceasedReported,
     DisputeOpened,
     DisputeResolved,
+    ThirdPartyRefused,
 )
 
 _VERDICT_PARTS = ("verdict", "reasons", "rules", "evidence", "defer_until")

@@ -17,8 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts import (
+    AttorneyRepresented,
+    BankruptcyFiled,
+    CeaseRequested,
     ContactDecided,
     ContactOutcomeRecorded,
+    DeceasedReported,
     DelinquencyUpdated,
     DisputeOpened,
     InboundMessageReceived,
@@ -28,6 +32,7 @@ from contracts import (
     PromiseToPayMade,
     RepaymentPlanAgreed,
     RequestContact,
+    ThirdPartyRefused,
     Verdict,
 )
 from contracts.ledger import ContactIntent, IntentDropped, TimerFired, TimerScheduled
@@ -46,7 +51,13 @@ from services.compliance.core import Policy, evaluate, holds, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.zones import Places, loadable_zone
 from services.orchestrator.core.evolve import evolve, stale_snapshot
-from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
+from services.orchestrator.core.state import (
+    Attempt,
+    BorrowerState,
+    Loan,
+    Party,
+    third_party_contact_held,
+)
 from services.strategy.core import ask
 from services.strategy.core.playbook import REQUEST_TEMPLATES, Playbook, Posture, Templates
 from services.strategy.core.segments import classify
@@ -62,8 +73,13 @@ from services.strategy.core.segments import classify
 # 8: facts about a person not on file kept as theirs, roles per debt, desk requests about a debt
 # the person is not on (or a guarantor the contract excludes) declined, a request dropped for
 # any reason names the request, a linked person is written to in their (or the borrower's)
-# language, and a guarantor's task is marked for the co-debtor stay.
-CORE_REVISION = 8
+# language, and a guarantor's task is marked for the co-debtor stay; 9: paying what was overdue
+# withdraws waiting stage contacts (and stops the no-answer text), a dispute withdraws them as a
+# promise does, a promise kept during a plan withdraws its check, the borrower's holds and a
+# refusal withdraw waiting location inquiries (and decline a desk's), plan instalments in date
+# order, a promise in force holds the legal hand-off, a voicemail is an unanswered call, and
+# more replies read as opt-outs ("Stop, please", "Opt-out", full-width STOP, 【退订】).
+CORE_REVISION = 9
 
 
 @dataclass(frozen=True)
@@ -318,6 +334,7 @@ def _on_delinquency(
         and stage.hand_off
         and not (loan.handed_off or loan.paid_in_full or loan.disputed)
         and loan.plan is None  # a plan being kept pauses the road to legal too
+        and not ask.promise_in_force(loan, today, playbook)  # and so does a promise
     ):
         # The legal hand-off: recorded once; every pending contact for the debt is withdrawn.
         handed = HandedOffToLegal(
@@ -365,19 +382,33 @@ def _withdraw(
     ]
 
 
+def _withdraw_collection(state: BorrowerState, loan_id: str, reason: str) -> list[Message]:
+    """Drop the collection contacts and location inquiries waiting on a timer for a debt, but
+    not a promise's check (the promise's to settle) nor a plan's timers (which end a plan
+    nobody pays): what a pause, or a debt brought up to date, withdraws."""
+    return _withdraw(
+        state, loan_id, reason, purposes=_PAUSED, spare=frozenset({"broken_promise", "plan"})
+    )
+
+
 def _on_payment(
     state: BorrowerState, m: PaymentReceived, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
     loan = _loan_for(state, m.loan_id)
     if loan is None:
         return []
-    if loan.plan is not None and not m.paid_in_full:
-        return _plan_paid(state, loan)
     if not m.paid_in_full:
         # A promise kept (what was promised paid since, in one payment or several) withdraws
-        # its broken-promise check.
+        # its broken-promise check, during a plan too.
         kept = loan.promise is not None and loan.promise.kept
         dropped = _withdraw(state, loan.loan_id, "promise_kept", "broken_promise") if kept else []
+        if loan.plan is not None:
+            return dropped + _plan_paid(state, loan)
+        if loan.current:
+            # What was overdue is paid: the debt is up to date, and the stage contacts waiting
+            # on a timer (deferred to 08:00, say) would chase arrears that no longer exist. A
+            # promise's check is the promise's to settle.
+            dropped += _withdraw_collection(state, loan.loan_id, "arrears_paid")
         return dropped + _reminders_paid(state, loan)
     # Payment in full stops the strategy: pending contacts for this debt are withdrawn.
     ended = [RepaymentPlanCompleted(loan_id=loan.loan_id)] if loan.plan is not None else []
@@ -444,13 +475,7 @@ def _on_promise(
     superseded = _withdraw(state, loan.loan_id, "promise_superseded", "broken_promise")
     # Not the superseded check again; and a plan's checks are what end a plan nobody pays, so
     # a promise made during it pauses none of them.
-    paused = _withdraw(
-        state,
-        loan.loan_id,
-        "promise_to_pay_made",
-        purposes=_PAUSED,
-        spare=frozenset({"broken_promise", "plan"}),
-    )
+    paused = _withdraw_collection(state, loan.loan_id, "promise_to_pay_made")
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)
     timers = ask.on_promise(state, loan, m.promised_date, playbook, zone, _posture(state, playbook))
@@ -490,6 +515,13 @@ def _on_request(
         reason = REQUEST_TEMPLATES.refusal(role, m.purpose)
         return [IntentDropped(attempt_id=attempt_id, reason=reason, request_id=m.request_id)]
     refused = _off_this_debt(state, party, m.loan_id)
+    if (
+        refused is None
+        and m.purpose is Purpose.LOCATION_INQUIRY
+        and m.party_id != state.borrower_id
+        and _inquiry_held(state, state.parties.get(state.borrower_id), m.party_id, m.loan_id)
+    ):
+        refused = "third_party_contact_held"
     if refused is not None:
         if attempt_id in state.attempts:
             return []  # P2: a redelivered request, authorised before
@@ -545,12 +577,18 @@ def _off_this_debt(state: BorrowerState, party: Party | None, loan_id: str) -> s
 def _on_dispute(
     state: BorrowerState, m: DisputeOpened, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
-    """Collection stops (the gate's hold); answering the dispute is still allowed."""
+    """Collection stops (the gate's hold); answering the dispute is still allowed. Collection
+    contacts already waiting on a timer are withdrawn, as a promise's pause withdraws them:
+    left to fire, the gate would suppress them and the stage would count as run, lost for
+    good once the dispute is resolved."""
     borrower = state.parties.get(state.borrower_id)
     loan = _loan_for(state, m.loan_id)
-    to = ask.destination(borrower, Channel.EMAIL) if borrower else None
-    if borrower is None or loan is None or to is None:
+    if loan is None:
         return []
+    paused = _withdraw_collection(state, loan.loan_id, "dispute_opened")
+    to = ask.destination(borrower, Channel.EMAIL) if borrower else None
+    if borrower is None or to is None:
+        return paused
     intent = ContactIntent(
         attempt_id=derive_id(state.borrower_id, loan.loan_id, "dispute-response", now.isoformat()),
         party_id=borrower.party_id,
@@ -561,7 +599,47 @@ def _on_dispute(
         template="dispute_response",
         expires_at=now + timedelta(days=5),
     )
-    return _gate_all(state, [intent], now, ctx)
+    return paused + _gate_all(state, [intent], now, ctx)
+
+
+def _on_hold(
+    state: BorrowerState,
+    m: AttorneyRepresented | CeaseRequested | BankruptcyFiled | DeceasedReported,
+    now: datetime,
+    today: date,
+    ctx: Context,
+) -> list[Message]:
+    """Location inquiries waiting on a timer that may no longer be made: the borrower's hold
+    stops third-party contact about them (``third_party_contact_held``; the gate holds only the
+    person it is asked about, and that person has no hold of their own)."""
+    return _inquiries_held(state)
+
+
+def _on_refused(
+    state: BorrowerState, m: ThirdPartyRefused, now: datetime, today: date, ctx: Context
+) -> list[Message]:
+    """A person who refused is not asked again (ask._parties, CN-3): nor by a timer."""
+    return _inquiries_held(state)
+
+
+def _inquiries_held(state: BorrowerState) -> list[Message]:
+    borrower = state.parties.get(state.borrower_id)
+    return [
+        IntentDropped(attempt_id=t.intent.attempt_id, reason="third_party_contact_held")
+        for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
+        if t.intent is not None
+        and t.intent.purpose is Purpose.LOCATION_INQUIRY
+        and _inquiry_held(state, borrower, t.intent.party_id, t.intent.loan_id)
+    ]
+
+
+def _inquiry_held(
+    state: BorrowerState, borrower: Party | None, party_id: str, loan_id: str
+) -> bool:
+    party = state.parties.get(party_id)
+    return (borrower is not None and third_party_contact_held(borrower, loan_id)) or (
+        party is not None and party.third_party_refused
+    )
 
 
 def _on_inbound(
@@ -582,6 +660,11 @@ _REACT: dict[
     InboundMessageReceived: _on_inbound,
     RequestContact: _on_request,
     DisputeOpened: _on_dispute,
+    AttorneyRepresented: _on_hold,
+    CeaseRequested: _on_hold,
+    BankruptcyFiled: _on_hold,
+    DeceasedReported: _on_hold,
+    ThirdPartyRefused: _on_refused,
 }
 
 
@@ -685,8 +768,8 @@ def fire_timers(state: BorrowerState, now: datetime, ctx: Context) -> list[Messa
                 for t in rest
                 if t.intent is not None
             )
-            if not ask.has_message(timer.intent):
-                continue  # no broken-plan message to send (no address, or none in the playbook)
+        if not ask.has_message(timer.intent):
+            continue  # a check with no message to send (no address, or none in the playbook)
         out.extend(gate(state, timer.intent, now, ctx, batch))
     return out
 

@@ -244,7 +244,9 @@ def _promised(state: BorrowerState, m: PromiseToPayMade, now: datetime) -> None:
 
 def _plan_agreed(state: BorrowerState, m: RepaymentPlanAgreed, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
-    loan.plan = Plan(tuple((i.due_date, i.amount.amount) for i in m.instalments))
+    # In date order, whatever order the message lists them in: payments cover them earliest
+    # first (Plan.covered), and a plan paid on time must not break.
+    loan.plan = Plan(tuple(sorted((i.due_date, i.amount.amount) for i in m.instalments)))
     loan.promise = None  # the plan supersedes any promise
 
 

@@ -6,7 +6,11 @@ from datetime import datetime
 
 from contracts.values import Channel, PartyRole, Purpose
 from services.compliance.core import consent
-from services.orchestrator.core.state import BorrowerState, co_debtors_stayed
+from services.orchestrator.core.state import (
+    BorrowerState,
+    co_debtors_stayed,
+    third_party_contact_held,
+)
 
 
 def revoked_since(
@@ -48,10 +52,22 @@ def revoked_since(
         return "hold:cease"
     if loan is not None and loan.disputed and purpose is not Purpose.DISPUTE_RESPONSE:
         return "hold:dispute"
+    if purpose is Purpose.LOCATION_INQUIRY and party_id != state.borrower_id:
+        # Asked where the borrower is: the borrower's holds bind too (1692b(6)), and a person
+        # who refused is not asked again (CN-3). The gate, which holds only the person asked,
+        # authorised it before either was known.
+        if borrower is not None and third_party_contact_held(borrower, loan_id):
+            return "hold:borrower"
+        if party.third_party_refused:
+            return "hold:third_party_refused"
     if confirms_an_opt_out(channel, purpose):
         return None
-    # The gate's own reading of the consent ledger, so the two cannot disagree on what stands.
-    if consent.resolve(tuple(party.consents), channel, to, purpose, now).revocation is not None:
+    # The gate's own reading of the consent ledger, so the two cannot disagree on what stands;
+    # as of no earlier than the last record was processed: whatever has been read binds, even
+    # stamped by a clock a little ahead of this worker's (a record counts from when it was
+    # processed, or took effect if earlier).
+    processed = [now, *(c.processed_at for c in party.consents)]
+    if consent.resolve(tuple(party.consents), channel, to, purpose, max(processed)).revocation:
         return "consent:revoked"
     return None
 

@@ -88,6 +88,20 @@ def co_debtors_stayed(borrower: Party) -> bool:
     return borrower.bankrupt and borrower.bankruptcy_chapter not in (7, 11)
 
 
+def third_party_contact_held(borrower: Party, loan_id: str) -> bool:
+    """The borrower's holds stop third-party contact about them too: once a consumer is known
+    to be represented (FDCPA 1692b(6)), has asked to cease, is bankrupt or deceased, nobody is
+    asked where they are about this debt. The strategy asks no one (ask._locate), pending
+    inquiries are withdrawn (decide) and in-flight ones cancelled at dispatch (recheck)."""
+    return (
+        borrower.cease_all
+        or loan_id in borrower.cease_loans
+        or loan_id in borrower.attorney_loans
+        or borrower.bankrupt
+        or borrower.deceased
+    )
+
+
 @dataclass(slots=True)
 class Promise:
     amount: Decimal

@@ -9,10 +9,23 @@ from contracts.ledger import ContactIntent, TimerScheduled
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel, EmailKind, Money, PartyRole, PhoneType, Purpose
 from events.envelope import derive_id
-from services.orchestrator.core.state import Attempt, BorrowerState, Loan, Party
+from services.orchestrator.core.state import (
+    Attempt,
+    BorrowerState,
+    Loan,
+    Party,
+    third_party_contact_held,
+)
 from services.strategy.core.playbook import Action, PlanReminders, Playbook, Posture, Stage
 
-_UNANSWERED = {OutcomeKind.NO_ANSWER, OutcomeKind.BUSY, OutcomeKind.NOT_CONNECTED}
+# Calls that did not reach the person: a text follows where the stage says so ("无人接听的,通过
+# 短信通知"). A voicemail reached a machine, not the person (segments count it so too).
+_UNANSWERED = {
+    OutcomeKind.NO_ANSWER,
+    OutcomeKind.BUSY,
+    OutcomeKind.NOT_CONNECTED,
+    OutcomeKind.VOICEMAIL_LEFT,
+}
 
 
 def destination(party: Party, channel: Channel) -> str | None:
@@ -72,13 +85,25 @@ def _attempt_id(
 
 
 def _collecting(loan: Loan, today: date, playbook: Playbook) -> bool:
-    # Paid, disputed, handed to legal, or on an agreed plan (which replaces the stages).
-    if loan.paid_in_full or loan.disputed or loan.handed_off or loan.plan is not None:
+    # Paid, up to date (what was overdue paid since the last snapshot that was behind),
+    # disputed, handed to legal, or on an agreed plan (which replaces the stages).
+    if (
+        loan.paid_in_full
+        or loan.current
+        or loan.disputed
+        or loan.handed_off
+        or loan.plan is not None
+    ):
         return False
-    promise = loan.promise
     # A promise to pay pauses collection contacts until its date plus a grace period.
-    return not (
-        promise and today <= promise.promised_date + timedelta(days=playbook.promise_grace_days)
+    return not promise_in_force(loan, today, playbook)
+
+
+def promise_in_force(loan: Loan, today: date, playbook: Playbook) -> bool:
+    """A promise to pay whose date, plus the grace period, has not passed."""
+    promise = loan.promise
+    return promise is not None and today <= promise.promised_date + timedelta(
+        days=playbook.promise_grace_days
     )
 
 
@@ -211,7 +236,7 @@ def _locate(
     """Each contact person linked to the debt, once: a location inquiry (RF-13) that never
     mentions the debt. Asked only of a segment whose posture says so (the unreachable)."""
     action, borrower = posture.locate_via_contacts, state.parties.get(state.borrower_id)
-    if action is None or borrower is None or _held(borrower, loan.loan_id):
+    if action is None or borrower is None or third_party_contact_held(borrower, loan.loan_id):
         return []
     contacts = sorted(
         (
@@ -227,19 +252,6 @@ def _locate(
     ]
     # Once per person: an inquiry already decided (whatever the verdict) is not asked again.
     return [i for i in intents if i is not None and i.attempt_id not in state.verdicts]
-
-
-def _held(borrower: Party, loan_id: str) -> bool:
-    """The borrower's holds stop third-party contact about them too: once a consumer is known
-    to be represented (FDCPA 1692b(6)), has asked to cease, is bankrupt or deceased, nobody is
-    asked where they are by this strategy."""
-    return (
-        borrower.cease_all
-        or loan_id in borrower.cease_loans
-        or loan_id in borrower.attorney_loans
-        or borrower.bankrupt
-        or borrower.deceased
-    )
 
 
 def validation_notice(
@@ -314,7 +326,8 @@ _CHECK_ONLY = ""
 
 
 def has_message(intent: ContactIntent) -> bool:
-    """Whether a plan check's intent is a message to send, not only the check itself."""
+    """Whether a check's intent (a plan's, a promise's) is a message to send, not only the
+    check itself."""
     return intent.template != _CHECK_ONLY
 
 
@@ -380,6 +393,21 @@ def _plan_check(
         if message is not None:
             return message
     channel = broken.channel if broken is not None else Channel.SMS
+    return _check_only(state, borrower, loan, channel, "plan", occasion, expires_at, variables)
+
+
+def _check_only(
+    state: BorrowerState,
+    borrower: Party,
+    loan: Loan,
+    channel: Channel,
+    stage: str,
+    occasion: str,
+    expires_at: datetime,
+    variables: dict[str, str] | None = None,
+) -> ContactIntent:
+    """An intent with no template and no destination: a check that fires with no message to
+    send (``has_message``), its timer carrying it all the same."""
     return ContactIntent(
         attempt_id=_attempt_id(state, loan, borrower, channel, Purpose.COLLECTION, occasion),
         party_id=borrower.party_id,
@@ -388,9 +416,9 @@ def _plan_check(
         to=None,
         purpose=Purpose.COLLECTION,
         template=_CHECK_ONLY,
-        stage="plan",
+        stage=stage,
         expires_at=expires_at,
-        variables=variables,
+        variables=variables or {},
     )
 
 
@@ -434,18 +462,26 @@ def on_promise(
         return []
     day = promised + timedelta(days=playbook.promise_grace_days + 1)
     due_at = datetime.combine(day, time(10, 0), tzinfo=zone).astimezone(UTC)
+    action, occasion = playbook.broken_promise, f"promise:{promised.isoformat()}"
+    expires_at = due_at + timedelta(days=1)
     intent = _intent(
         state,
         borrower,
         loan,
-        playbook.broken_promise,
+        action,
         Purpose.COLLECTION,
         "broken_promise",
-        f"promise:{promised.isoformat()}",
-        due_at + timedelta(days=1),
+        occasion,
+        expires_at,
         posture.tone,
     )
-    return [] if intent is None else [_wake(intent, due_at, "promise_check")]
+    if intent is None:
+        # No address for the message: the check fires all the same, so that a promise not kept
+        # is counted broken (the segments read it) and its pause ends, as a plan's check does.
+        intent = _check_only(
+            state, borrower, loan, action.channel, "broken_promise", occasion, expires_at
+        )
+    return [_wake(intent, due_at, "promise_check")]
 
 
 def on_outcome(

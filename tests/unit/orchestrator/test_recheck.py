@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from contracts.values import Channel, PartyRole, Purpose
 from services.compliance.core.model import ConsentRecord
 from services.orchestrator.core.recheck import revoked_since
@@ -85,3 +87,57 @@ def test_only_a_text_confirming_an_opt_out_goes_after_it() -> None:
     assert _recheck(state, Channel.SMS, MOBILE, Purpose.OPT_OUT_CONFIRMATION) is None
     assert _recheck(state, Channel.CALL, MOBILE, Purpose.OPT_OUT_CONFIRMATION) == "consent:revoked"
     assert _recheck(state, Channel.EMAIL, email, Purpose.OPT_OUT_CONFIRMATION) == "consent:revoked"
+
+
+def _inquiry_to_a_contact(**borrower: object) -> BorrowerState:
+    state = BorrowerState("b1")
+    state.parties["b1"] = Party("b1", PartyRole.BORROWER, **borrower)  # type: ignore[arg-type]
+    state.parties["c1"] = Party("c1", PartyRole.CONTACT_PERSON, loans={"L1"})
+    state.loans["L1"] = Loan("L1")
+    return state
+
+
+@pytest.mark.parametrize(
+    ("borrower", "reason"),
+    [
+        ({"attorney_loans": {"L1"}}, "hold:borrower"),
+        ({"cease_loans": {"L1"}}, "hold:borrower"),
+        ({"cease_all": True}, "hold:borrower"),
+        ({"bankrupt": True}, "hold:borrower"),
+        ({"deceased": True}, "hold:borrower"),
+        ({"attorney_loans": {"L2"}}, None),  # represented on another debt only
+        ({}, None),
+    ],
+)
+def test_a_location_inquiry_is_held_by_the_borrowers_hold(
+    borrower: dict[str, object], reason: str | None
+) -> None:
+    """1692b(6): once the borrower is known to be represented (or has asked to cease, is
+    bankrupt or deceased) nobody is asked where they are; the gate, which holds only the person
+    asked, authorised the inquiry before that was known."""
+    state = _inquiry_to_a_contact(**borrower)
+
+    got = revoked_since(state, "c1", "L1", Channel.CALL, MOBILE, Purpose.LOCATION_INQUIRY, NOW)
+
+    assert got == reason
+
+
+def test_a_location_inquiry_to_a_person_who_refused_is_held() -> None:
+    state = _inquiry_to_a_contact()
+    state.parties["c1"].third_party_refused = True
+
+    got = revoked_since(state, "c1", "L1", Channel.CALL, MOBILE, Purpose.LOCATION_INQUIRY, NOW)
+
+    assert got == "hold:third_party_refused"
+
+
+def test_a_revocation_already_read_binds_even_stamped_ahead_of_the_workers_clock() -> None:
+    """The orchestrator's clock may run a few minutes ahead of the worker's (host skew, or
+    future-dated input it accepts): a STOP it has processed, and the worker has read, stands."""
+    ahead = NOW + timedelta(minutes=3)
+    state = _state(
+        _record(Channel.SMS, MOBILE, True, days_ago=5),
+        ConsentRecord(Channel.SMS, MOBILE, None, False, ahead, ahead, ahead),
+    )
+
+    assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) == "consent:revoked"
