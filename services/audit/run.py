@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from events.topics import Topics
-from services.audit.core.replay import AuditReport
+from services.audit.core.replay import AuditReport, read_outcome
 from services.audit.shards import (
     HEAD_START,
     AuditJob,
@@ -83,8 +83,10 @@ async def run_audit(
                 child.give(None)
             auditor = await fold(replace(job, mine=first))
             # Read while the other processes finish; check once every authorisation is known.
-            dispatches = [
-                (r.value, f"{topics.outcomes} partition {r.partition} offset {r.offset}")
+            read = [
+                read_outcome(
+                    r.value, f"{topics.outcomes} partition {r.partition} offset {r.offset}"
+                )
                 async for r in read_all(bootstrap, topics.outcomes, set(range(partitions)))
             ]
             for child in folding:
@@ -92,8 +94,9 @@ async def run_audit(
         finally:
             for child in children:
                 child.stop()
-        for value, where in dispatches:  # a borrower's in log order: they share a partition
-            auditor.dispatch_record(value, where=where)
+        for outcome in read:  # a borrower's in log order: they share a partition
+            if outcome is not None:
+                auditor.outcome(outcome)
     return auditor.report
 
 

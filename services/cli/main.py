@@ -332,12 +332,26 @@ def chosen_services(asked: list[str] | None, known: tuple[str, ...]) -> tuple[st
 
 
 def _unknown_settings() -> list[str]:
+    # Most runs set no PARLEY_* variable: the settings classes (and the gateway's app, which its
+    # package imports) are not loaded for nothing.
+    from services.runtime.settings import parley_variables, unknown_variables
+
+    if not parley_variables():
+        return []
     from services.channels.settings import ChannelSettings
     from services.gateway.settings import GatewaySettings
     from services.orchestrator.settings import OrchestratorSettings
-    from services.runtime.settings import unknown_variables
 
     return unknown_variables((OrchestratorSettings, ChannelSettings, GatewaySettings))
+
+
+def _kafka_error() -> type[Exception]:
+    # Evaluated only when an exception reaches that clause: aiokafka is not imported by the
+    # commands that never touch a broker (evaluate, schemas, --help).
+    from aiokafka.errors import KafkaError
+
+    error: type[Exception] = KafkaError
+    return error
 
 
 def _writable(*paths: Path | None) -> None:
@@ -352,8 +366,6 @@ def _writable(*paths: Path | None) -> None:
 
 
 def main() -> None:
-    from aiokafka.errors import KafkaError
-
     from services.compliance.core import PolicyError
     from services.strategy.core.playbook import PlaybookError
 
@@ -391,7 +403,7 @@ def main() -> None:
         where = ".".join(str(p) for p in first["loc"]) or exc.title
         print(f"parley: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
         sys.exit(2)
-    except KafkaError as exc:  # the broker cannot be reached, or refused what was asked
+    except _kafka_error() as exc:  # the broker cannot be reached, or refused what was asked
         print(f"parley: error: Kafka: {' '.join(str(exc).split())}", file=sys.stderr)
         sys.exit(1)
     except OSError as exc:

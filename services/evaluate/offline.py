@@ -123,16 +123,15 @@ def evaluate_file(
         if out.deadletters:
             reason = json.loads(out.deadletters[0].value)
             raise EventsFileError(f"{path}:{n}: {reason['reason']}: {reason['detail']}")
-        is_request = isinstance(decoded.message, RequestContact)
-        requests += is_request
+        request = decoded.message if isinstance(decoded.message, RequestContact) else None
+        requests += request is not None
         found = len(decisions)
         for emitted in (fired, out) if all_decisions else (out,):
             decisions.extend(_decisions(emitted, n, only_requests=not all_decisions))
-        if is_request and not any(d["line"] == n for d in decisions[found:]):
-            assert isinstance(decoded.message, RequestContact)
+        if request is not None and len(decisions) == found:
             # Every request gets one answer; the engine answers none only to a redelivery.
             raise EventsFileError(
-                f"{path}:{n}: request_id: {decoded.message.request_id!r} repeats an earlier"
+                f"{path}:{n}: request_id: {request.request_id!r} repeats an earlier"
                 " request's; a repeated request_id is a redelivery, which is not answered again"
             )
     return Evaluated(decisions, requests, lines)

@@ -24,11 +24,12 @@ def unknown_variables(classes: Iterable[type[BaseSettings]]) -> list[str]:
             known.add(f"PARLEY_{name}".upper())
             if isinstance(field.validation_alias, AliasChoices):
                 known.update(str(choice).upper() for choice in field.validation_alias.choices)
-    return sorted(
-        name
-        for name in os.environ
-        if name.upper().startswith("PARLEY_") and name.upper() not in known
-    )
+    return sorted(name for name in parley_variables() if name.upper() not in known)
+
+
+def parley_variables() -> list[str]:
+    """The PARLEY_* variables set in the environment."""
+    return [name for name in os.environ if name.upper().startswith("PARLEY_")]
 
 
 class CommonSettings(BaseSettings):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from aiokafka import ConsumerRecord
 
 from contracts import BorrowerProfiled, LoanOpened
 from contracts.values import Money
@@ -108,18 +109,12 @@ async def test_bad_records_are_dead_lettered_with_reasons_and_counts_reconcile(
             await p.send_and_wait(topics.upstream, _valid("b-dlq-1", n), key=key, partition=p_ok)
         await wait_settled(bootstrap, settings.group_id, [topics.upstream, topics.outcomes])
 
-    upstream = await read_topic(bootstrap, topics.upstream)
-    ledger = [json.loads(r.value) for r in await read_topic(bootstrap, topics.ledger)]
-    dead = [
-        DeadLetter.model_validate_json(r.value)
-        for r in await read_topic(bootstrap, topics.deadletter)
-    ]
+    upstream, applied, dead = await _read_back(bootstrap, topics)
 
     by_ref = {(d.partition, d.offset): d for d in dead}
     for reason, ref in sent.items():
         assert by_ref[ref].reason.value == reason, (reason, by_ref[ref].detail)
         assert by_ref[ref].original_value() == bad[reason][1]  # nothing lost: the bytes are kept
-    applied = {(e["input"]["partition"], e["input"]["offset"]) for e in ledger if e["input"]}
     inputs = {(r.partition, r.offset) for r in upstream}
     assert applied.isdisjoint(by_ref)
     assert applied | set(by_ref) == inputs  # in = processed + dead-lettered
@@ -156,18 +151,27 @@ async def test_records_the_framework_could_not_parse_are_dead_lettered_not_lost(
         await p.send_and_wait(topics.upstream, _valid("b-dlq-2", 9), key=key, partition=part)
         await wait_settled(bootstrap, settings.group_id, [topics.upstream, topics.outcomes])
 
-    upstream = await read_topic(bootstrap, topics.upstream)
-    ledger = [json.loads(r.value) for r in await read_topic(bootstrap, topics.ledger)]
-    dead = [
-        DeadLetter.model_validate_json(r.value)
-        for r in await read_topic(bootstrap, topics.deadletter)
-    ]
+    upstream, applied, dead = await _read_back(bootstrap, topics)
 
     assert sorted(d.offset for d in dead) == sent
     assert {d.reason.value for d in dead} == {"malformed_json"}
     assert [d.original_value() for d in sorted(dead, key=lambda d: d.offset)] == [
         value for value, _ in poison
     ]
-    applied = {(e["input"]["partition"], e["input"]["offset"]) for e in ledger if e["input"]}
     assert applied | {(part, o) for o in sent} == {(r.partition, r.offset) for r in upstream}
     assert len(applied) == 4
+
+
+async def _read_back(
+    bootstrap: str, topics: Topics
+) -> tuple[list[ConsumerRecord[bytes, bytes]], set[tuple[int, int]], list[DeadLetter]]:
+    """The upstream records, the (partition, offset) of each one a ledger entry applied, and
+    the dead letters."""
+    upstream = await read_topic(bootstrap, topics.upstream)
+    ledger = [json.loads(r.value) for r in await read_topic(bootstrap, topics.ledger)]
+    applied = {(e["input"]["partition"], e["input"]["offset"]) for e in ledger if e["input"]}
+    dead = [
+        DeadLetter.model_validate_json(r.value)
+        for r in await read_topic(bootstrap, topics.deadletter)
+    ]
+    return upstream, applied, dead

@@ -80,7 +80,15 @@ from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 from services.strategy.core.playbook import needs_opt_out_notice
 
-__all__ = ["AuditReport", "Auditor", "Finding", "LedgerPart", "Rederive"]
+__all__ = [
+    "AuditReport",
+    "Auditor",
+    "Finding",
+    "LedgerPart",
+    "OutcomeRecord",
+    "Rederive",
+    "read_outcome",
+]
 
 
 def _comparable(m: Message) -> tuple[str, dict[str, Any]]:
@@ -593,12 +601,11 @@ class Auditor:
         if isinstance(m, ConsentRevoked):
             index = len(self.report.revocations)
             self.report.revocations.append(self._revocation(state, entry, m, source))
-        # Filed with the person ``evolve`` filed it with (a person not on file yet is kept under
-        # their own id until linked): the consents the gate and the channel worker's re-check
-        # read for that person. A STOP from a number several borrowers share is routed to each,
-        # and each revokes it (P6).
-        party_id = m.party_id if m.party_id in state.parties else entry.borrower_id
-        self.seen.file(entry.borrower_id, party_id, Recorded(consent_record(m, entry.now), index))
+        # Filed with the person it names, as ``evolve`` (just run) filed it: the consents the
+        # gate and the channel worker's re-check read for that person. A STOP from a number
+        # several borrowers share is routed to each, and each revokes it (P6).
+        record = Recorded(consent_record(m, entry.now), index)
+        self.seen.file(entry.borrower_id, m.party_id, record)
 
     def _revocation(
         self, state: BorrowerState, entry: RecordedEntry, m: ConsentRevoked, source: str
@@ -724,22 +731,22 @@ class Auditor:
     # -- the dispatch records -----------------------------------------------------------------
 
     def dispatch_record(self, value: bytes | None, *, where: str) -> None:
-        """One record of the outcomes topic. A dispatch record is checked (``dispatch``); the
-        other outcomes are the orchestrator's input, and what it made of them is in the
-        ledger."""
-        try:
-            envelope = Envelope.model_validate_json(value or b"")
-            if envelope.type != DispatchStarted.TYPE:
-                return
-            d = DispatchStarted.model_validate(envelope.payload)
-        except ValidationError as exc:
-            # It may be a dispatch: one that reached a vendor cannot be ruled out.
+        """One record of the outcomes topic (``read_outcome``, then ``outcome``)."""
+        read = read_outcome(value, where)
+        if read is not None:
+            self.outcome(read)
+
+    def outcome(self, read: OutcomeRecord) -> None:
+        """A dispatch record is checked (``dispatch``); one that could not be read may be a
+        dispatch that reached a vendor: unverifiable."""
+        if read.started is None:
             self.report.findings.append(
-                Finding("unverifiable", "unreadable_outcome", "", f"{where}: {first_errors(exc)}")
+                Finding("unverifiable", "unreadable_outcome", "", f"{read.where}: {read.problem}")
             )
             return
+        d = read.started
         self.dispatch(
-            envelope.borrower_id,
+            read.borrower_id,
             d.attempt_id,
             d.started_at,
             d.channel,
@@ -775,6 +782,31 @@ class Auditor:
         self.report.findings.append(
             Finding(kind, code, entry.borrower_id, detail, attempt_id, entry.entry_id)
         )
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """A record of the outcomes topic as the audit reads it: a dispatch record and its
+    borrower, or (``started`` None) what made it unreadable."""
+
+    where: str
+    borrower_id: str = ""
+    started: DispatchStarted | None = None
+    problem: str = ""
+
+
+def read_outcome(value: bytes | None, where: str) -> OutcomeRecord | None:
+    """Decode one record of the outcomes topic; None for an outcome other than a dispatch
+    record (the orchestrator's input: what it made of it is in the ledger). Decoded apart from
+    the check, so that ``run_audit`` reads while the other processes fold."""
+    try:
+        envelope = Envelope.model_validate_json(value or b"")
+        if envelope.type != DispatchStarted.TYPE:
+            return None
+        started = DispatchStarted.model_validate(envelope.payload)
+    except ValidationError as exc:
+        return OutcomeRecord(where, problem=first_errors(exc))
+    return OutcomeRecord(where, envelope.borrower_id, started)
 
 
 def _unreadable(exc: KeyError | ValidationError) -> str:

@@ -56,7 +56,7 @@ from services.orchestrator.core.state import (
     BorrowerState,
     Loan,
     Party,
-    third_party_contact_held,
+    inquiry_held,
 )
 from services.strategy.core import ask
 from services.strategy.core.playbook import REQUEST_TEMPLATES, Playbook, Posture, Templates
@@ -509,23 +509,16 @@ def _on_request(
     # In their role on this debt; not on file: the gate answers.
     role = party.role_on(m.loan_id) if party is not None else None
     template = REQUEST_TEMPLATES.choose(role, m.purpose, m.channel)
-    if template is None:
-        if attempt_id in state.attempts:
-            return []  # P2: a redelivered request, authorised before
-        reason = REQUEST_TEMPLATES.refusal(role, m.purpose)
-        return [IntentDropped(attempt_id=attempt_id, reason=reason, request_id=m.request_id)]
-    refused = _off_this_debt(state, party, m.loan_id)
-    if (
-        refused is None
-        and m.purpose is Purpose.LOCATION_INQUIRY
-        and m.party_id != state.borrower_id
-        and _inquiry_held(state, state.parties.get(state.borrower_id), m.party_id, m.loan_id)
-    ):
-        refused = "third_party_contact_held"
+    refused = (
+        REQUEST_TEMPLATES.refusal(role, m.purpose)
+        if template is None
+        else _off_this_debt(state, party, m.loan_id) or _inquiry_refused(state, m)
+    )
     if refused is not None:
         if attempt_id in state.attempts:
             return []  # P2: a redelivered request, authorised before
         return [IntentDropped(attempt_id=attempt_id, reason=refused, request_id=m.request_id)]
+    assert template is not None  # refused otherwise
     intent = ContactIntent(
         attempt_id=attempt_id,
         party_id=m.party_id,
@@ -574,6 +567,18 @@ def _off_this_debt(state: BorrowerState, party: Party | None, loan_id: str) -> s
     return None
 
 
+def _inquiry_refused(state: BorrowerState, m: RequestContact) -> str | None:
+    """A location inquiry to someone else that the borrower's hold, or the person's refusal,
+    stops (``inquiry_held``), as the strategy's own would be withdrawn."""
+    if (
+        m.purpose is Purpose.LOCATION_INQUIRY
+        and m.party_id != state.borrower_id
+        and inquiry_held(state, m.party_id, m.loan_id) is not None
+    ):
+        return "third_party_contact_held"
+    return None
+
+
 def _on_dispute(
     state: BorrowerState, m: DisputeOpened, now: datetime, today: date, ctx: Context
 ) -> list[Message]:
@@ -604,42 +609,25 @@ def _on_dispute(
 
 def _on_hold(
     state: BorrowerState,
-    m: AttorneyRepresented | CeaseRequested | BankruptcyFiled | DeceasedReported,
+    m: AttorneyRepresented
+    | CeaseRequested
+    | BankruptcyFiled
+    | DeceasedReported
+    | ThirdPartyRefused,
     now: datetime,
     today: date,
     ctx: Context,
 ) -> list[Message]:
     """Location inquiries waiting on a timer that may no longer be made: the borrower's hold
-    stops third-party contact about them (``third_party_contact_held``; the gate holds only the
-    person it is asked about, and that person has no hold of their own)."""
-    return _inquiries_held(state)
-
-
-def _on_refused(
-    state: BorrowerState, m: ThirdPartyRefused, now: datetime, today: date, ctx: Context
-) -> list[Message]:
-    """A person who refused is not asked again (ask._parties, CN-3): nor by a timer."""
-    return _inquiries_held(state)
-
-
-def _inquiries_held(state: BorrowerState) -> list[Message]:
-    borrower = state.parties.get(state.borrower_id)
+    stops third-party contact about them, and a person who refused is not asked again
+    (``inquiry_held``)."""
     return [
         IntentDropped(attempt_id=t.intent.attempt_id, reason="third_party_contact_held")
         for t in sorted(state.timers.values(), key=lambda t: t.timer_id)
         if t.intent is not None
         and t.intent.purpose is Purpose.LOCATION_INQUIRY
-        and _inquiry_held(state, borrower, t.intent.party_id, t.intent.loan_id)
+        and inquiry_held(state, t.intent.party_id, t.intent.loan_id) is not None
     ]
-
-
-def _inquiry_held(
-    state: BorrowerState, borrower: Party | None, party_id: str, loan_id: str
-) -> bool:
-    party = state.parties.get(party_id)
-    return (borrower is not None and third_party_contact_held(borrower, loan_id)) or (
-        party is not None and party.third_party_refused
-    )
 
 
 def _on_inbound(
@@ -664,7 +652,7 @@ _REACT: dict[
     CeaseRequested: _on_hold,
     BankruptcyFiled: _on_hold,
     DeceasedReported: _on_hold,
-    ThirdPartyRefused: _on_refused,
+    ThirdPartyRefused: _on_hold,
 }
 
 

@@ -6,11 +6,7 @@ from datetime import datetime
 
 from contracts.values import Channel, PartyRole, Purpose
 from services.compliance.core import consent
-from services.orchestrator.core.state import (
-    BorrowerState,
-    co_debtors_stayed,
-    third_party_contact_held,
-)
+from services.orchestrator.core.state import BorrowerState, co_debtors_stayed, inquiry_held
 
 
 def revoked_since(
@@ -53,13 +49,11 @@ def revoked_since(
     if loan is not None and loan.disputed and purpose is not Purpose.DISPUTE_RESPONSE:
         return "hold:dispute"
     if purpose is Purpose.LOCATION_INQUIRY and party_id != state.borrower_id:
-        # Asked where the borrower is: the borrower's holds bind too (1692b(6)), and a person
-        # who refused is not asked again (CN-3). The gate, which holds only the person asked,
-        # authorised it before either was known.
-        if borrower is not None and third_party_contact_held(borrower, loan_id):
-            return "hold:borrower"
-        if party.third_party_refused:
-            return "hold:third_party_refused"
+        # Asked where the borrower is: the gate, which holds only the person asked, authorised
+        # it before the borrower's hold or the person's refusal was known.
+        held = inquiry_held(state, party_id, loan_id)
+        if held is not None:
+            return f"hold:{held}"
     if confirms_an_opt_out(channel, purpose):
         return None
     # The gate's own reading of the consent ledger, so the two cannot disagree on what stands;

@@ -102,6 +102,20 @@ def third_party_contact_held(borrower: Party, loan_id: str) -> bool:
     )
 
 
+def inquiry_held(state: BorrowerState, party_id: str, loan_id: str) -> str | None:
+    """Why this person may not be asked where the borrower is, about this debt, or None: the
+    borrower's holds (``third_party_contact_held``), or the person refused (CN-3). The gate
+    holds only the person it is asked about, so the strategy withdraws such inquiries (decide)
+    and the channel worker cancels them (recheck)."""
+    borrower = state.parties.get(state.borrower_id)
+    if borrower is not None and third_party_contact_held(borrower, loan_id):
+        return "borrower"
+    party = state.parties.get(party_id)
+    if party is not None and party.third_party_refused:
+        return "third_party_refused"
+    return None
+
+
 @dataclass(slots=True)
 class Promise:
     amount: Decimal

@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from structlog.testing import capture_logs
 
 from contracts.outcomes import ContactOutcomeRecorded, InboundMessageReceived, OutcomeKind
@@ -176,6 +177,21 @@ async def test_inbound_stop_is_emitted_for_every_borrower_using_the_number() -> 
         if isinstance(m, InboundMessageReceived)
     }
     assert confirming == {"borrower-1": True, "borrower-2": False}
+
+
+@pytest.mark.parametrize("to_number", ["1069012345678", "10690123456789012", "18005550111"])
+async def test_a_stop_sent_to_a_106_or_national_number_is_accepted(to_number: str) -> None:
+    """Vendors report Chinese 106 service numbers and national numbers as bare digits in `To`;
+    a 4xx is not retried, so refusing one would lose the 退订 in it (P6)."""
+    params = {"MessageSid": "SMcn1", "From": PHONE, "To": to_number, "Body": "退订"}
+    async with gateway() as (client, sink):
+        response = await post_signed(client, "/webhooks/twilio/inbound", params)
+
+    assert response.status_code == 200
+    assert {(m.to_number, b) for m, b in sink.emitted if isinstance(m, InboundMessageReceived)} == {
+        (to_number, "borrower-1"),
+        (to_number, "borrower-2"),
+    }
 
 
 async def _confirming(directory: InMemoryDirectory) -> dict[str, bool]:

@@ -29,7 +29,19 @@ def inbound(
 
 @pytest.mark.parametrize(
     "to_number",
-    ["+18005550111", "+447700900123", "123", "12345", "890123", "12345678", "123456789"],
+    [
+        "+18005550111",
+        "+447700900123",
+        "123",  # the shortest short code
+        "12345",
+        "890123",
+        "12345678",  # the longest short code
+        "123456789",
+        "1069012345678",  # a Chinese 106 service number (13 digits)
+        "10690123456789012",  # ... and a 17-digit one
+        "10690123456789012345",  # 20 digits, the most accepted
+        "18005550111",  # a national number without its +
+    ],
 )
 def test_to_number_accepts_e164_and_short_codes(to_number: str) -> None:
     assert inbound(to_number=to_number).to_number == to_number
@@ -37,7 +49,20 @@ def test_to_number_accepts_e164_and_short_codes(to_number: str) -> None:
 
 @pytest.mark.parametrize(
     "to_number",
-    ["", "12", "1" * 21, "+1", "18005550111x", "abc", "12 345", "+0123456789", "١٢٣٤٥"],
+    [
+        "",
+        "12",  # too short to be any number
+        "1" * 21,
+        "+1",
+        "18005550111x",
+        "abc",
+        "12 345",
+        "+0123456789",
+        "١٢٣٤٥",  # Arabic-Indic digits
+        "1069O12345678",  # a letter O among the digits
+        "1069-012345678",
+        "\uff11\uff10\uff16\uff19\uff10\uff11\uff12\uff13",  # full-width digits
+    ],
 )
 def test_to_number_rejects_anything_else(to_number: str) -> None:
     with pytest.raises(ValidationError):

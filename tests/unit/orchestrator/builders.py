@@ -7,12 +7,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from contracts import (
     BorrowerProfiled,
     ConsentGranted,
     DelinquencyUpdated,
+    InboundMessageReceived,
     LoanOpened,
     Message,
     PartyLinked,
@@ -174,19 +175,35 @@ def with_guarantor(*, contact_allowed: bool = True, refused: bool = False) -> Fe
         third_party_collector=False,
     )
     feed.send(B, loan, T0)
-    linked = PartyLinked(
-        loan_id="L1",
-        party_id="g1",
-        role=PartyRole.GUARANTOR,
-        name="Bo",
-        phones=(Phone(number=GUARANTOR),),
-    )
-    feed.send(B, linked, T0)
+    feed.send(B, guarantor_link(), T0)
     consent = ConsentGranted(party_id="g1", channel=Channel.CALL, address=GUARANTOR, received_at=T0)
     feed.send(B, consent, T0)
     if refused:
         feed.send(B, ThirdPartyRefused(party_id="g1", reported_at=T0), T0)
     return feed
+
+
+def guarantor_link(
+    loan_id: str = "L1",
+    role: Literal[PartyRole.GUARANTOR, PartyRole.CONTACT_PERSON] = PartyRole.GUARANTOR,
+) -> PartyLinked:
+    """Bo, g1, named for a loan (a guarantor by default), at GUARANTOR."""
+    return PartyLinked(
+        loan_id=loan_id, party_id="g1", role=role, name="Bo", phones=(Phone(number=GUARANTOR),)
+    )
+
+
+def stop(number: str, external_id: str, **fields: Any) -> InboundMessageReceived:
+    """A STOP reply from ``number`` to our number at noon in New York."""
+    return InboundMessageReceived(
+        from_number=number,
+        to_number="+18005550111",
+        body="STOP",
+        vendor="v",
+        external_id=external_id,
+        received_at=NOON_NY,
+        **fields,
+    )
 
 
 CARL_PHONE = "+15185550123"

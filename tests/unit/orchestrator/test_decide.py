@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from contracts import (
     ContactOutcomeRecorded,
     DisputeOpened,
-    InboundMessageReceived,
     InstalmentDue,
     PaymentReceived,
     PromiseToPayMade,
@@ -28,6 +27,7 @@ from tests.unit.orchestrator.builders import (
     decisions,
     dpd,
     of_type,
+    stop,
     usd,
     with_guarantor,
 )
@@ -120,16 +120,7 @@ def test_payment_in_full_withdraws_pending_contacts_and_confirms() -> None:
 def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once() -> None:
     """TC-2 and TC-4: STOP revokes consent for that number; one confirmation; then no texts."""
     feed = borrower()
-    stop = InboundMessageReceived(
-        from_number=MOBILE,
-        to_number="+18005550111",
-        body="STOP",
-        vendor="v",
-        external_id="SM1",
-        received_at=NOON_NY,
-    )
-
-    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+    out = feed.send(B, stop(MOBILE, "SM1"), NOON_NY, topic=OUTCOMES)
     call = feed.send(B, dpd(2, NOON_NY.date()), NOON_NY + timedelta(hours=1))
     attempt = json.loads(call.tasks[0].value)["payload"]["attempt_id"]
     unanswered = feed.send(
@@ -158,17 +149,7 @@ def test_a_stop_copy_another_borrower_confirms_revokes_without_a_confirmation() 
     copy to confirm it. The other copy revokes the number just the same (P6, TC-2) but sends
     nothing, so the person gets one confirmation, not one per borrower (TC-4)."""
     feed = borrower()
-    stop = InboundMessageReceived(
-        from_number=MOBILE,
-        to_number="+18005550111",
-        body="STOP",
-        vendor="v",
-        external_id="SM1",
-        received_at=NOON_NY,
-        confirms_opt_out=False,
-    )
-
-    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+    out = feed.send(B, stop(MOBILE, "SM1", confirms_opt_out=False), NOON_NY, topic=OUTCOMES)
 
     assert [r["address"] for r in of_type(out, "consent.revoked")] == [MOBILE]
     assert decisions(out) == []

@@ -17,9 +17,8 @@ from contracts import (
     PartyLinked,
     ThirdPartyRefused,
 )
-from contracts.values import Channel, PartyRole, Phone
+from contracts.values import Channel, PartyRole
 from tests.unit.orchestrator.builders import (
-    GUARANTOR,
     NOON_NY,
     T0,
     B,
@@ -27,6 +26,7 @@ from tests.unit.orchestrator.builders import (
     borrower,
     decisions,
     dpd,
+    guarantor_link,
     usd,
 )
 
@@ -34,14 +34,7 @@ EARLY = T0 - timedelta(hours=12)
 
 
 def _link(feed: Feed) -> None:
-    linked = PartyLinked(
-        loan_id="L1",
-        party_id="g1",
-        role=PartyRole.GUARANTOR,
-        name="Bo",
-        phones=(Phone(number=GUARANTOR),),
-    )
-    feed.send(B, linked, T0)
+    feed.send(B, guarantor_link(), T0)
 
 
 def _calls_to_borrower(feed: Feed) -> list[tuple[str, tuple[str, ...]]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts import DisputeOpened, InboundMessageReceived, LoanOpened, PartyLinked, RequestContact
-from contracts.values import Channel, PartyRole, Phone, Purpose
+from contracts import DisputeOpened, LoanOpened, RequestContact
+from contracts.values import Channel, PartyRole, Purpose
 from events.envelope import derive_id
 from services.orchestrator.engine import Emitted
 from tests.unit.orchestrator.builders import (
@@ -23,7 +23,9 @@ from tests.unit.orchestrator.builders import (
     contact_person,
     decisions,
     dpd,
+    guarantor_link,
     of_type,
+    stop,
     usd,
     with_guarantor,
 )
@@ -148,13 +150,7 @@ def test_a_guarantor_of_one_debt_is_only_a_contact_person_for_another() -> None:
     about L2 they may only be asked where the borrower is (RF-13), never told of the debt."""
     feed = with_guarantor()
     feed.send(B, _second_loan(), NOON_NY - timedelta(hours=1))
-    contact = PartyLinked(
-        loan_id="L2",
-        party_id="g1",
-        role=PartyRole.CONTACT_PERSON,
-        name="Bo",
-        phones=(Phone(number=GUARANTOR),),
-    )
+    contact = guarantor_link("L2", PartyRole.CONTACT_PERSON)
     feed.send(B, contact, NOON_NY - timedelta(hours=1))
 
     about_l1 = feed.send(B, _request("r7", "g1", "L1", GUARANTOR), NOON_NY)
@@ -178,23 +174,10 @@ def test_a_stop_from_someone_with_two_roles_is_confirmed_about_the_debt_they_are
     refuse the confirmation, whichever way the loan ids sort."""
     feed = borrower()  # the borrower's own loan is L1
     feed.send(B, _second_loan(), NOON_NY - timedelta(hours=2))
-    for loan, role in (("L2", "guarantor"), ("L1", "contact_person")):
-        link = {"loan_id": loan, "party_id": "g1", "role": role, "name": "Bo"}
-        feed.send(
-            B,
-            PartyLinked.model_validate({**link, "phones": [{"number": GUARANTOR}]}),
-            NOON_NY - timedelta(hours=1),
-        )
-    stop = InboundMessageReceived(
-        from_number=GUARANTOR,
-        to_number="+18005550111",
-        body="STOP",
-        vendor="v",
-        external_id="SM9",
-        received_at=NOON_NY,
-    )
+    feed.send(B, guarantor_link("L2"), NOON_NY - timedelta(hours=1))
+    feed.send(B, guarantor_link("L1", PartyRole.CONTACT_PERSON), NOON_NY - timedelta(hours=1))
 
-    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+    out = feed.send(B, stop(GUARANTOR, "SM9"), NOON_NY, topic=OUTCOMES)
 
     confirmations = [d for d in decisions(out) if d["purpose"] == "opt_out_confirmation"]
     assert [(d["loan_id"], d["verdict"]) for d in confirmations] == [("L2", "authorised")]
@@ -206,16 +189,7 @@ def test_a_stop_is_confirmed_about_a_debt_no_hold_of_its_own_bars() -> None:
     feed = borrower()
     feed.send(B, _second_loan(), NOON_NY - timedelta(hours=2))
     feed.send(B, DisputeOpened(loan_id="L1"), NOON_NY - timedelta(hours=1))
-    stop = InboundMessageReceived(
-        from_number=MOBILE,
-        to_number="+18005550111",
-        body="STOP",
-        vendor="v",
-        external_id="SM10",
-        received_at=NOON_NY,
-    )
-
-    out = feed.send(B, stop, NOON_NY, topic=OUTCOMES)
+    out = feed.send(B, stop(MOBILE, "SM10"), NOON_NY, topic=OUTCOMES)
 
     confirmations = [d for d in decisions(out) if d["purpose"] == "opt_out_confirmation"]
     assert [(d["loan_id"], d["verdict"]) for d in confirmations] == [("L2", "authorised")]
