@@ -14,14 +14,10 @@ from faststream import FastStream
 
 from contracts.values import Channel
 from events.topics import Topics
-from services.channels.adapters.console import LetterSink
-from services.channels.adapters.smtp_email import SmtpEmail
-from services.channels.adapters.twilio_sms import TwilioSms
-from services.channels.adapters.twilio_voice import TwilioVoice
 from services.channels.app import create_app as create_channels_app
 from services.channels.ports import ChannelAdapter
 from services.channels.ratelimit import RateLimited, TokenBucket
-from services.channels.retry import CircuitBreaker
+from services.channels.registry import AdapterSettings, build_for
 from services.channels.settings import ChannelSettings
 from services.gateway.app import create_gateway_app
 from services.gateway.kafka import KafkaOutcomeSink, UpstreamDirectory
@@ -34,29 +30,41 @@ from services.runtime.http import serve_asgi
 SERVICES = ("orchestrator", "channels", "gateway")
 
 
-def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, ChannelAdapter]:
-    def twilio(cls: type[TwilioSms] | type[TwilioVoice]) -> TwilioSms | TwilioVoice:
-        return cls(
-            base_url=settings.vendor_base_url,
-            account_sid=settings.vendor_account_sid,
-            auth_token=settings.vendor_auth_token,
-            from_number=settings.sms_from,
-            callback_base_url=settings.callback_base_url,
-            breaker=CircuitBreaker(),
-            clock=clock.now,
-        )
+def adapter_settings(settings: ChannelSettings, clock: Clock) -> AdapterSettings:
+    """What the adapter factories read, from the channel service's settings."""
+    password = settings.smtp_password
+    return AdapterSettings(
+        callback_base_url=settings.callback_base_url,
+        twilio_base_url=settings.vendor_base_url,
+        twilio_account_sid=settings.vendor_account_sid,
+        twilio_auth_token=settings.vendor_auth_token,
+        twilio_from_number=settings.sms_from,
+        twilio_honours_idempotency=settings.vendor_honours_idempotency,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_from=settings.email_from,
+        smtp_security=settings.smtp_security,
+        smtp_username=settings.smtp_username,
+        smtp_password=password.get_secret_value() if password is not None else None,
+        smtp_ca_file=settings.smtp_ca_file,
+        console_dir=settings.console_dir,
+        letters_path=settings.letters_path,
+        clock=clock.now,
+        extra=settings.adapter_options,
+    )
 
+
+def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, ChannelAdapter]:
+    """One adapter (or failover chain) per channel, as the settings name them."""
+    built = adapter_settings(settings, clock)
     adapters: dict[Channel, ChannelAdapter] = {
-        Channel.SMS: twilio(TwilioSms),
-        Channel.CALL: twilio(TwilioVoice),
-        Channel.EMAIL: SmtpEmail(
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            from_address=settings.email_from,
-            breaker=CircuitBreaker(),
-            clock=clock.now,
-        ),
-        Channel.LETTER: LetterSink(settings.letters_path),
+        channel: build_for(channel, spec, built)
+        for channel, spec in (
+            (Channel.SMS, settings.sms_adapter),
+            (Channel.CALL, settings.call_adapter),
+            (Channel.EMAIL, settings.email_adapter),
+            (Channel.LETTER, settings.letter_adapter),
+        )
     }
     if settings.vendor_rate_per_s:
         # One bucket per vendor account: SMS and calls share the Twilio-style account's cap.

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Literal
 
 from contracts.values import Channel
 from services.channels.adapters._twilio import TwilioRestAdapter
@@ -25,13 +27,26 @@ from services.channels.retry import CircuitBreaker, RetryPolicy
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "AdapterError",
     "AdapterFactory",
     "AdapterSettings",
     "available_adapters",
     "build_adapter",
+    "build_for",
 ]
 
 ENTRY_POINT_GROUP = "parley.channel_adapters"
+
+SmtpSecurity = Literal["none", "starttls", "tls"]
+
+
+class AdapterError(ValueError):
+    """An adapter spec that names no adapter, or one that serves another channel: a
+    configuration error, reported in one line at start-up."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +64,21 @@ class AdapterSettings:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_from: str = "collections@example.invalid"
+    # "starttls" upgrades a plain connection (submission, port 587); "tls" is TLS from the first
+    # byte (port 465). Either checks the relay's certificate against the system's CAs, or
+    # against smtp_ca_file when the relay's certificate comes from a private CA.
+    smtp_security: SmtpSecurity = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_ca_file: str | None = None
     console_dir: str = "out/channels"
+    letters_path: str = "out/channels/letters.jsonl"
     timeout_s: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker_failure_threshold: int = 5
     breaker_reset_after_s: float = 30.0
+    # What the adapters read the time from: the wall clock, or a simulated one (the demo).
+    clock: Callable[[], datetime] = _utc_now
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def breaker(self) -> CircuitBreaker:
@@ -85,6 +110,7 @@ def _twilio(cls: type[TwilioRestAdapter], settings: AdapterSettings) -> ChannelA
         retry=settings.retry,
         breaker=settings.breaker(),
         honours_idempotency=settings.twilio_honours_idempotency,
+        clock=settings.clock,
     )
 
 
@@ -96,6 +122,12 @@ def smtp(settings: AdapterSettings) -> ChannelAdapter:
         timeout_s=settings.timeout_s,
         retry=settings.retry,
         breaker=settings.breaker(),
+        use_tls=settings.smtp_security == "tls",
+        start_tls=settings.smtp_security == "starttls",
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        cert_bundle=settings.smtp_ca_file,
+        clock=settings.clock,
     )
 
 
@@ -112,7 +144,7 @@ console_call = _console(Channel.CALL)
 
 
 def letter_file(settings: AdapterSettings) -> ChannelAdapter:
-    return LetterSink(Path(settings.console_dir) / "letters.jsonl")
+    return LetterSink(settings.letters_path)
 
 
 BUILT_INS: dict[str, AdapterFactory] = {
@@ -142,11 +174,33 @@ def _factory(name: str) -> AdapterFactory:
     raise LookupError(f"unknown channel adapter {name!r}; known: {', '.join(available_adapters())}")
 
 
+def spec_names(spec: str) -> list[str]:
+    """The adapter names in ``spec``, in failover order ("a>b>c")."""
+    names = [name.strip() for name in spec.split(">")]
+    if not all(names):
+        raise AdapterError(f"adapter spec {spec!r} has an empty name; expected 'name' or 'a>b'")
+    return names
+
+
 def build_adapter(spec: str, settings: AdapterSettings | None = None) -> ChannelAdapter:
     """Build the adapter named by ``spec`` (``"name"`` or a failover chain ``"a>b>c"``)."""
     settings = settings or AdapterSettings()
-    names = [name.strip() for name in spec.split(">") if name.strip()]
-    if not names:
-        raise ValueError("empty adapter spec")
+    adapters = [_factory(name)(settings) for name in spec_names(spec)]
+    return adapters[0] if len(adapters) == 1 else FailoverAdapter(adapters)
+
+
+def build_for(channel: Channel, spec: str, settings: AdapterSettings) -> ChannelAdapter:
+    """The adapter for ``channel`` that ``spec`` names. An AdapterError when a name is unknown,
+    or when an adapter anywhere in a chain serves another channel: a worker would otherwise
+    hand it tasks it cannot send, and fail every attempt on that channel."""
+    names = spec_names(spec)
+    unknown = [name for name in names if name not in available_adapters()]
+    if unknown:
+        raise AdapterError(
+            f"unknown {channel} adapter {unknown[0]!r}; known: {', '.join(available_adapters())}"
+        )
     adapters = [_factory(name)(settings) for name in names]
+    for name, adapter in zip(names, adapters, strict=True):
+        if adapter.channel is not channel:
+            raise AdapterError(f"adapter {name!r} serves {adapter.channel}, not {channel}")
     return adapters[0] if len(adapters) == 1 else FailoverAdapter(adapters)

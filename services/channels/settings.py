@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
+from services.channels.registry import SmtpSecurity, available_adapters, spec_names
 from services.runtime.settings import CommonSettings
+
+_SPEC = "an adapter name, or a failover chain 'first>second' (the first that is up sends)"
 
 
 class ChannelSettings(CommonSettings):
@@ -36,12 +39,69 @@ class ChannelSettings(CommonSettings):
     vendor_base_url: str = "http://127.0.0.1:8790"
     vendor_account_sid: str = "ACparley"
     vendor_auth_token: str = Field(default="parley-dev-token", repr=False)
+    vendor_honours_idempotency: bool = Field(
+        default=False,
+        description="The SMS/voice vendor dedupes on I-Twilio-Idempotency-Token, so an "
+        "ambiguous failure may be retried and a crashed send started again (ADR 0004)",
+    )
     sms_from: str = "+18005550111"
     callback_base_url: str = "http://127.0.0.1:8791"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_security: SmtpSecurity = Field(
+        default="none",
+        description="none; starttls (submission, port 587); tls (TLS from the start, port 465)",
+    )
+    smtp_username: str | None = None
+    # Checked even when unset, against the two fields above (_smtp_login_complete).
+    smtp_password: SecretStr | None = Field(default=None, validate_default=True)
+    smtp_ca_file: str | None = Field(
+        default=None, description="CA certificates for a relay whose certificate is private"
+    )
     email_from: str = "collections@parley.invalid"
     letters_path: str = Field(
         default="out/letters.jsonl",
         description="Letters for the print-and-mail vendor, one JSON line per attempt",
     )
+    console_dir: str = Field(
+        default="out/channels", description="Where the console-* adapters write, if chosen"
+    )
+    sms_adapter: str = Field(default="twilio-sms", description=f"Texts: {_SPEC}")
+    call_adapter: str = Field(default="twilio-voice", description=f"Calls: {_SPEC}")
+    email_adapter: str = Field(default="smtp", description=f"Email: {_SPEC}")
+    letter_adapter: str = Field(default="letter-file", description=f"Letters: {_SPEC}")
+    adapter_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Settings for plugin adapters (AdapterSettings.extra), as a JSON object",
+    )
+
+    @field_validator("smtp_username", "smtp_password", "smtp_ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A deployment passes every variable, set or not (compose's ${SMTP_USERNAME:-}): an
+        # empty one means no login, not a login with an empty name.
+        return None if value == "" else value
+
+    @field_validator("sms_adapter", "call_adapter", "email_adapter", "letter_adapter")
+    @classmethod
+    def _known_adapters(cls, spec: str) -> str:
+        # Refused here, before anything starts: a name no adapter answers to (built-in or
+        # installed plugin) would leave a channel without a way to send.
+        known = available_adapters()
+        for name in spec_names(spec):
+            if name not in known:
+                raise ValueError(f"unknown adapter {name!r}; known: {', '.join(known)}")
+        return spec
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _smtp_login_complete(
+        cls, password: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        username = info.data.get("smtp_username")
+        if (username is None) != (password is None):
+            raise ValueError("smtp_username and smtp_password are set together, or neither")
+        if password is not None and info.data.get("smtp_security") == "none":
+            # A password would travel in clear: refuse the setting, not the first send.
+            raise ValueError("a login needs smtp_security starttls or tls")
+        return password

@@ -6,14 +6,18 @@
 
 ``data_delay_s`` stores the message first and then delays the "250 OK": the client sees a
 timeout after its message arrived, the case an SMTP adapter must report as OUTCOME_UNKNOWN.
+``tls_context`` makes it a submission server, as production relays are: STARTTLS before
+anything else, and with ``logins`` (user -> password) AUTH before any mail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 __all__ = ["CapturedMessage", "SmtpCapture"]
 
@@ -59,12 +64,30 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+class _Logins:
+    """aiosmtpd's authenticator: a known user with the right password, and nothing else."""
+
+    def __init__(self, logins: Mapping[str, str]) -> None:
+        self._logins = dict(logins)
+        self.failed = 0
+
+    def __call__(
+        self, _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            user, password = data.login.decode(), data.password.decode()
+            if user in self._logins and self._logins[user] == password:
+                return AuthResult(success=True)
+        self.failed += 1
+        return AuthResult(success=False, handled=False)
+
+
 class _BoundController(Controller):
     """A Controller serving on a socket we bound ourselves, so port 0 yields a real free port."""
 
-    def __init__(self, handler: _Handler, sock: socket.socket) -> None:
+    def __init__(self, handler: _Handler, sock: socket.socket, **smtp: Any) -> None:
         host, port = sock.getsockname()[:2]
-        super().__init__(handler, hostname=host, port=port)
+        super().__init__(handler, hostname=host, port=port, **smtp)
         self._sock = sock
 
     def _create_server(self) -> Any:
@@ -76,10 +99,18 @@ class SmtpCapture:
     handler never blocks the caller's event loop."""
 
     def __init__(
-        self, *, hostname: str = "127.0.0.1", port: int = 0, data_delay_s: float = 0
+        self,
+        *,
+        hostname: str = "127.0.0.1",
+        port: int = 0,
+        data_delay_s: float = 0,
+        tls_context: ssl.SSLContext | None = None,
+        logins: Mapping[str, str] | None = None,
     ) -> None:
         self._bind = (hostname, port)
         self.data_delay_s = data_delay_s
+        self._tls = tls_context
+        self.logins = _Logins(logins) if logins is not None else None
         self.messages: list[CapturedMessage] = []
         self.per_attempt: Counter[str] = Counter()
         self._controller: _BoundController | None = None
@@ -107,7 +138,12 @@ class SmtpCapture:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(self._bind)
         self.hostname, self.port = sock.getsockname()[:2]
-        self._controller = _BoundController(_Handler(self), sock)
+        smtp: dict[str, Any] = {}
+        if self._tls is not None:
+            smtp.update(tls_context=self._tls, require_starttls=True)
+        if self.logins is not None:
+            smtp.update(authenticator=self.logins, auth_required=True)
+        self._controller = _BoundController(_Handler(self), sock, **smtp)
         # Controller.start blocks until its thread serves; keep the caller's loop free.
         await asyncio.to_thread(self._controller.start)
 

@@ -152,6 +152,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the services (all in one process by default) until interrupted."""
+    from services.channels.registry import AdapterError
     from services.channels.settings import ChannelSettings
     from services.gateway.settings import GatewaySettings
     from services.orchestrator.settings import OrchestratorSettings
@@ -182,7 +183,10 @@ def run(
                 console.print(f"parley: running {', '.join(chosen)} on {bootstrap}; Ctrl-C to stop")
                 await stop.wait()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except AdapterError as exc:  # an adapter that serves another channel than its setting's
+        raise UserError(str(exc)) from None
 
 
 @app.command()

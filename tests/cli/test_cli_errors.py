@@ -41,6 +41,18 @@ def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         (("run", "-s", "channels"), {"PARLEY_TASK_LIFETIME_S": "1e300"}, "task_lifetime_s"),
         (("run", "-s", "channels"), {"PARLEY_SMTP_PORT": "70000"}, "smtp_port"),
         (
+            ("run", "-s", "channels"),
+            {"PARLEY_SMS_ADAPTER": "twilio-smss"},
+            "invalid setting sms_adapter: Value error, unknown adapter 'twilio-smss'",
+        ),
+        (
+            ("run", "-s", "channels"),
+            {"PARLEY_SMTP_USERNAME": "parley"},
+            "invalid setting smtp_password",
+        ),
+        # Known, but for another channel: found when the adapters are built, still one line.
+        (("run", "-s", "channels"), {"PARLEY_SMS_ADAPTER": "smtp"}, "serves email, not sms"),
+        (
             ("audit", "--namespace", "BAD NS"),
             {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
             "invalid setting namespace",

@@ -71,6 +71,7 @@ class SmtpEmail:
         start_tls: bool | None = False,
         username: str | None = None,
         password: str | None = None,
+        cert_bundle: str | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._vendor = vendor
@@ -88,6 +89,7 @@ class SmtpEmail:
             start_tls=start_tls,
             username=username,
             password=password,
+            cert_bundle=cert_bundle,  # a private CA's certificates; None: the system's
         )
 
     @property
