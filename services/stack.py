@@ -28,6 +28,9 @@ from services.runtime.clock import Clock
 from services.runtime.http import serve_asgi
 
 SERVICES = ("orchestrator", "channels", "gateway")
+# The adapters that send through the vendor account of the vendor_* settings, and share its
+# rate limit (vendor_rate_per_s).
+VENDOR_ACCOUNT_ADAPTERS = frozenset({"twilio-sms", "twilio-voice"})
 
 
 def adapter_settings(settings: ChannelSettings, clock: Clock) -> AdapterSettings:
@@ -57,8 +60,18 @@ def adapter_settings(settings: ChannelSettings, clock: Clock) -> AdapterSettings
 def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, ChannelAdapter]:
     """One adapter (or failover chain) per channel, as the settings name them."""
     built = adapter_settings(settings, clock)
-    adapters: dict[Channel, ChannelAdapter] = {
-        channel: build_for(channel, spec, built)
+    rate = settings.vendor_rate_per_s
+    # One bucket for the vendor account: its texts and calls share the account's cap. Only
+    # the account's own adapters take from it, wherever they stand in a chain.
+    bucket = TokenBucket(rate, settings.vendor_burst) if rate else None
+
+    def limited(name: str, adapter: ChannelAdapter) -> ChannelAdapter:
+        if bucket is not None and name in VENDOR_ACCOUNT_ADAPTERS:
+            return RateLimited(adapter, bucket)
+        return adapter
+
+    return {
+        channel: build_for(channel, spec, built, limited)
         for channel, spec in (
             (Channel.SMS, settings.sms_adapter),
             (Channel.CALL, settings.call_adapter),
@@ -66,12 +79,6 @@ def build_adapters(settings: ChannelSettings, clock: Clock) -> dict[Channel, Cha
             (Channel.LETTER, settings.letter_adapter),
         )
     }
-    if settings.vendor_rate_per_s:
-        # One bucket per vendor account: SMS and calls share the Twilio-style account's cap.
-        twilio_bucket = TokenBucket(settings.vendor_rate_per_s, settings.vendor_burst)
-        for channel in (Channel.SMS, Channel.CALL):
-            adapters[channel] = RateLimited(adapters[channel], twilio_bucket)
-    return adapters
 
 
 @dataclass

@@ -67,6 +67,11 @@ class RateLimited:
         return self._inner.vendor
 
     @property
+    def bucket(self) -> TokenBucket:
+        """Shared by every adapter sending through the same vendor account."""
+        return self._bucket
+
+    @property
     def honours_idempotency(self) -> bool:
         return bool(getattr(self._inner, "honours_idempotency", False))
 

@@ -33,6 +33,7 @@ __all__ = [
     "available_adapters",
     "build_adapter",
     "build_for",
+    "spec_names",
 ]
 
 ENTRY_POINT_GROUP = "parley.channel_adapters"
@@ -79,7 +80,7 @@ class AdapterSettings:
     breaker_reset_after_s: float = 30.0
     # What the adapters read the time from: the wall clock, or a simulated one (the demo).
     clock: Callable[[], datetime] = _utc_now
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold API keys
 
     def breaker(self) -> CircuitBreaker:
         return CircuitBreaker(
@@ -189,18 +190,32 @@ def build_adapter(spec: str, settings: AdapterSettings | None = None) -> Channel
     return adapters[0] if len(adapters) == 1 else FailoverAdapter(adapters)
 
 
-def build_for(channel: Channel, spec: str, settings: AdapterSettings) -> ChannelAdapter:
-    """The adapter for ``channel`` that ``spec`` names. An AdapterError when a name is unknown,
-    or when an adapter anywhere in a chain serves another channel: a worker would otherwise
-    hand it tasks it cannot send, and fail every attempt on that channel."""
+Wrap = Callable[[str, ChannelAdapter], ChannelAdapter]
+
+
+def build_for(
+    channel: Channel, spec: str, settings: AdapterSettings, wrap: Wrap | None = None
+) -> ChannelAdapter:
+    """The adapter for ``channel`` that ``spec`` names, each adapter of a chain passed through
+    ``wrap(name, adapter)`` (a vendor's rate limit, say) before the chain is made. An
+    AdapterError when a name is unknown, when a plugin cannot be loaded or built, or when an
+    adapter anywhere in a chain serves another channel: a worker would otherwise hand it
+    tasks it cannot send, and fail every attempt on that channel."""
     names = spec_names(spec)
     unknown = [name for name in names if name not in available_adapters()]
     if unknown:
         raise AdapterError(
             f"unknown {channel} adapter {unknown[0]!r}; known: {', '.join(available_adapters())}"
         )
-    adapters = [_factory(name)(settings) for name in names]
-    for name, adapter in zip(names, adapters, strict=True):
-        if adapter.channel is not channel:
-            raise AdapterError(f"adapter {name!r} serves {adapter.channel}, not {channel}")
+    adapters: list[ChannelAdapter] = []
+    for name in names:
+        try:
+            adapter = _factory(name)(settings)
+            served = adapter.channel
+        except Exception as exc:  # a plugin's import, a missing option, a broken factory
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise AdapterError(f"adapter {name!r} could not be built: {reason}") from None
+        if served is not channel:
+            raise AdapterError(f"adapter {name!r} serves {served}, not {channel}")
+        adapters.append(wrap(name, adapter) if wrap is not None else adapter)
     return adapters[0] if len(adapters) == 1 else FailoverAdapter(adapters)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ssl
+
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from services.channels.registry import SmtpSecurity, available_adapters, spec_names
@@ -72,7 +74,9 @@ class ChannelSettings(CommonSettings):
     letter_adapter: str = Field(default="letter-file", description=f"Letters: {_SPEC}")
     adapter_options: dict[str, str] = Field(
         default_factory=dict,
-        description="Settings for plugin adapters (AdapterSettings.extra), as a JSON object",
+        repr=False,  # may hold a plugin's API key
+        description="Settings for plugin adapters (AdapterSettings.extra): a JSON object of "
+        'strings, e.g. {"acme_api_key": "..."}',
     )
 
     @field_validator("smtp_username", "smtp_password", "smtp_ca_file", mode="before")
@@ -81,6 +85,20 @@ class ChannelSettings(CommonSettings):
         # A deployment passes every variable, set or not (compose's ${SMTP_USERNAME:-}): an
         # empty one means no login, not a login with an empty name.
         return None if value == "" else value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _loadable_ca_file(cls, path: str | None, info: ValidationInfo) -> str | None:
+        # Found wrong at the first send, it would fail every email as the relay being down.
+        if path is None:
+            return None
+        if info.data.get("smtp_security") == "none":
+            raise ValueError("a CA file needs smtp_security starttls or tls")
+        try:
+            ssl.create_default_context(cafile=path)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"{path}: no CA certificates load from it ({exc})") from None
+        return path
 
     @field_validator("sms_adapter", "call_adapter", "email_adapter", "letter_adapter")
     @classmethod

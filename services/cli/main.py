@@ -358,6 +358,13 @@ def _kafka_error() -> type[Exception]:
     return error
 
 
+def _settings_error() -> type[Exception]:
+    from pydantic_settings import SettingsError
+
+    error: type[Exception] = SettingsError
+    return error
+
+
 def _writable(*paths: Path | None) -> None:
     """Refuse an output path that cannot be written before the work, not after it."""
     for path in paths:
@@ -401,6 +408,9 @@ def main() -> None:
         sys.exit(getattr(exc, "exit_code", 2))
     except (UserError, PolicyError, PlaybookError) as exc:
         print(f"parley: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except _settings_error() as exc:  # a setting that is not even parsed (JSON of a dict)
+        print(f"parley: error: invalid setting: {' '.join(str(exc).split())}", file=sys.stderr)
         sys.exit(2)
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -50,6 +50,11 @@ def parley(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
             {"PARLEY_SMTP_USERNAME": "parley"},
             "invalid setting smtp_password",
         ),
+        (
+            ("run", "-s", "channels"),
+            {"PARLEY_ADAPTER_OPTIONS": "{not json"},
+            'invalid setting: error parsing value for field "adapter_options"',
+        ),
         # Known, but for another channel: found when the adapters are built, still one line.
         (("run", "-s", "channels"), {"PARLEY_SMS_ADAPTER": "smtp"}, "serves email, not sms"),
         (

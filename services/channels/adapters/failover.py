@@ -36,6 +36,11 @@ class FailoverAdapter:
         return self._chain[0].channel
 
     @property
+    def adapters(self) -> tuple[ChannelAdapter, ...]:
+        """The chain, first choice first."""
+        return self._chain
+
+    @property
     def vendor(self) -> str:
         return ">".join(adapter.vendor for adapter in self._chain)
 

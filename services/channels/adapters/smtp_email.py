@@ -16,18 +16,21 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 import aiosmtplib
+import structlog
 
 from contracts.outcomes import OutcomeKind
 from contracts.tasks import SendEmail, Task
 from contracts.values import Channel
 from events.envelope import derive_id
-from services.channels.adapters._delivery import deliver
+from services.channels.adapters._delivery import UNAVAILABLE, deliver
 from services.channels.ports import SendResult
 from services.channels.retry import CircuitBreaker, RetryPolicy, TransientError
 
 __all__ = ["ATTEMPT_HEADER", "SmtpEmail", "build_message", "message_id_for"]
 
 ATTEMPT_HEADER = "X-Parley-Attempt"
+
+log = structlog.get_logger()
 
 
 def _now() -> datetime:
@@ -80,6 +83,7 @@ class SmtpEmail:
         self._retry = retry or RetryPolicy()
         self._breaker = breaker
         self._clock = clock
+        self._password = password  # kept out of the partial below, whose repr shows its arguments
         self._new_session = functools.partial(
             aiosmtplib.SMTP,
             hostname=hostname,
@@ -88,7 +92,6 @@ class SmtpEmail:
             use_tls=use_tls,
             start_tls=start_tls,
             username=username,
-            password=password,
             cert_bundle=cert_bundle,  # a private CA's certificates; None: the system's
         )
 
@@ -122,16 +125,23 @@ class SmtpEmail:
         )
 
     async def _once(self, to: str, message: EmailMessage) -> SendResult:
-        smtp = self._new_session()
+        smtp = self._new_session(password=self._password)
         in_data = False
         try:
-            await smtp.connect()
+            await smtp.connect()  # with a username, logs in too
             await smtp.mail(self._from)
             await smtp.rcpt(to)
             in_data = True
             await smtp.data(message.as_bytes())
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await smtp.quit()  # accepted already; a failed goodbye changes nothing
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # The relay refused the login, before any mail: nothing was sent, so another vendor
+            # may take the attempt. Not retried: a wrong password stays wrong, and repeated
+            # tries can lock the account. Every email fails until the setting is mended: say so.
+            log.warning("channel.smtp_login_refused", vendor=self._vendor, code=exc.code)
+            detail = f"{UNAVAILABLE}smtp_login_refused_{exc.code}"
+            return SendResult(self._vendor, OutcomeKind.FAILED, detail=detail)
         except aiosmtplib.SMTPResponseException as exc:
             # A definite reply, even to DATA: 4xx is "not accepted, try later", 5xx is "never".
             detail = f"smtp_{exc.code}"

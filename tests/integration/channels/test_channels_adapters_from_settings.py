@@ -15,9 +15,11 @@ import trustme
 
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel
+from services.channels import registry
 from services.channels.adapters.failover import FailoverAdapter
-from services.channels.ports import SendResult
-from services.channels.registry import AdapterError
+from services.channels.ports import ChannelAdapter, SendResult
+from services.channels.ratelimit import RateLimited
+from services.channels.registry import AdapterError, AdapterSettings
 from services.channels.settings import ChannelSettings
 from services.channels.smtp_capture import SmtpCapture
 from services.runtime.tansu import free_port
@@ -102,7 +104,8 @@ async def test_email_reaches_a_submission_relay_over_starttls_with_a_login(
 async def test_a_wrong_password_is_a_refusal_and_nothing_is_sent(
     relay_tls: ssl.SSLContext, ca_file: str, tmp_path: Path
 ) -> None:
-    """The relay answers 535 to the login: a definite failure, not retried, nothing delivered."""
+    """The relay answers 535 to the login: nothing delivered, and the relay counts as unavailable
+    (a chain's next adapter may send), without a retry that could lock the account."""
     async with SmtpCapture(tls_context=relay_tls, logins=LOGIN) as capture:
         result = await send_through_submission(
             capture,
@@ -113,7 +116,7 @@ async def test_a_wrong_password_is_a_refusal_and_nothing_is_sent(
         )
 
     assert result.outcome is OutcomeKind.FAILED
-    assert result.detail == "smtp_535"
+    assert result.detail == "unavailable:smtp_login_refused_535"
     assert capture.messages == []
     # Refused, not retried: one try per mechanism the relay offers (LOGIN and PLAIN), no more.
     assert failed_logins(capture) == 2
@@ -201,6 +204,8 @@ def test_an_adapter_for_another_channel_is_refused_at_start(tmp_path: Path) -> N
             "a login needs smtp_security starttls or tls",
         ),
         ({"smtp_security": "ssl"}, "smtp_security"),
+        ({"smtp_security": "starttls", "smtp_ca_file": "/no/such/ca.pem"}, "no CA certificates"),
+        ({"smtp_ca_file": "/no/such/ca.pem"}, "a CA file needs smtp_security starttls or tls"),
     ],
 )
 def test_settings_that_cannot_send_are_refused(fields: dict[str, Any], needle: str) -> None:
@@ -215,3 +220,55 @@ def test_the_smtp_password_is_kept_out_of_the_settings_repr() -> None:
 
     assert "hunter2" not in repr(chosen)
     assert "hunter2" not in str(chosen.model_dump())
+
+
+def test_a_private_ca_file_that_is_not_certificates_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "ca.pem"
+    junk.write_text("not a certificate\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match="no CA certificates load from it"):
+        ChannelSettings.model_validate({"smtp_security": "tls", "smtp_ca_file": str(junk)})
+
+
+def test_the_vendor_rate_limit_binds_the_vendor_accounts_adapters_only(tmp_path: Path) -> None:
+    """The bucket is the vendor account's: its texts and calls share it, a fallback elsewhere
+    in a chain does not take from it, and neither does an adapter of another vendor."""
+    chosen = settings(
+        tmp_path,
+        vendor_rate_per_s=1,
+        sms_adapter="twilio-sms>console-sms",
+        call_adapter="console-call",
+    )
+
+    built = build_adapters(chosen, _Fixed())
+
+    sms_chain = built[Channel.SMS]
+    assert isinstance(sms_chain, FailoverAdapter)
+    first, fallback = sms_chain.adapters
+    assert isinstance(first, RateLimited)
+    assert not isinstance(fallback, RateLimited)
+    assert not isinstance(built[Channel.CALL], RateLimited)
+    assert not isinstance(built[Channel.EMAIL], RateLimited)
+
+
+def test_texts_and_calls_at_the_vendor_account_share_one_bucket(tmp_path: Path) -> None:
+    built = build_adapters(settings(tmp_path, vendor_rate_per_s=1), _Fixed())
+
+    texts, calls = built[Channel.SMS], built[Channel.CALL]
+    assert isinstance(texts, RateLimited)
+    assert isinstance(calls, RateLimited)
+    assert texts.bucket is calls.bucket
+
+
+def test_a_plugin_that_cannot_be_built_is_one_reason_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin whose factory needs an option nobody set: refused at start, naming the reason."""
+
+    def needs_key(options: AdapterSettings) -> ChannelAdapter:
+        raise KeyError("acme_api_key")
+
+    monkeypatch.setitem(registry.BUILT_INS, "acme-sms", needs_key)
+
+    with pytest.raises(AdapterError, match="'acme-sms' could not be built: 'acme_api_key'"):
+        build_adapters(settings(tmp_path, sms_adapter="acme-sms"), _Fixed())
