@@ -1,6 +1,8 @@
 """Opt-out keywords (TC-2, RF-16; CN 退订) and a deliberately simple matcher.
 
-A message is an opt-out when it *begins with* a keyword, compared after NFKC normalisation (so
+A message is an opt-out when it *begins with* a keyword, or holds one of the policy's opt-out
+*phrases* anywhere as whole words ("Please stop texting me", "I want to opt out", "我要退订").
+Both are compared after NFKC normalisation (so
 "STOP" typed in full-width letters, as Chinese keyboards do, is "STOP") and case folding, and
 after skipping any whitespace, quotes and opening brackets before it: straight and curly quotes,
 guillemets, ( [ { < and their full-width forms, and the CJK brackets (「 『 【 《 and the like).
@@ -15,9 +17,14 @@ guillemets, ( [ { < and their full-width forms, and the CJK brackets (「 『 �
 - Any other keyword matches as a prefix, as scripts that do not use spaces (退订) run the next
   word on ("退订谢谢", "【退订】").
 
-Anything subtler ("please don't text me", "please stop") is for a person or a classifier to
-record as a ConsentRevoked event; TC-2 says other words count when a reasonable person would
-read them as revocation, so this function is a floor, not a ceiling.
+- A phrase is matched as whole words wherever it stands; a phrase not in ASCII (退订) as a
+  run of characters. Words that are common in other senses ("end of the month", "cancel my
+  card", "I quit my job") are keywords only, not phrases. A phrase may over-read ("I can't stop
+  by the branch"): that errs towards stopping texts, never towards sending one.
+
+Anything subtler ("leave me alone") is for a person or a classifier to record as a
+ConsentRevoked event; TC-2 says other words count when a reasonable person would read them as
+revocation, so this function is a floor, not a ceiling.
 """
 
 from __future__ import annotations
@@ -35,9 +42,14 @@ def opt_out_keywords(policy: Policy) -> frozenset[str]:
 
 
 def is_opt_out(policy: Policy, body: str) -> bool:
-    """Whether an inbound message is an opt-out: it begins with a keyword (module docstring)."""
-    pattern = _opt_out(policy.keywords)
-    return pattern is not None and pattern.match(_fold(body)) is not None
+    """Whether an inbound message is an opt-out: it begins with a keyword, or holds a phrase
+    (module docstring)."""
+    folded = _fold(body)
+    leading = _opt_out(policy.keywords)
+    if leading is not None and leading.match(folded) is not None:
+        return True
+    anywhere = _anywhere(policy.phrases)
+    return anywhere is not None and anywhere.search(folded) is not None
 
 
 # What may come before the keyword: whitespace, and the quotes and opening brackets people (and
@@ -54,26 +66,49 @@ _BETWEEN_WORDS = r"[\s_-]+"
 
 
 def _fold(text: str) -> str:
-    # NFKC first: full-width letters (typed on Chinese keyboards) become ASCII ones.
-    return unicodedata.normalize("NFKC", text).casefold()
+    # NFKC first: full-width letters (typed on Chinese keyboards) become ASCII ones. The curly
+    # apostrophe that phones' autocorrect types (U+2019) is the straight one.
+    return unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+
+
+# A letter of the Latin scripts or a digit (folded: lower case): what continues an ASCII word.
+_WORD = "0-9a-z\u00c0-\u024f"
+
+
+def _alternatives(words: frozenset[str]) -> tuple[list[str], list[str]]:
+    """Each word as a pattern, longest first, split into ASCII words and the others."""
+    ascii_words: list[str] = []
+    other_words: list[str] = []
+    for keyword in sorted(words, key=lambda k: (-len(k), k)):
+        word = _fold(keyword)
+        parts = [re.escape(part) for part in re.split(_BETWEEN_WORDS, word) if part]
+        if parts:
+            (ascii_words if word.isascii() else other_words).append(_BETWEEN_WORDS.join(parts))
+    return ascii_words, other_words
+
+
+@lru_cache(maxsize=64)
+def _anywhere(phrases: frozenset[str]) -> re.Pattern[str] | None:
+    ascii_words, other_words = _alternatives(phrases)
+    alternatives = []
+    if ascii_words:
+        # Whole words: "unstoppable" and "stopped" hold no phrase.
+        alternatives.append(rf"(?<![{_WORD}])(?:{'|'.join(ascii_words)})(?![{_WORD}])")
+    if other_words:
+        alternatives.append("|".join(other_words))
+    return re.compile("|".join(alternatives)) if alternatives else None
 
 
 @lru_cache(maxsize=64)
 def _opt_out(keywords: frozenset[str]) -> re.Pattern[str] | None:
     # One anchored pattern per keyword set, so a message is read once however many keywords the
     # policy has: the orchestrator and the audit both check every inbound text.
-    ascii_words: list[str] = []
-    other_words: list[str] = []
-    for keyword in sorted(keywords, key=lambda k: (-len(k), k)):
-        word = _fold(keyword)
-        parts = [re.escape(part) for part in re.split(_BETWEEN_WORDS, word) if part]
-        if parts:
-            (ascii_words if word.isascii() else other_words).append(_BETWEEN_WORDS.join(parts))
+    ascii_words, other_words = _alternatives(keywords)
     alternatives = []
     if ascii_words:
-        # Not followed by a digit or a Latin letter (folded: lower case), so "stopped" is not
-        # "stop"; CJK text after it is the next word ("stop谢谢").
-        alternatives.append(rf"(?:{'|'.join(ascii_words)})(?![0-9a-z\u00c0-\u024f])")
+        # Not followed by a digit or a Latin letter, so "stopped" is not "stop"; CJK text after
+        # it is the next word ("stop谢谢").
+        alternatives.append(rf"(?:{'|'.join(ascii_words)})(?![{_WORD}])")
     if other_words:
         alternatives.append("|".join(other_words))
     if not alternatives:

@@ -51,6 +51,11 @@ class Policy:
     def keywords(self) -> frozenset[str]:
         return frozenset(word for pack in self.packs for word in pack.opt_out_keywords)
 
+    @cached_property
+    def phrases(self) -> frozenset[str]:
+        """Opt-out words honoured anywhere in a reply, not only at its start."""
+        return frozenset(word for pack in self.packs for word in pack.opt_out_phrases)
+
     def packs_for(self, jurisdictions: tuple[str, ...]) -> tuple[schema.Pack, ...]:
         """Packs that apply to a person: the baseline ("*"), Parley's own hours ("elsewhere":
         their windows give way, channel by channel, to any other pack's, see ``_plan``), and

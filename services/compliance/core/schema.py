@@ -207,6 +207,11 @@ class Pack(_Strict):
     # "*": everyone; "elsewhere": everyone no other pack applies to; else a jurisdiction code.
     jurisdiction: str = Field(pattern=r"^(\*|elsewhere|[A-Z]{2}(-[A-Z0-9]+)*)$")
     opt_out_keywords: tuple[str, ...] = ()
+    # Words that revoke wherever they stand in a reply ("Please stop texting me", "I want to opt
+    # out"), not only at its start: TC-2's "other clear words". Words common in other senses
+    # ("end of the month", "cancel my card") stay keywords only. Left out of the document when
+    # empty, so policies recorded before it keep their versions (P5).
+    opt_out_phrases: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
     holds: tuple[HoldRule, ...] = ()
     opt_outs: tuple[OptOutRule, ...] = ()
     consent_required: tuple[ConsentRule, ...] = ()

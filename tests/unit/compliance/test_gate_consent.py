@@ -284,14 +284,15 @@ def test_the_opt_out_confirmation_is_a_text_only(
         ("Unsubscribe.", True),
         ("退订", True),
         ("退订\uff01", True),  # full-width exclamation mark
-        ("please stop", False),
+        ("please stop", True),  # STOP is also a phrase, honoured anywhere (session 11)
         ("stopping by later", False),
         ("", False),
         ("Can you call me tomorrow?", False),
     ],
 )
 def test_opt_out_keywords_match_whole_message_or_first_word(body: str, expected: bool) -> None:
-    """TC-2 keywords (and 退订) match case-insensitively as the whole message or its first word(s)."""
+    """TC-2 keywords (and 退订) match case-insensitively as the whole message or its first
+    word(s); the packs' phrases anywhere (test_opt_out_words)."""
     assert is_opt_out(POLICY, body) is expected
 
 

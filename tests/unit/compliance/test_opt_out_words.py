@@ -1,6 +1,7 @@
 """Which replies are opt-outs by keyword (TC-2, RF-16): the floor the orchestrator revokes on and
-the audit checks every inbound text against, under the default policy's words (STOP, QUIT, END,
-REVOKE, OPT OUT, CANCEL, UNSUBSCRIBE, STOPALL, 退订)."""
+the audit checks every inbound text against, under the default policy's words: keywords at the
+start (STOP, QUIT, END, REVOKE, OPT OUT, CANCEL, UNSUBSCRIBE, STOPALL, 退订) and phrases
+anywhere (STOP, UNSUBSCRIBE, OPT OUT, REVOKE, REMOVE ME, DO NOT TEXT, NO MORE TEXTS, 退订...)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,30 @@ def test_a_reply_beginning_with_an_opt_out_word_is_an_opt_out(body: str) -> None
 @pytest.mark.parametrize(
     "body",
     [
+        # TC-2's "other clear words", anywhere in the reply (session 11: these were missed).
+        "please stop",
+        "Please stop texting me",
+        "I want to opt out",
+        "I want to opt-out of these messages",
+        "No more texts, unsubscribe",
+        "no more text messages please",
+        "Don\u2019t text me again",  # a curly apostrophe, as phones type it
+        "do not contact me",
+        "Remove me from your list",
+        "I revoke my consent",
+        "\u2026stop",  # leading punctuation other than quotes and brackets
+        "I said STOP",
+        "我要退订",
+        "请帮我退订，谢谢",  # noqa: RUF001 - a full-width comma, as typed
+    ],
+)
+def test_a_reply_holding_an_opt_out_phrase_anywhere_is_an_opt_out(body: str) -> None:
+    assert is_opt_out(POLICY, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
         # A longer word that merely begins with a keyword: it must end at a word boundary.
         "Stopped by the bank today",
         "Endless calls, but I will pay",
@@ -71,10 +96,13 @@ def test_a_reply_beginning_with_an_opt_out_word_is_an_opt_out(body: str) -> None
         "STOP2",
         f"{FULL_WIDTH_STOP}PED",
         "Stopień",  # a Latin letter continues the word
-        # Not at the start: for a person or a classifier (TC-2's "reasonable means").
-        "please stop",
-        "I want to opt out",
-        "\u2026stop",  # leading punctuation other than quotes and brackets
+        # Everyday words that are keywords only, not phrases: not at the start, not a revocation.
+        "I will pay by the end of the month",
+        "When does my plan end?",
+        "I had to cancel my card, will pay Friday",
+        "I quit my job last week",
+        "Nonstop calls about this",  # a phrase must be a whole word
+        "unsubscribed already?",
         "Can you call me tomorrow?",
         "",
         "   ",
@@ -84,3 +112,9 @@ def test_a_reply_beginning_with_an_opt_out_word_is_an_opt_out(body: str) -> None
 )
 def test_anything_else_is_not_an_opt_out_by_keyword(body: str) -> None:
     assert not is_opt_out(POLICY, body)
+
+
+def test_a_phrase_may_over_read_and_then_errs_towards_stopping_texts() -> None:
+    """Whole words are all the matcher knows: "stop by" reads as "stop". Texts to that number
+    stop until consent is given again; a text is never sent on a misreading."""
+    assert is_opt_out(POLICY, "I can't stop by the branch today")

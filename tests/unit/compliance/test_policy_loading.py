@@ -283,7 +283,7 @@ def test_a_broken_override_is_reported_at_the_override(tmp_path: Path) -> None:
     assert str(error).startswith(
         f"{policy}:5: overrides.1: contradictory window RF-6: start 22:00 >= end 21:00"
     )
-    assert str(error).endswith("(after this override, in us-federal.yaml:34 windows.0)")
+    assert str(error).endswith("(after this override, in us-federal.yaml:38 windows.0)")
 
 
 def test_an_override_that_empties_the_windows_is_reported_at_the_override(

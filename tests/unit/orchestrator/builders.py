@@ -193,12 +193,15 @@ def guarantor_link(
     )
 
 
-def stop(number: str, external_id: str, **fields: Any) -> InboundMessageReceived:
-    """A STOP reply from ``number`` to our number at noon in New York."""
+def stop(
+    number: str, external_id: str, body: str = "STOP", **fields: Any
+) -> InboundMessageReceived:
+    """A STOP reply (or another opt-out, ``body``) from ``number`` to our number at noon in New
+    York."""
     return InboundMessageReceived(
         from_number=number,
         to_number="+18005550111",
-        body="STOP",
+        body=body,
         vendor="v",
         external_id=external_id,
         received_at=NOON_NY,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from contracts import (
     ContactOutcomeRecorded,
     DisputeOpened,
@@ -117,10 +119,14 @@ def test_payment_in_full_withdraws_pending_contacts_and_confirms() -> None:
     assert later.ledger == []  # the dropped timer never fires
 
 
-def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once() -> None:
-    """TC-2 and TC-4: STOP revokes consent for that number; one confirmation; then no texts."""
+@pytest.mark.parametrize(
+    "reply", ["STOP", "Please stop texting me", "I want to opt out", "No more texts, thanks"]
+)
+def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once(reply: str) -> None:
+    """TC-2 and TC-4: STOP, or other clear words, revoke consent for that number; one
+    confirmation; then no texts."""
     feed = borrower()
-    out = feed.send(B, stop(MOBILE, "SM1"), NOON_NY, topic=OUTCOMES)
+    out = feed.send(B, stop(MOBILE, "SM1", reply), NOON_NY, topic=OUTCOMES)
     call = feed.send(B, dpd(2, NOON_NY.date()), NOON_NY + timedelta(hours=1))
     attempt = json.loads(call.tasks[0].value)["payload"]["attempt_id"]
     unanswered = feed.send(
