@@ -32,11 +32,17 @@ def forget() -> None:
 
 
 def dest_type(party: PartyFacts, to: str | None) -> PhoneType | str:
-    """A phone's type; "email" for the party's email; "unknown" for anything else."""
+    """A phone's type; "email" for the party's email; "unknown" for anything else, and for a
+    number listed under two types (a mobile also listed as home, a work number also as mobile):
+    which listing is right is not known, and "unknown" takes every rule either type would
+    (``type_matches``; TC-1's consent). The last listing used to decide, and a mobile listed
+    last as home needed no consent (session 11 review)."""
     if to is not None:
-        for phone in reversed(party.phones):  # the last listing of a number gives its type
-            if phone.number == to:
-                return phone.type
+        types = {phone.type for phone in party.phones if phone.number == to}
+        if len(types) == 1:
+            return types.pop()
+        if types:
+            return "unknown"
     for email in party.emails:
         if email.address == to:
             return "email"

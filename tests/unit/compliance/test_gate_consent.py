@@ -339,3 +339,19 @@ def test_stop_is_honoured_and_nameable_under_every_policy(pack: str) -> None:
 
     assert is_opt_out(policy, "stop")
     assert names_an_opt_out(policy, "Acme: please call us. Reply STOP to opt out.")
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [(PhoneType.MOBILE, PhoneType.HOME), (PhoneType.HOME, PhoneType.MOBILE)],
+)
+def test_a_number_listed_as_mobile_and_as_home_needs_consent_whatever_the_order(
+    listed: tuple[PhoneType, PhoneType],
+) -> None:
+    """TC-1 fails closed: a number also listed as a mobile may be one. The last listing used
+    to decide, and a mobile listed last as home was called without consent."""
+    party = person(phones=tuple(Phone(number=MOBILE, type=kind) for kind in listed))
+
+    result = decide(AT, party=party, consents=())
+
+    assert result.reasons == ("TC-1",)

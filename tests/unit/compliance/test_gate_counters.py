@@ -307,10 +307,17 @@ def test_a_new_york_city_area_code_brings_the_nyc_cap_without_an_nyc_address(are
     assert "US-NY-NYC" in result.evidence.jurisdictions
 
 
-def test_washington_work_number_once_per_week() -> None:
-    """WA-19.16.250: at most 1 communication per week at work."""
+@pytest.mark.parametrize(
+    "listed",
+    [(PhoneType.WORK,), (PhoneType.WORK, PhoneType.MOBILE), (PhoneType.MOBILE, PhoneType.WORK)],
+)
+def test_washington_work_number_once_per_week(listed: tuple[PhoneType, ...]) -> None:
+    """WA-19.16.250: at most 1 communication per week at work; a number also listed as a
+    mobile is still the work number (the last listing used to decide, and the cap was lost)."""
     work = "+12065550199"
-    party = person(addresses=(SEATTLE,), phones=(Phone(number=work, type=PhoneType.WORK),))
+    party = person(
+        addresses=(SEATTLE,), phones=tuple(Phone(number=work, type=kind) for kind in listed)
+    )
     history = (attempt(datetime(2026, 4, 1, 10, 0, tzinfo=PT), to=work),)
 
     result = decide(datetime(2026, 4, 3, 10, 0, tzinfo=PT), to=work, party=party, attempts=history)
