@@ -42,8 +42,8 @@ SmtpSecurity = Literal["none", "starttls", "tls"]
 
 
 class AdapterError(ValueError):
-    """An adapter spec that names no adapter, or one that serves another channel: a
-    configuration error, reported in one line at start-up."""
+    """An adapter spec that names no adapter, a plugin that cannot be built, or an adapter
+    that serves another channel: a configuration error, reported in one line at start-up."""
 
 
 def _utc_now() -> datetime:

@@ -185,7 +185,7 @@ def run(
 
     try:
         asyncio.run(go())
-    except AdapterError as exc:  # an adapter that serves another channel than its setting's
+    except AdapterError as exc:  # an adapter of another channel, or a plugin that cannot be built
         raise UserError(str(exc)) from None
 
 
