@@ -33,6 +33,7 @@ __all__ = [
     "available_adapters",
     "build_adapter",
     "build_for",
+    "known_names",
     "spec_names",
 ]
 
@@ -183,6 +184,17 @@ def spec_names(spec: str) -> list[str]:
     return names
 
 
+def known_names(spec: str, what: str = "adapter") -> list[str]:
+    """``spec_names``, each one a built-in or an installed plugin; else an AdapterError naming
+    the first unknown ``what`` and every known name."""
+    names = spec_names(spec)
+    known = available_adapters()  # one scan of the installed entry points
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise AdapterError(f"unknown {what} {unknown[0]!r}; known: {', '.join(known)}")
+    return names
+
+
 def build_adapter(spec: str, settings: AdapterSettings | None = None) -> ChannelAdapter:
     """Build the adapter named by ``spec`` (``"name"`` or a failover chain ``"a>b>c"``)."""
     settings = settings or AdapterSettings()
@@ -201,12 +213,7 @@ def build_for(
     AdapterError when a name is unknown, when a plugin cannot be loaded or built, or when an
     adapter anywhere in a chain serves another channel: a worker would otherwise hand it
     tasks it cannot send, and fail every attempt on that channel."""
-    names = spec_names(spec)
-    unknown = [name for name in names if name not in available_adapters()]
-    if unknown:
-        raise AdapterError(
-            f"unknown {channel} adapter {unknown[0]!r}; known: {', '.join(available_adapters())}"
-        )
+    names = known_names(spec, f"{channel} adapter")
     adapters: list[ChannelAdapter] = []
     for name in names:
         try:

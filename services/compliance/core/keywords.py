@@ -75,8 +75,11 @@ def _fold(text: str) -> str:
 _WORD = "0-9a-z\u00c0-\u024f"
 
 
-def _alternatives(words: frozenset[str]) -> tuple[list[str], list[str]]:
-    """Each word as a pattern, longest first, split into ASCII words and the others."""
+def _alternation(words: frozenset[str], *, whole_word: bool) -> str | None:
+    """One regex alternation of ``words``, longest first, or None for no word. An ASCII word is
+    never followed by a digit or a Latin letter ("stopped" is not "stop"; CJK text after it is
+    the next word, "stop谢谢"); with ``whole_word`` it is not preceded by one either. A word in
+    another script (退订) is a plain run of characters: those scripts use no spaces."""
     ascii_words: list[str] = []
     other_words: list[str] = []
     for keyword in sorted(words, key=lambda k: (-len(k), k)):
@@ -84,36 +87,29 @@ def _alternatives(words: frozenset[str]) -> tuple[list[str], list[str]]:
         parts = [re.escape(part) for part in re.split(_BETWEEN_WORDS, word) if part]
         if parts:
             (ascii_words if word.isascii() else other_words).append(_BETWEEN_WORDS.join(parts))
-    return ascii_words, other_words
-
-
-@lru_cache(maxsize=64)
-def _anywhere(phrases: frozenset[str]) -> re.Pattern[str] | None:
-    ascii_words, other_words = _alternatives(phrases)
     alternatives = []
     if ascii_words:
-        # Whole words: "unstoppable" and "stopped" hold no phrase.
-        alternatives.append(rf"(?<![{_WORD}])(?:{'|'.join(ascii_words)})(?![{_WORD}])")
+        before = f"(?<![{_WORD}])" if whole_word else ""
+        alternatives.append(rf"{before}(?:{'|'.join(ascii_words)})(?![{_WORD}])")
     if other_words:
         alternatives.append("|".join(other_words))
-    return re.compile("|".join(alternatives)) if alternatives else None
+    return "|".join(alternatives) if alternatives else None
 
 
 @lru_cache(maxsize=64)
 def _opt_out(keywords: frozenset[str]) -> re.Pattern[str] | None:
     # One anchored pattern per keyword set, so a message is read once however many keywords the
     # policy has: the orchestrator and the audit both check every inbound text.
-    ascii_words, other_words = _alternatives(keywords)
-    alternatives = []
-    if ascii_words:
-        # Not followed by a digit or a Latin letter, so "stopped" is not "stop"; CJK text after
-        # it is the next word ("stop谢谢").
-        alternatives.append(rf"(?:{'|'.join(ascii_words)})(?![{_WORD}])")
-    if other_words:
-        alternatives.append("|".join(other_words))
-    if not alternatives:
+    words = _alternation(keywords, whole_word=False)
+    if words is None:
         return None  # a policy that honours no word: nothing is an opt-out by keyword
-    return re.compile(rf"[\s{re.escape(_LEADING)}]*(?:{'|'.join(alternatives)})")
+    return re.compile(rf"[\s{re.escape(_LEADING)}]*(?:{words})")
+
+
+@lru_cache(maxsize=64)
+def _anywhere(phrases: frozenset[str]) -> re.Pattern[str] | None:
+    words = _alternation(phrases, whole_word=True)
+    return re.compile(words) if words is not None else None
 
 
 def names_an_opt_out(policy: Policy, body: str) -> bool:

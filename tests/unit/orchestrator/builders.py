@@ -193,6 +193,11 @@ def guarantor_link(
     )
 
 
+def day(n: int) -> datetime:
+    """Noon in New York, n days after 2026-03-03."""
+    return NOON_NY + timedelta(days=n)
+
+
 def stop(
     number: str, external_id: str, body: str = "STOP", **fields: Any
 ) -> InboundMessageReceived:

@@ -10,13 +10,18 @@ from typing import Any
 
 from contracts import DelinquencyUpdated, InstalmentDue, PaymentReceived
 from services.orchestrator.engine import Orchestrator
-from tests.unit.orchestrator.builders import NOON_NY, B, borrower, decisions, engine, of_type, usd
+from tests.unit.orchestrator.builders import (
+    NOON_NY,
+    B,
+    borrower,
+    day,
+    decisions,
+    engine,
+    of_type,
+    usd,
+)
 
 MARCH, APRIL = date(2026, 3, 10), date(2026, 4, 10)
-
-
-def _day(n: int) -> datetime:
-    return NOON_NY + timedelta(days=n)
 
 
 def _snap(dpd: int, as_of: date, overdue: int = 50) -> DelinquencyUpdated:
@@ -30,12 +35,12 @@ def test_behind_again_without_a_day_at_zero_in_between_is_a_new_episode() -> Non
     delinquency began on another day, so its call is a new attempt, not a redelivery of the
     first episode's (which the gate would drop without a word)."""
     feed = borrower()
-    feed.send(B, _snap(1, _day(0).date()), _day(0))
-    feed.send(B, _snap(2, _day(1).date()), _day(1))
-    feed.send(B, _snap(3, _day(2).date()), _day(2))
-    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), _day(3))
+    feed.send(B, _snap(1, day(0).date()), day(0))
+    feed.send(B, _snap(2, day(1).date()), day(1))
+    feed.send(B, _snap(3, day(2).date()), day(2))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), day(3))
 
-    again = feed.send(B, _snap(1, _day(33).date()), _day(33))
+    again = feed.send(B, _snap(1, day(33).date()), day(33))
 
     assert decisions(again) != []
 
@@ -44,10 +49,10 @@ def test_a_snapshot_older_than_one_applied_is_ignored() -> None:
     """Day 7 sent the formal notice; a day-0 snapshot from a week before arrives late: it
     neither starts a new episode nor makes day 8 send the notice again."""
     feed = borrower()
-    feed.send(B, _snap(7, _day(0).date()), _day(0))
+    feed.send(B, _snap(7, day(0).date()), day(0))
 
-    late = feed.send(B, _snap(0, _day(-8).date(), 0), _day(0) + timedelta(hours=1))
-    eight = feed.send(B, _snap(8, _day(1).date()), _day(1))
+    late = feed.send(B, _snap(0, day(-8).date(), 0), day(0) + timedelta(hours=1))
+    eight = feed.send(B, _snap(8, day(1).date()), day(1))
 
     assert decisions(late) == []
     assert decisions(eight) == []
@@ -98,9 +103,9 @@ def test_paying_the_arrears_does_not_withdraw_an_unpaid_instalments_reminder() -
     assert of_type(paid, "contact.intent_dropped") == []
 
 
-def _snapshot_for(day: date, dpd: int, overdue: int = 100) -> tuple[DelinquencyUpdated, datetime]:
-    at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=17)
-    return _snap(dpd, day, overdue), at
+def _snapshot_for(as_of: date, dpd: int, overdue: int = 100) -> tuple[DelinquencyUpdated, datetime]:
+    at = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=17)
+    return _snap(dpd, as_of, overdue), at
 
 
 def test_paying_off_the_oldest_missed_instalment_is_not_being_up_to_date() -> None:
@@ -124,10 +129,10 @@ def test_an_instalment_announced_again_after_it_was_paid_off_is_not_reminded() -
     feed.send(
         B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), NOON_NY
     )
-    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), _day(1))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), day(1))
 
     again = feed.send(
-        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), _day(2)
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), day(2)
     )
     eve = feed.tick(datetime(2026, 3, 9, 18, 0, tzinfo=UTC))
 
@@ -143,10 +148,10 @@ def test_a_snapshot_cut_before_the_payment_that_cleared_the_arrears_does_not_res
         B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), NOON_NY
     )
     feed.send(B, _snap(5, date(2026, 3, 3)), NOON_NY)
-    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), _day(1))
-    stale = feed.send(B, _snap(6, date(2026, 3, 4)), _day(1) + timedelta(hours=2))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), day(1))
+    stale = feed.send(B, _snap(6, date(2026, 3, 4)), day(1) + timedelta(hours=2))
 
-    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), _day(2))
+    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), day(2))
 
     assert decisions(stale) == []
     assert {d["reason"] for d in of_type(paid, "contact.intent_dropped")} == {"instalment_paid"}
@@ -158,11 +163,11 @@ def test_a_snapshot_from_before_the_latest_catch_up_stays_stale_after_payment_in
     that payment describes arrears already paid: ignored, as after any catch-up. (Up to core
     revision 6 only the payment in full counted here, and it restarted collection.)"""
     feed = borrower()
-    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(500), paid_in_full=True), _day(1))
-    feed.send(B, _snap(0, _day(3).date()), _day(3))
-    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), _day(10))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(500), paid_in_full=True), day(1))
+    feed.send(B, _snap(0, day(3).date()), day(3))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), day(10))
 
-    stale = feed.send(B, _snap(7, _day(8).date()), _day(10) + timedelta(minutes=5))
+    stale = feed.send(B, _snap(7, day(8).date()), day(10) + timedelta(minutes=5))
 
     assert decisions(stale) == []
     assert of_type(stale, "segment.assigned") == []
@@ -177,9 +182,9 @@ def test_the_loan_state_folded_from_the_ledger_is_the_live_one() -> None:
     feed.send(
         B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), NOON_NY
     )
-    for day in (date(2026, 3, 11), date(2026, 3, 13), date(2026, 3, 12), date(2026, 3, 18)):
-        feed.send(B, *_snapshot_for(day, (day - MARCH).days))
-    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(150), paid_in_full=False), _day(15))
+    for as_of in (date(2026, 3, 11), date(2026, 3, 13), date(2026, 3, 12), date(2026, 3, 18)):
+        feed.send(B, *_snapshot_for(as_of, (as_of - MARCH).days))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(150), paid_in_full=False), day(15))
     feed.send(B, *_snapshot_for(date(2026, 4, 11), 1))
     feed.tick(datetime(2026, 4, 12, 18, 0, tzinfo=UTC))
 
@@ -222,10 +227,10 @@ def test_an_instalment_paid_on_the_evening_of_its_due_day_is_that_instalment() -
     day) pays April, not May, and May is still reminded."""
     feed = borrower()
     feed.send(
-        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), _day(20)
+        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), day(20)
     )
     may = InstalmentDue(loan_id="L1", instalment_no=4, due_date=date(2026, 5, 10), amount=usd(100))
-    feed.send(B, may, _day(20))
+    feed.send(B, may, day(20))
     feed.send(B, *_snapshot_for(date(2026, 4, 9), 0, 0))
 
     feed.send(
@@ -243,7 +248,7 @@ def test_paying_old_arrears_after_the_next_instalment_fell_due_is_not_being_up_t
     overdue, so the servicer's count from April does not start the stages over."""
     feed = borrower()
     feed.send(
-        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), _day(-2)
+        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), day(-2)
     )
     for n in range(1, 32):
         feed.send(B, *_snapshot_for(MARCH + timedelta(days=n), n))

@@ -29,12 +29,12 @@ from services.strategy.core.playbook import (
     load_templates,
 )
 from tests.unit.orchestrator.builders import (
-    NOON_NY,
     OUTCOMES,
     B,
     Feed,
     borrower,
     channels,
+    day,
     decisions,
     dpd,
     of_type,
@@ -50,11 +50,6 @@ def _tasks(feed_out: Any, type_: str) -> list[dict[str, Any]]:
     ]
 
 
-def _day(n: int) -> datetime:
-    """Noon in New York, n days after 2026-03-03."""
-    return NOON_NY + timedelta(days=n)
-
-
 # -- RF-20 and letters ----------------------------------------------------------------------
 
 
@@ -64,8 +59,8 @@ def test_a_collectors_first_communication_brings_the_validation_notice_by_email_
     """RF-20: in the initial communication (or within 5 days). Asked once per debt."""
     feed = borrower(collector=True)
 
-    first = feed.send(B, dpd(1, _day(0).date()), _day(0))
-    second = feed.send(B, dpd(2, _day(1).date()), _day(1))
+    first = feed.send(B, dpd(1, day(0).date()), day(0))
+    second = feed.send(B, dpd(2, day(1).date()), day(1))
 
     assert [(d["channel"], d["purpose"], d["verdict"]) for d in decisions(first)] == [
         ("call", "collection", "authorised"),
@@ -82,7 +77,7 @@ def test_a_collectors_first_communication_brings_the_validation_notice_by_email_
 def test_a_first_party_lender_sends_no_validation_notice() -> None:
     feed = borrower(collector=False)
 
-    out = feed.send(B, dpd(1, _day(0).date()), _day(0))
+    out = feed.send(B, dpd(1, day(0).date()), day(0))
 
     assert [d["purpose"] for d in decisions(out)] == ["collection"]
 
@@ -90,7 +85,7 @@ def test_a_first_party_lender_sends_no_validation_notice() -> None:
 def test_day_seven_sends_the_formal_notice_by_email_and_as_a_letter_task() -> None:
     feed = borrower()
 
-    out = feed.send(B, dpd(7, _day(6).date()), _day(6))
+    out = feed.send(B, dpd(7, day(6).date()), day(6))
 
     assert sorted(channels(out)) == [Channel.EMAIL, Channel.LETTER]
     [letter] = _tasks(out, "task.letter")
@@ -128,14 +123,14 @@ def _plan(feed: Feed, *dues: date) -> Any:
         loan_id="L1",
         instalments=tuple(PlannedInstalment(due_date=d, amount=usd(25)) for d in dues),
     )
-    return feed.send(B, plan, _day(0))
+    return feed.send(B, plan, day(0))
 
 
 def test_an_agreed_plan_replaces_the_stages_with_instalment_reminders() -> None:
     feed = borrower()
     out = _plan(feed, date(2026, 3, 20), date(2026, 4, 20))
 
-    collection = feed.send(B, dpd(15, _day(1).date()), _day(1))  # a firm day, but on a plan
+    collection = feed.send(B, dpd(15, day(1).date()), day(1))  # a firm day, but on a plan
     reminder = feed.tick(datetime(2026, 3, 19, 18, 0, tzinfo=UTC))  # 14:00 EDT the day before
 
     reasons = sorted(t["reason"] for t in of_type(out, "timer.scheduled"))
@@ -150,8 +145,8 @@ def test_paying_an_instalment_withdraws_its_check_and_paying_all_completes_the_p
     feed = borrower()
     _plan(feed, date(2026, 3, 20), date(2026, 4, 20))
 
-    one = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(25), paid_in_full=False), _day(1))
-    two = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(25), paid_in_full=False), _day(2))
+    one = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(25), paid_in_full=False), day(1))
+    two = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(25), paid_in_full=False), day(2))
     later = feed.tick(datetime(2026, 5, 1, 15, 0, tzinfo=UTC))
 
     assert [d["reason"] for d in of_type(one, "contact.intent_dropped")] == ["instalment_paid"] * 2
@@ -201,7 +196,7 @@ def _with_contact_person(feed: Feed) -> None:
         name="Cy",
         phones=(Phone(number="+15185550123", type=PhoneType.HOME),),
     )
-    feed.send(B, link, _day(0) - timedelta(hours=1))
+    feed.send(B, link, day(0) - timedelta(hours=1))
 
 
 def test_three_unanswered_attempts_make_the_borrower_unreachable_and_ask_contacts_once() -> None:
@@ -211,12 +206,12 @@ def test_three_unanswered_attempts_make_the_borrower_unreachable_and_ask_contact
     _with_contact_person(feed)
     segments = []
     for n in range(3):
-        out = feed.send(B, dpd(n + 1, _day(n).date()), _day(n))
-        after = _unanswered(feed, out, _day(n) + timedelta(minutes=5))
+        out = feed.send(B, dpd(n + 1, day(n).date()), day(n))
+        after = _unanswered(feed, out, day(n) + timedelta(minutes=5))
         segments += of_type(out, "segment.assigned") + of_type(after, "segment.assigned")
 
-    day4 = feed.send(B, dpd(4, _day(3).date()), _day(3))
-    day5 = feed.send(B, dpd(5, _day(4).date()), _day(4))
+    day4 = feed.send(B, dpd(4, day(3).date()), day(3))
+    day5 = feed.send(B, dpd(5, day(4).date()), day(4))
 
     assert [s["segment"] for s in segments] == ["unreachable"]  # a borrower starts cooperative
     assert "did not reach" in segments[-1]["because"]
@@ -231,12 +226,12 @@ def test_the_gate_learns_the_borrower_is_unreachable_and_a_refusal_is_kept_forev
     feed = borrower()
     _with_contact_person(feed)
     for n in range(3):
-        _unanswered(feed, feed.send(B, dpd(n + 1, _day(n).date()), _day(n)), _day(n))
-    feed.send(B, dpd(4, _day(3).date()), _day(3))  # the segment is recorded by now
+        _unanswered(feed, feed.send(B, dpd(n + 1, day(n).date()), day(n)), day(n))
+    feed.send(B, dpd(4, day(3).date()), day(3))  # the segment is recorded by now
 
-    feed.send(B, ThirdPartyRefused(party_id="c1", reported_at=_day(3)), _day(3))
+    feed.send(B, ThirdPartyRefused(party_id="c1", reported_at=day(3)), day(3))
 
-    state = feed.engine.states[feed.record(B, dpd(1, _day(0).date()), _day(0)).partition]
+    state = feed.engine.states[feed.record(B, dpd(1, day(0).date()), day(0)).partition]
     facts = state.borrowers[B].party_facts(state.borrowers[B].parties["c1"])
     assert facts.debtor_unreachable is True
     assert facts.third_party_refused is True
@@ -245,10 +240,10 @@ def test_the_gate_learns_the_borrower_is_unreachable_and_a_refusal_is_kept_forev
 def test_a_partial_payment_makes_the_borrower_willing_but_unable_and_softens_the_tone() -> None:
     """Seeds: 还款能力欠缺, 还款意愿良好 -> a supportive tone, a plan offered, fewer contacts."""
     feed = borrower()
-    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(10), paid_in_full=False), _day(0))
+    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(10), paid_in_full=False), day(0))
 
-    firm = feed.send(B, dpd(15, _day(1).date()), _day(1))
-    skipped = feed.send(B, dpd(22, _day(8).date()), _day(8))  # every 14 days, not 7
+    firm = feed.send(B, dpd(15, day(1).date()), day(1))
+    skipped = feed.send(B, dpd(22, day(8).date()), day(8))  # every 14 days, not 7
 
     assert [s["segment"] for s in of_type(paid, "segment.assigned")] == ["willing_unable"]
     [sms] = _tasks(firm, "task.sms")
@@ -261,7 +256,7 @@ def test_a_broken_promise_makes_the_borrower_able_but_unwilling_and_firms_the_to
 
     feed = borrower()
     feed.send(
-        B, PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=date(2026, 3, 4)), _day(0)
+        B, PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=date(2026, 3, 4)), day(0)
     )
     fired = feed.tick(datetime(2026, 3, 7, 15, 0, tzinfo=UTC))
     firm = feed.send(B, dpd(15, date(2026, 3, 8)), datetime(2026, 3, 8, 16, 0, tzinfo=UTC))
@@ -306,14 +301,14 @@ def test_a_product_with_its_own_playbook_follows_it_and_others_the_default() -> 
     feed.send(
         B,
         LoanOpened(loan_id="L2", product="bnpl", principal=usd(80), third_party_collector=False),
-        _day(0),
+        day(0),
     )
     bnpl = DelinquencyUpdated(
-        loan_id="L2", days_past_due=1, amount_overdue=usd(20), as_of=_day(0).date()
+        loan_id="L2", days_past_due=1, amount_overdue=usd(20), as_of=day(0).date()
     )
 
-    default = feed.send(B, dpd(1, _day(0).date()), _day(0))
-    own = feed.send(B, bnpl, _day(0) + timedelta(minutes=1))
+    default = feed.send(B, dpd(1, day(0).date()), day(0))
+    own = feed.send(B, bnpl, day(0) + timedelta(minutes=1))
 
     assert channels(default) == [Channel.CALL]
     assert channels(own) == [Channel.SMS]
@@ -333,7 +328,7 @@ def test_the_shipped_playbooks_load_and_an_unknown_default_is_refused() -> None:
 def _unreachable_with_contact(feed: Feed) -> None:
     _with_contact_person(feed)
     for n in range(3):
-        _unanswered(feed, feed.send(B, dpd(n + 1, _day(n).date()), _day(n)), _day(n))
+        _unanswered(feed, feed.send(B, dpd(n + 1, day(n).date()), day(n)), day(n))
 
 
 def test_no_location_inquiry_once_the_borrower_is_represented_by_an_attorney() -> None:
@@ -342,9 +337,9 @@ def test_no_location_inquiry_once_the_borrower_is_represented_by_an_attorney() -
 
     feed = borrower()
     _unreachable_with_contact(feed)
-    feed.send(B, AttorneyRepresented(party_id=B, loan_id="L1"), _day(3) - timedelta(hours=1))
+    feed.send(B, AttorneyRepresented(party_id=B, loan_id="L1"), day(3) - timedelta(hours=1))
 
-    day4 = feed.send(B, dpd(4, _day(3).date()), _day(3))
+    day4 = feed.send(B, dpd(4, day(3).date()), day(3))
 
     assert [d for d in decisions(day4) if d["party_id"] == "c1"] == []
 
@@ -357,19 +352,19 @@ def test_a_validation_notice_that_cannot_be_given_is_decided_once_per_decision()
 
     feed = borrower(collector=True)
     no_address = {**ny_profile(B), "addresses": ()}
-    feed.send(B, BorrowerProfiled(**no_address), _day(0) - timedelta(hours=2))
+    feed.send(B, BorrowerProfiled(**no_address), day(0) - timedelta(hours=2))
     feed.send(
         B,
         ConsentRevoked(
             party_id=B,
             channel=Channel.EMAIL,
             address=None,
-            received_at=_day(0) - timedelta(hours=2),
+            received_at=day(0) - timedelta(hours=2),
         ),
-        _day(0) - timedelta(hours=2),
+        day(0) - timedelta(hours=2),
     )
 
-    out = feed.send(B, dpd(15, _day(0).date()), _day(0))
+    out = feed.send(B, dpd(15, day(0).date()), day(0))
 
     notices = [d for d in decisions(out) if d["purpose"] == "validation_notice"]
     # No postal address: no letter to ask for; the email is opted out (RF-17): one decision.
@@ -395,7 +390,7 @@ def test_no_hand_off_while_a_plan_is_being_kept() -> None:
     feed = borrower()
     _plan(feed, date(2026, 3, 20), date(2026, 5, 20))
 
-    out = feed.send(B, dpd(60, _day(1).date()), _day(1))
+    out = feed.send(B, dpd(60, day(1).date()), day(1))
 
     assert of_type(out, "legal.handed_off") == []
 
@@ -403,7 +398,7 @@ def test_no_hand_off_while_a_plan_is_being_kept() -> None:
 def test_an_instalment_already_past_is_neither_reminded_nor_broken_at_once() -> None:
     feed = borrower()
     out = _plan(feed, date(2026, 2, 20), date(2026, 4, 20))
-    soon = feed.tick(_day(1))
+    soon = feed.tick(day(1))
 
     assert sorted(t["reason"] for t in of_type(out, "timer.scheduled")) == [
         "plan_check",
@@ -417,17 +412,17 @@ def test_attempts_that_never_left_do_not_make_an_unreachable_borrower_reachable(
 
     feed = borrower()
     _unreachable_with_contact(feed)
-    out = feed.send(B, dpd(4, _day(3).date()), _day(3))
+    out = feed.send(B, dpd(4, day(3).date()), day(3))
     [inquiry] = decisions(out)
     expired = ContactOutcomeRecorded(
         attempt_id=inquiry["attempt_id"],
         channel=Channel.CALL,
         outcome=K.EXPIRED,
-        reported_at=_day(3),
+        reported_at=day(3),
     )
 
-    after = feed.send(B, expired, _day(3) + timedelta(minutes=20), topic=OUTCOMES)
-    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=True), _day(4))
+    after = feed.send(B, expired, day(3) + timedelta(minutes=20), topic=OUTCOMES)
+    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=True), day(4))
 
     assert of_type(after, "segment.assigned") == []
     assert [s["segment"] for s in of_type(paid, "segment.assigned")] == ["cooperative"]

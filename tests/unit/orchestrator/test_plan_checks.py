@@ -24,13 +24,13 @@ from contracts.outcomes import OutcomeKind
 from contracts.values import Address, Channel, Email, Phone, PhoneType
 from tests.unit.orchestrator.builders import (
     EMAIL,
-    NOON_NY,
     OUTCOMES,
     T0,
     B,
     Feed,
     borrower,
     channels,
+    day,
     decisions,
     dpd,
     of_type,
@@ -39,11 +39,6 @@ from tests.unit.orchestrator.builders import (
 )
 
 LANDLINE = "+15185550148"
-
-
-def _day(n: int) -> datetime:
-    """Noon in New York, n days after 2026-03-03."""
-    return NOON_NY + timedelta(days=n)
 
 
 def _landline_only() -> Feed:
@@ -67,7 +62,7 @@ def _plan(feed: Feed, *dues: date) -> Any:
         loan_id="L1",
         instalments=tuple(PlannedInstalment(due_date=d, amount=usd(25)) for d in dues),
     )
-    return feed.send(B, plan, _day(0))
+    return feed.send(B, plan, day(0))
 
 
 def _tasks(out: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -102,7 +97,7 @@ def test_paying_withdraws_a_check_that_carries_no_text() -> None:
     feed = _landline_only()
     _plan(feed, date(2026, 3, 20))
 
-    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(25), paid_in_full=False), _day(1))
+    paid = feed.send(B, PaymentReceived(loan_id="L1", amount=usd(25), paid_in_full=False), day(1))
     later = feed.tick(datetime(2026, 4, 1, 14, 0, tzinfo=UTC))
 
     assert [d["reason"] for d in of_type(paid, "contact.intent_dropped")] == ["instalment_paid"]
@@ -116,7 +111,7 @@ def test_a_plan_whose_checks_have_all_passed_when_agreed_is_checked_at_once() ->
     feed = borrower()
 
     agreed = _plan(feed, date(2026, 2, 10), date(2026, 2, 20))
-    broken = feed.tick(_day(0) + timedelta(minutes=1))
+    broken = feed.tick(day(0) + timedelta(minutes=1))
 
     [check] = of_type(agreed, "timer.scheduled")
     assert (check["reason"], check["due_at"]) == ("plan_check", "2026-03-03T17:00:00Z")
@@ -162,25 +157,25 @@ def test_a_promise_pause_across_day_seven_sends_the_notice_on_the_first_day_afte
     """Promised for day 6, paused to day 8 (grace): the one-day notice stage (day 7) runs on
     day 9, once."""
     feed = borrower()
-    feed.send(B, dpd(5, _day(4).date()), _day(4))
+    feed.send(B, dpd(5, day(4).date()), day(4))
     feed.send(
-        B, PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=_day(5).date()), _day(4)
+        B, PromiseToPayMade(loan_id="L1", amount=usd(50), promised_date=day(5).date()), day(4)
     )
 
     notices = {}
     for n in range(6, 15):
-        feed.tick(_day(n - 1))
-        notices[n] = _notices(feed.send(B, dpd(n, _day(n - 1).date()), _day(n - 1)))
+        feed.tick(day(n - 1))
+        notices[n] = _notices(feed.send(B, dpd(n, day(n - 1).date()), day(n - 1)))
 
     assert {n: kinds for n, kinds in notices.items() if kinds} == {9: ["email", "letter"]}
 
 
 def test_a_day_the_feed_skips_does_not_lose_the_notice() -> None:
     feed = borrower()
-    feed.send(B, dpd(6, _day(5).date()), _day(5))
+    feed.send(B, dpd(6, day(5).date()), day(5))
 
-    eighth = feed.send(B, dpd(8, _day(7).date()), _day(7))  # day 7 never reported
-    ninth = feed.send(B, dpd(9, _day(8).date()), _day(8))
+    eighth = feed.send(B, dpd(8, day(7).date()), day(7))  # day 7 never reported
+    ninth = feed.send(B, dpd(9, day(8).date()), day(8))
 
     assert _notices(eighth) == ["email", "letter"]
     assert decisions(ninth) == []
@@ -191,10 +186,10 @@ def test_once_collection_has_begun_a_week_long_gap_skips_no_stage() -> None:
     (day 15) both run then, each once."""
     feed = borrower()
     for n in (1, 2, 3):
-        feed.send(B, dpd(n, _day(n - 1).date()), _day(n - 1))
+        feed.send(B, dpd(n, day(n - 1).date()), day(n - 1))
 
-    sixteenth = feed.send(B, dpd(16, _day(15).date()), _day(15))
-    seventeenth = feed.send(B, dpd(17, _day(16).date()), _day(16))
+    sixteenth = feed.send(B, dpd(16, day(15).date()), day(15))
+    seventeenth = feed.send(B, dpd(17, day(16).date()), day(16))
 
     assert sorted(channels(sixteenth)) == [
         Channel.CALL,
@@ -210,7 +205,7 @@ def test_a_debt_first_seen_late_starts_at_the_stage_it_has_reached() -> None:
     """Not every earlier stage at once: a debt first reported at day 16 gets the firm stage."""
     feed = borrower()
 
-    out = feed.send(B, dpd(16, _day(15).date()), _day(15))
+    out = feed.send(B, dpd(16, day(15).date()), day(15))
 
     assert {d["stage"] for d in decisions(out)} == {"firm"}
 
@@ -219,15 +214,15 @@ def test_a_debt_that_falls_behind_again_is_collected_again() -> None:
     """A new delinquency episode reaches the same days past due; its contacts are new ones,
     not taken for redeliveries of last month's."""
     feed = borrower()
-    first = feed.send(B, dpd(1, _day(0).date()), _day(0))
-    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), _day(1))
+    first = feed.send(B, dpd(1, day(0).date()), day(0))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), day(1))
     current = DelinquencyUpdated(
-        loan_id="L1", days_past_due=0, amount_overdue=usd(0), as_of=_day(1).date()
+        loan_id="L1", days_past_due=0, amount_overdue=usd(0), as_of=day(1).date()
     )
-    feed.send(B, current, _day(1))
+    feed.send(B, current, day(1))
 
-    again = feed.send(B, dpd(1, _day(31).date()), _day(31))
-    repeated = feed.send(B, dpd(1, _day(31).date()), _day(31) + timedelta(hours=1))
+    again = feed.send(B, dpd(1, day(31).date()), day(31))
+    repeated = feed.send(B, dpd(1, day(31).date()), day(31) + timedelta(hours=1))
 
     assert channels(first) == channels(again) == [Channel.CALL]
     assert decisions(first)[0]["attempt_id"] != decisions(again)[0]["attempt_id"]
@@ -250,9 +245,9 @@ def _no_answer(feed: Feed, out: Any, at: datetime) -> Any:
 
 def test_an_unanswered_firm_call_does_not_send_the_firm_text_twice_in_a_day() -> None:
     feed = borrower()
-    firm = feed.send(B, dpd(15, _day(14).date()), _day(14))
+    firm = feed.send(B, dpd(15, day(14).date()), day(14))
 
-    after = _no_answer(feed, firm, _day(14) + timedelta(minutes=5))
+    after = _no_answer(feed, firm, day(14) + timedelta(minutes=5))
 
     assert sorted(channels(firm)) == [Channel.CALL, Channel.SMS]
     assert decisions(after) == []
@@ -261,10 +256,10 @@ def test_an_unanswered_firm_call_does_not_send_the_firm_text_twice_in_a_day() ->
 def test_an_unanswered_call_reported_after_the_next_update_is_followed_by_a_text() -> None:
     """The stage's text went yesterday: today's follow-up is not a second copy the same day."""
     feed = borrower()
-    firm = feed.send(B, dpd(15, _day(14).date()), _day(14))
-    feed.send(B, dpd(16, _day(15).date()), _day(15))
+    firm = feed.send(B, dpd(15, day(14).date()), day(14))
+    feed.send(B, dpd(16, day(15).date()), day(15))
 
-    after = _no_answer(feed, firm, _day(15) + timedelta(minutes=5))
+    after = _no_answer(feed, firm, day(15) + timedelta(minutes=5))
 
     assert channels(after) == [Channel.SMS]
 
@@ -277,7 +272,7 @@ def test_a_promise_made_during_a_plan_leaves_the_plans_checks() -> None:
     promised = feed.send(
         B,
         PromiseToPayMade(loan_id="L1", amount=usd(25), promised_date=date(2026, 3, 19)),
-        _day(1),
+        day(1),
     )
 
     broken = feed.tick(datetime(2026, 3, 23, 14, 0, tzinfo=UTC))

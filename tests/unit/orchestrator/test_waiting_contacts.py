@@ -36,13 +36,14 @@ from tests.unit.orchestrator.builders import (
     Feed,
     borrower,
     channels,
+    day,
     decisions,
     dpd,
     of_type,
     usd,
     with_guarantor,
 )
-from tests.unit.orchestrator.test_lifecycle import _day, _unreachable_with_contact
+from tests.unit.orchestrator.test_lifecycle import _unreachable_with_contact
 from tests.unit.orchestrator.test_plan_checks import _landline_only
 
 ARREARS = usd(50)  # what the builders' day-N snapshots say is overdue
@@ -236,7 +237,7 @@ HOLDS: dict[str, Message] = {
     "cease": CeaseRequested(party_id=B, loan_id="L1"),
     "bankruptcy": BankruptcyFiled(party_id=B, chapter=7),
     "deceased": DeceasedReported(party_id=B),
-    "refusal": ThirdPartyRefused(party_id="c1", reported_at=_day(3) - timedelta(hours=9)),
+    "refusal": ThirdPartyRefused(party_id="c1", reported_at=day(3) - timedelta(hours=9)),
 }
 
 
@@ -249,12 +250,12 @@ def test_a_location_inquiry_waiting_for_the_morning_is_withdrawn_by_the_borrower
     a person who refused is not asked again (CN-3)."""
     feed = borrower()
     _unreachable_with_contact(feed)
-    night = _day(3) - timedelta(hours=10)  # 02:00 in New York
+    night = day(3) - timedelta(hours=10)  # 02:00 in New York
     asked = feed.send(B, dpd(4, night.date()), night)
     assert ("c1", "deferred") in {(d["party_id"], d["verdict"]) for d in decisions(asked)}
 
     held = feed.send(B, HOLDS[hold], night + timedelta(hours=1))
-    fired = feed.tick(_day(3) + timedelta(hours=3))
+    fired = feed.tick(day(3) + timedelta(hours=3))
 
     assert "third_party_contact_held" in {
         p["reason"] for p in of_type(held, "contact.intent_dropped")
@@ -265,7 +266,7 @@ def test_a_location_inquiry_waiting_for_the_morning_is_withdrawn_by_the_borrower
 def test_a_desk_asking_a_contact_where_a_represented_borrower_is_is_declined() -> None:
     feed = borrower()
     _unreachable_with_contact(feed)
-    feed.send(B, AttorneyRepresented(party_id=B, loan_id="L1"), _day(2))
+    feed.send(B, AttorneyRepresented(party_id=B, loan_id="L1"), day(2))
 
     out = feed.send(
         B,
@@ -277,7 +278,7 @@ def test_a_desk_asking_a_contact_where_a_represented_borrower_is_is_declined() -
             purpose=Purpose.LOCATION_INQUIRY,
             requested_by="desk",
         ),
-        _day(3),
+        day(3),
     )
 
     assert decisions(out) == []
