@@ -38,19 +38,32 @@ def _tzdata_zones(country: str) -> tuple[str, ...]:
 # own there), so a window must hold from Hawaii to Maine.
 US_ANYWHERE = _tzdata_zones("US")
 
-ADDRESS_PLACES: dict[tuple[str, str | None, str | None], Place] = {
-    ("US", "NY", "Albany"): Place(("America/New_York",), ("US",)),
-    ("US", "MA", "Boston"): Place(("America/New_York",), ("US", "US-MA")),
-    ("US", "NY", "New York"): Place(("America/New_York",), ("US", "US-NYC")),
-    ("US", "WA", "Seattle"): Place(("America/Los_Angeles",), ("US", "US-WA")),
-    ("US", "TX", "Austin"): Place(("America/Chicago", "America/Denver"), ("US",)),
+# Where a US address may be when its state cannot be read: any state, so each stricter state's
+# and New York City's rules bind too ("the strictest known" reading of RF-7, for rules as for time).
+US_ANY_STATE = ("US", "US-MA", "US-NYC", "US-WA")
+
+# (country, region as written, city, postal code) -> place.
+ADDRESS_PLACES: dict[tuple[str, str | None, str | None, str | None], Place] = {
+    ("US", "NY", "Albany", "12207"): Place(("America/New_York",), ("US",)),
+    # No ZIP code to place it outside New York City, which it may be in (6 RCNY 5-77).
+    ("US", "NY", "Albany", None): Place(("America/New_York",), ("US", "US-NYC")),
+    ("US", "NY", "Jamaica", None): Place(("America/New_York",), ("US", "US-NYC")),  # Queens
+    ("US", "MA", "Boston", None): Place(("America/New_York",), ("US", "US-MA")),
+    # A state is a state however the address spells it.
+    ("US", "Massachusetts", "Worcester", "01608"): Place(("America/New_York",), ("US", "US-MA")),
+    ("US", "US-MA", "Springfield", "01103"): Place(("America/New_York",), ("US", "US-MA")),
+    ("US", "Wash.", "Tacoma", "98402"): Place(("America/Los_Angeles",), ("US", "US-WA")),
+    ("US", "NY", "New York", None): Place(("America/New_York",), ("US", "US-NYC")),
+    ("US", "WA", "Seattle", None): Place(("America/Los_Angeles",), ("US", "US-WA")),
+    ("US", "TX", "Austin", None): Place(("America/Chicago", "America/Denver"), ("US",)),
     # Arizona keeps standard time, but the Navajo Nation in its north-east observes DST.
-    ("US", "AZ", "Window Rock"): Place(("America/Phoenix", "America/Denver"), ("US",)),
-    ("US", None, None): Place(US_ANYWHERE, ("US",)),  # somewhere in the US
-    ("CN", "SH", "Shanghai"): Place(("Asia/Shanghai",), ("CN",)),
-    ("GB", None, "London"): Place(("Europe/London",), ("GB",)),
+    ("US", "AZ", "Window Rock", None): Place(("America/Phoenix", "America/Denver"), ("US",)),
+    ("US", None, None, None): Place(US_ANYWHERE, US_ANY_STATE),  # somewhere in the US
+    ("US", "Atlantis", "Somewhere", "99999"): Place(US_ANYWHERE, US_ANY_STATE),
+    ("CN", "SH", "Shanghai", None): Place(("Asia/Shanghai",), ("CN",)),
+    ("GB", None, "London", None): Place(("Europe/London",), ("GB",)),
     # No pack covers Canada, and zones.yaml has no Canadian places: every zone tzdata lists.
-    ("CA", "ON", "Toronto"): Place(_tzdata_zones("CA"), ("CA",)),
+    ("CA", "ON", "Toronto", None): Place(_tzdata_zones("CA"), ("CA",)),
 }
 PHONE_PLACES: dict[str, Place] = {
     "+15185550100": Place(("America/New_York",), ("US",)),
@@ -76,7 +89,7 @@ UNDISPOSED_CALL = {None, O.ACCEPTED, O.DELIVERED, O.OUTCOME_UNKNOWN}
 
 
 def place_of(address: Address) -> Place:
-    return ADDRESS_PLACES[(address.country, address.region, address.city)]
+    return ADDRESS_PLACES[(address.country, address.region, address.city, address.postal_code)]
 
 
 def where(inp: GateInput) -> tuple[set[str], set[str]]:

@@ -62,7 +62,10 @@ DAYS = [
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 addresses = st.sampled_from(
-    [Address(country=c, region=r, city=city) for c, r, city in ADDRESS_PLACES]
+    [
+        Address(country=c, region=r, city=city, postal_code=postal)
+        for c, r, city, postal in ADDRESS_PLACES
+    ]
 )
 phones = st.builds(
     Phone, number=st.sampled_from(sorted(PHONE_PLACES)), type=st.sampled_from(list(PhoneType))
@@ -287,7 +290,7 @@ def test_deferral_is_to_the_exact_earliest_instant(inp: GateInput, fractions: li
 # A borrower with a phone and standing consent to call it, in a place under Reg F (RF-1, RF-2)
 # or China's guidelines (CN-2, CN-3, CN-4): the call caps and the cooldown then decide.
 CALL_PLACES = [
-    (Address(country="US", region="NY", city="Albany"), "+15185550100"),
+    (Address(country="US", region="NY", city="Albany", postal_code="12207"), "+15185550100"),
     (Address(country="CN", region="SH", city="Shanghai"), "+8613800138000"),
 ]
 

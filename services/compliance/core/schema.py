@@ -245,6 +245,10 @@ class NycData(_Strict):
     postal_codes: tuple[Annotated[str, Field(pattern=r"^[0-9]{5}$")], ...] = Field(
         default=(), exclude_if=lambda v: not v
     )
+    # An NY address that no postal code places outside the city is read as possibly in it
+    # (a Queens address names its neighbourhood, not "Queens"). Left out when unset, as above:
+    # a policy recorded before it reads such an address as outside the city, as it decided.
+    outside_only_by_postal_code: bool | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ZonesData(_Strict):
@@ -263,6 +267,41 @@ class ZonesData(_Strict):
     tzdata_countries: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, exclude_if=lambda v: not v
     )
+    # State code -> how addresses write it otherwise ("Massachusetts", "Mass."), matched by
+    # ``region_key``; and what a US address whose state cannot be read brings. Both left out when
+    # unset, as above: a policy recorded before them reads regions as it did (stripped, upper
+    # case) and gives such an address federal rules alone, as it decided (P5).
+    us_region_names: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, exclude_if=lambda v: not v
+    )
+    unreadable_us_region: Literal["every_state"] | None = Field(
+        default=None, exclude_if=lambda v: v is None
+    )
+
+    @model_validator(mode="after")
+    def _region_names_are_states(self) -> ZonesData:
+        read: dict[str, str] = {}
+        for code, spellings in self.us_region_names.items():
+            if code not in self.us_states:
+                raise ValueError(f"us_region_names: {code} is not in us_states")
+            for spelling in (code, *spellings):
+                key = region_key(spelling)
+                if not key:
+                    raise ValueError(f"us_region_names: {spelling!r} has no letters")
+                if read.setdefault(key, code) != code:
+                    raise ValueError(
+                        f"us_region_names: {spelling!r} is read as both {read[key]} and {code}"
+                    )
+        return self
+
+
+def region_key(text: str) -> str:
+    """A region as written, reduced to what identifies it: its letters, upper case, an ISO 3166-2
+    code without its "US-" ("US-MA" and " ma " -> "MA"; "Mass." -> "MASS"; "N. Y." -> "NY")."""
+    head, sep, tail = text.strip().partition("-")
+    if sep and head.strip().upper() == "US":
+        text = tail
+    return "".join(ch for ch in text.upper() if "A" <= ch <= "Z")
 
 
 class Override(_Strict):

@@ -3,8 +3,10 @@
 Sources, in this order, all kept: each address (US state or territory -> its zones from
 zones.yaml; country alone -> the country's fallback zones), each phone number (area-code-level
 zones from ``phonenumbers``; non-geographic numbers -> the territory's or country's fallback zones)
-and the declared zone. Regions are read stripped and upper-cased ("ma" is MA), and a US territory
-(GU, PR, ...) is part of the US whether it is written as a country or as a US region.
+and the declared zone. A US region is read by the spellings the zones data lists ("ma", "US-MA",
+"Massachusetts" and "Mass." are MA); one that cannot be read, or none, may be any state, and
+brings every state's rules (``unreadable_us_region``). A US territory (GU, PR, ...) is part of the
+US whether it is written as a country or as a US region.
 
 Everything is read from one version of the zones data, a policy's (``Policy.places``): the data
 is part of the policy version, so the audit re-proves an old decision with the zones it was made
@@ -86,6 +88,20 @@ class Places:
         # tuples alive so their ids cannot be reused while it lives. Tuples of frozen values:
         # identity implies content.
         self._where: dict[tuple[int, int, int, str | None], tuple[tuple[object, ...], _Where]] = {}
+        # How addresses write each US state -> its code (``region_key``); empty in a policy
+        # recorded before zones data named spellings, which reads regions as it did.
+        self._region_names = {
+            schema.region_key(spelling): code
+            for code, spellings in data.us_region_names.items()
+            for spelling in (code, *spellings)
+        }
+        # Where a US address whose state cannot be read may be: every state and DC (not the
+        # territories, as for its zones) and New York City.
+        self._every_state: tuple[str, ...] = ()
+        if data.unreadable_us_region == "every_state":
+            territories = set(data.us_territories)
+            states = (f"US-{code}" for code in data.us_states if code not in territories)
+            self._every_state = (*states, f"US-{data.nyc.region}-NYC")
 
     def forget(self) -> None:
         self._where.clear()
@@ -138,9 +154,13 @@ class Places:
     # -- the parts ------------------------------------------------------------------------------
 
     def _place(self, country: str, region: str | None) -> tuple[str, str | None]:
-        """(country, region), the region stripped and upper-cased, a territory moved under US."""
+        """(country, region), a territory moved under US. A US region is read by its spellings
+        (``us_region_names``) to its code, or None when it cannot be; any other region, and
+        every region under data that names no spellings, is stripped and upper-cased."""
         if country in self.data.us_territories:
             return "US", country
+        if country == "US" and self._region_names:
+            return "US", self._region_names.get(schema.region_key(region or ""))
         return country, (region or "").strip().upper() or None
 
     def _phone_uncached(
@@ -210,6 +230,8 @@ class Places:
                 found.add(f"US-{region}")
                 if _is_nyc(address, region, data):
                     found.add("US-NY-NYC")
+            elif country == "US":
+                found.update(self._every_state)  # empty unless the data says so
         for number in numbers:
             phone_country, _, area, territory = self._phone(number)
             if phone_country:
@@ -234,8 +256,17 @@ def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
         return False
     city = (address.city or "").strip().casefold()
     postal = (address.postal_code or "").strip()
-    return (
+    if (
         city in data.nyc.cities
         or postal[:3] in data.nyc.postal_prefixes
         or postal[:5] in data.nyc.postal_codes  # ZIP+4 "11004-1234" is 11004
-    )
+    ):
+        return True
+    # With no ZIP code to say otherwise, the address may be in the city (a neighbourhood name).
+    return bool(data.nyc.outside_only_by_postal_code) and not _zip_code(postal)
+
+
+def _zip_code(postal: str) -> bool:
+    """Whether a postal code reads as a US ZIP code: five digits, maybe "-" and four more."""
+    head, _, tail = postal.partition("-")
+    return len(head) == 5 and head.isdigit() and (not tail or (len(tail) == 4 and tail.isdigit()))

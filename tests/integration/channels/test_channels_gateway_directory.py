@@ -48,7 +48,7 @@ async def publish_profiles(p: AIOKafkaProducer, topics: Topics, count: int) -> N
         profile = BorrowerProfiled(
             party_id=f"party-{i}",
             name="Ann",
-            addresses=(Address(country="US", region="NY", city="Albany"),),
+            addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
             phones=(Phone(number=number(i), type=PhoneType.MOBILE),),
         )
         envelope = wrap(profile, borrower_id=f"b-{i}", occurred_at=T0, producer="test")

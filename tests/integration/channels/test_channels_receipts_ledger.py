@@ -94,7 +94,7 @@ async def authorise_an_sms(
         BorrowerProfiled(
             party_id=BORROWER,
             name="Ann",
-            addresses=(Address(country="US", region="NY", city="Albany"),),
+            addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
             phones=(Phone(number=MOBILE, type=PhoneType.MOBILE),),
         ),
         ConsentGranted(party_id=BORROWER, channel=Channel.SMS, address=MOBILE, received_at=T0),

@@ -77,7 +77,7 @@ def ny_borrower(at: datetime = NOON_NY) -> Ledger:
         BorrowerProfiled(
             party_id=B,
             name="Ann",
-            addresses=(Address(country="US", region="NY", city="Albany"),),
+            addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
             phones=(Phone(number=MOBILE, type=PhoneType.MOBILE),),
             emails=(Email(address="ann@mail.example"),),
         ),

@@ -28,7 +28,7 @@ def _guarantor_called() -> tuple[Ledger, str]:
     """A borrower in Albany whose guarantor is called on day 4; the call's attempt id."""
     ledger = Ledger()
     before = NOON_NY - timedelta(days=1)
-    albany = Address(country="US", region="NY", city="Albany")
+    albany = Address(country="US", region="NY", city="Albany", postal_code="12207")
     profile = BorrowerProfiled(
         party_id=B, name="Ann", addresses=(albany,), phones=(Phone(number=MOBILE),)
     )

@@ -42,7 +42,7 @@ def _second_borrower(ledger: Ledger) -> None:
         BorrowerProfiled(
             party_id=B2,
             name="Bob",
-            addresses=(Address(country="US", region="NY", city="Albany"),),
+            addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
             phones=(Phone(number=MOBILE, type=PhoneType.MOBILE),),
             emails=(),
         ),

@@ -378,7 +378,7 @@ def test_a_policy_recorded_before_consent_lifted_the_work_email_hold_replays_as_
     party = PartyFacts(
         "p1",
         PartyRole.BORROWER,
-        addresses=(Address(country="US", region="NY", city="Albany"),),
+        addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
         emails=(Email(address=work, kind=EmailKind.WORK),),
     )
     consents = (grant(Channel.EMAIL, work),)

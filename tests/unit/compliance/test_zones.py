@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
+from contracts.decisions import Verdict
 from contracts.values import Address, Channel, Phone
 from services.compliance.core import load_policy
 from services.compliance.core.registry import policy_document, policy_from_document
+from services.compliance.core.schema import ZonesData
 from tests.unit.compliance.gate_builders import (
     BOSTON,
+    ET,
     LONDON_ADDR,
     NYC,
     SEATTLE,
     SHANGHAI,
+    attempt,
     decide,
+    grant,
     person,
     rehashed,
 )
@@ -272,3 +279,137 @@ def test_a_recorded_policy_decides_with_its_own_zones_data() -> None:
     assert decide(
         at, channel=Channel.EMAIL, to="pat@example.com", party=party, policy=then
     ).reasons == ("P1-ZONE",)
+
+
+@pytest.mark.parametrize(
+    ("region", "code"),
+    [
+        ("US-MA", "MA"),
+        ("us-ma", "MA"),
+        ("Massachusetts", "MA"),
+        ("MASSACHUSETTS", "MA"),
+        ("Mass.", "MA"),
+        ("mass", "MA"),
+        ("M.A.", "MA"),
+        ("New York", "NY"),
+        ("N.Y.", "NY"),
+        ("US-NY", "NY"),
+        ("Washington", "WA"),
+        ("Wash.", "WA"),
+        ("Washington, D.C.", "DC"),
+        ("D.C.", "DC"),
+        ("W. Va.", "WV"),
+        ("Puerto Rico", "PR"),
+        ("US-PR", "PR"),
+    ],
+)
+def test_a_state_is_read_however_the_address_spells_it(region: str, code: str) -> None:
+    """An address written "Massachusetts", "Mass." or "US-MA" is in MA: its zone and its rules.
+    Before, only "MA" was, and the others escaped MA's cap."""
+    party = person(addresses=(Address(country="US", region=region),), phones=())
+    as_code = person(addresses=(Address(country="US", region=code),), phones=())
+
+    assert jurisdictions(party) == jurisdictions(as_code)
+    assert f"US-{code}" in jurisdictions(party)
+    assert candidate_zones(party) == candidate_zones(as_code)
+
+
+def test_massachusetts_spelled_out_is_held_to_its_cap() -> None:
+    """MA-7.04 binds a Boston borrower whose address says "Massachusetts": the third contact in
+    seven days to a personal number waits."""
+    boston = Address(country="US", region="Massachusetts", city="Boston", postal_code="02108")
+    mobile = "+15185550100"  # an Albany number: only the address says Massachusetts
+    party = person(addresses=(boston,), phones=(Phone(number=mobile),))
+    history = tuple(attempt(datetime(2026, 4, day, 10, 0, tzinfo=ET), to=mobile) for day in (1, 3))
+
+    result = decide(datetime(2026, 4, 5, 10, 0, tzinfo=ET), party=party, attempts=history)
+
+    assert result.reasons == ("MA-7.04",)
+
+
+@pytest.mark.parametrize("region", [None, "", "ZZ", "Atlantis", "US-"])
+def test_an_address_whose_state_cannot_be_read_may_be_in_any_state(region: str | None) -> None:
+    """Nothing says which state: every state's rules bind, and New York City's (the strict
+    reading RF-7 gives time already). The territories count only once something names them."""
+    party = person(addresses=(Address(country="US", region=region),), phones=())
+
+    found = set(jurisdictions(party))
+
+    assert {"US", "US-MA", "US-WA", "US-NY", "US-NY-NYC", "US-CA", "US-DC"} <= found
+    assert not found & {"US-PR", "US-GU", "US-VI", "US-MP", "US-AS"}
+    assert candidate_zones(party) == EVERY_STATE
+
+
+def test_a_text_to_a_person_whose_state_cannot_be_read_needs_written_consent() -> None:
+    """They may be in New York City, where texts need written consent (NYC-5-77)."""
+    party = person(addresses=(Address(country="US", region="Atlantis"),))
+    at = datetime(2026, 4, 14, 19, 0, tzinfo=UTC)  # 09:00 in Hawaii, 15:00 in New York
+    spoken = (grant(Channel.SMS),)
+    written = (grant(Channel.SMS, written=True),)
+
+    refused = decide(at, channel=Channel.SMS, party=party, consents=spoken)
+    allowed = decide(at, channel=Channel.SMS, party=party, consents=written)
+
+    assert refused.reasons == ("NYC-5-77",)
+    assert allowed.verdict == Verdict.AUTHORISED
+
+
+@pytest.mark.parametrize(
+    ("city", "postal_code", "in_the_city"),
+    [
+        ("Jamaica", None, True),  # Queens names its neighbourhoods
+        ("Astoria", "", True),
+        ("Albany", None, True),  # no ZIP code to say it is outside
+        ("Albany", "1220", True),  # not a ZIP code
+        ("Jamaica", "11432", True),
+        ("Albany", "12207", False),
+        ("Buffalo", "14201-1234", False),
+    ],
+)
+def test_only_a_zip_code_places_a_new_york_address_outside_the_city(
+    city: str, postal_code: str | None, in_the_city: bool
+) -> None:
+    """NYC-5-77: an NY address the city list does not name may still be in the city; only its
+    ZIP code can say it is not."""
+    address = Address(country="US", region="NY", city=city, postal_code=postal_code)
+
+    found = jurisdictions(person(addresses=(address,), phones=()))
+
+    assert ("US-NY-NYC" in found) is in_the_city
+
+
+def test_a_policy_recorded_before_region_spellings_decides_as_it_did() -> None:
+    """P5: zones data without the spellings, the unreadable-state rule and the NYC ZIP rule
+    dumps without them, so its version still checks, and its decisions are re-proved as they
+    were made: "Massachusetts" was no state, no state meant federal rules alone, and an NY
+    address without a ZIP code was outside the city."""
+    doc = policy_document(load_policy("default"))
+    del doc["zones"]["us_region_names"], doc["zones"]["unreadable_us_region"]
+    del doc["zones"]["nyc"]["outside_only_by_postal_code"]
+    then = policy_from_document(rehashed(doc))
+    spelled = person(addresses=(Address(country="US", region="Massachusetts"),), phones=())
+    stateless = person(addresses=(Address(country="US"),), phones=())
+    jamaica = Address(country="US", region="NY", city="Jamaica")
+
+    assert then.version == doc["version"]
+    assert "US-MA" not in then.places.jurisdictions(spelled)
+    assert then.places.jurisdictions(stateless) == ("US",)
+    assert "US-NY-NYC" not in then.places.jurisdictions(person(addresses=(jamaica,), phones=()))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"MA": ["Mass."], "ME": ["Mass"]}, "'Mass' is read as both MA and ME"),
+        ({"XX": ["Nowhere"]}, "XX is not in us_states"),
+        ({"MA": ["..."]}, "'...' has no letters"),
+    ],
+)
+def test_zones_data_refuses_a_spelling_that_names_no_one_state(
+    change: dict[str, list[str]], message: str
+) -> None:
+    doc = policy_document(load_policy("default"))["zones"]
+    doc["us_region_names"] = change
+
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        ZonesData.model_validate(doc)

@@ -52,7 +52,7 @@ def ny_profile(party_id: str) -> dict[str, Any]:
     return {
         "party_id": party_id,
         "name": "Ann",
-        "addresses": (Address(country="US", region="NY", city="Albany"),),
+        "addresses": (Address(country="US", region="NY", city="Albany", postal_code="12207"),),
         "phones": (Phone(number=MOBILE, type=PhoneType.MOBILE),),
         "emails": (Email(address=EMAIL),),
     }

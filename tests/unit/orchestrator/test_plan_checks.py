@@ -47,7 +47,7 @@ def _landline_only() -> Feed:
     profile = BorrowerProfiled(
         party_id=B,
         name="Ann",
-        addresses=(Address(country="US", region="NY", city="Albany"),),
+        addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
         phones=(Phone(number=LANDLINE, type=PhoneType.HOME),),
         emails=(Email(address=EMAIL),),
     )
