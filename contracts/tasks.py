@@ -38,6 +38,15 @@ class _Task(Message):
         exclude_if=lambda v: v is False,
         description="Cancel if the borrower's bankruptcy stays co-debtors before dispatch",
     )
+    # Set when the policy that authorised it lets a revocation on another channel stop this one
+    # (TC-5, pack data): the channel worker's re-check, which reads no policy, then cancels the
+    # task if the person revokes consent on any of these channels for this address before
+    # dispatch (a STOP to a text cancels a call waiting to go). Written only when set, as above.
+    revoked_with: tuple[Channel, ...] = Field(
+        default=(),
+        exclude_if=lambda v: not v,
+        description="Cancel if consent on any of these channels is revoked for this address",
+    )
 
 
 class SendSms(_Task):

@@ -315,6 +315,7 @@ class Dispatcher:
                 task.purpose,
                 now,
                 co_debtor_stay=task.co_debtor_stay,
+                revoked_with=task.revoked_with,
             )
             if reason is not None:
                 return OutcomeKind.CANCELLED, reason

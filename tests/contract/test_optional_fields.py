@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from contracts.ledger import IntentDropped
 from contracts.outcomes import DispatchStarted, InboundMessageReceived
+from contracts.tasks import PlaceCall
 from contracts.upstream import BankruptcyFiled, PartyLinked
-from contracts.values import Channel, PartyRole
+from contracts.values import Channel, PartyRole, Purpose
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 
@@ -71,3 +72,19 @@ def test_a_link_says_language_zone_and_vulnerability_only_when_given() -> None:
 
     assert {"language", "declared_time_zone", "vulnerable"}.isdisjoint(_fields(link))
     assert {"language", "declared_time_zone", "vulnerable"} <= _fields(full)
+
+
+def test_a_task_names_the_channels_whose_revocation_stops_it_only_when_there_are_some() -> None:
+    call = PlaceCall(
+        attempt_id="a1",
+        party_id="b1",
+        loan_id="L1",
+        purpose=Purpose.COLLECTION,
+        authorised_at=NOW,
+        not_after=NOW,
+        to="+15185550100",
+        voicemail="Please call us back.",
+    )
+
+    assert "revoked_with" not in _fields(call)
+    assert "revoked_with" in _fields(call.model_copy(update={"revoked_with": (Channel.SMS,)}))

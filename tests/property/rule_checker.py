@@ -9,8 +9,8 @@ table below), looks at local clocks with zoneinfo, and counts history with plain
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -164,6 +164,15 @@ def _consent_state(inp: GateInput) -> tuple[ConsentRecord | None, list[ConsentRe
     return latest, grants
 
 
+REVOKE_ALL_FROM = date(2027, 1, 31)
+
+
+def _revoke_all_binds(at: datetime, zones: set[str]) -> bool:
+    if not zones:
+        return at.astimezone(UTC).date() >= REVOKE_ALL_FROM
+    return any(t.date() >= REVOKE_ALL_FROM for t in _local_times(at, zones))
+
+
 def _confirmation_ok(inp: GateInput, revocation: ConsentRecord | None) -> bool:
     """TC-4: one confirmation text within 5 minutes of the opt-out."""
     i = inp.intent
@@ -252,6 +261,13 @@ def suppress_violations(inp: GateInput) -> set[str]:
     exempt = us and _confirmation_ok(inp, revocation)
     if revocation is not None and not exempt:
         broken.add("opt-out")
+    # TC-5, once waived to 2027-01-31 (read as that date begun anywhere the person may be): a
+    # revocation given to a call or to a text stops both, to that number or, medium-wide, any.
+    robo = (Channel.CALL, Channel.SMS)
+    if us and i.channel in robo and not exempt and _revoke_all_binds(i.at, zones):
+        other = Channel.SMS if i.channel is Channel.CALL else Channel.CALL
+        if _consent_state(replace(inp, intent=replace(i, channel=other)))[0] is not None:
+            broken.add("TC-5")
     mobile = _phone_type(inp, i.to) == PhoneType.MOBILE
     has_consent = revocation is None and bool(grants)
     has_written = revocation is None and any(g.written for g in grants)

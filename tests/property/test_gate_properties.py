@@ -58,6 +58,9 @@ DAYS = [
     datetime(2026, 10, 25, tzinfo=UTC),
     datetime(2026, 11, 1, tzinfo=UTC),
     datetime(2027, 1, 20, tzinfo=UTC),
+    # TC-5 binds from 2027-01-31: the day before (its start crosses the zones) and after.
+    datetime(2027, 1, 30, tzinfo=UTC),
+    datetime(2027, 2, 8, tzinfo=UTC),
 ]
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

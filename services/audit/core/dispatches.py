@@ -32,6 +32,8 @@ class Authorised:
     # Held by a co-debtor stay if the borrower's filing comes first (decide.co_debtor_stay_applies)
     co_debtor_stay: bool = False
     closes_at: datetime | None = None  # the close of the window the decision was proved in
+    # Other channels whose revocation for the address stops it too (decide.revoked_with, TC-5)
+    revoked_with: tuple[Channel, ...] = ()
 
     def hold(self, since: datetime, reason: str | None) -> None:
         if (self.holds[-1][1] if self.holds else None) != reason:
@@ -154,13 +156,11 @@ class Authorisations:
             violation("dispatch_during_hold", held)
         if a.to is None or confirms_an_opt_out(a.channel, a.purpose):
             return  # TC-4: the confirmation text of an opt-out is sent after it, by design
-        revoked = standing(
-            self.trail.get((a.borrower_id, a.party_id), ()),
-            a.channel,
-            a.to.lower(),
-            a.purpose,
-            started_at,
-        )
+        trail = self.trail.get((a.borrower_id, a.party_id), ())
+        for medium in (a.channel, *a.revoked_with):  # TC-5: another medium's may stop it
+            revoked = standing(trail, medium, a.to.lower(), a.purpose, started_at)
+            if revoked is not None:
+                break
         if revoked is not None:
             report.findings.append(
                 Finding(

@@ -74,6 +74,7 @@ from services.orchestrator.core.decide import (
     decide,
     fire_timers,
     holders,
+    revoked_with,
 )
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.recheck import revoked_since
@@ -501,6 +502,7 @@ class Auditor:
                 m.loan_id,
                 closes_at=closes,
                 co_debtor_stay=policy is not None and co_debtor_stay_applies(state, m, policy),
+                revoked_with=revoked_with(m, policy) if policy is not None else (),
             )
         elif isinstance(m, SendSms | SendEmail | PlaceCall | SendLetter):
             self._task(entry, m)
@@ -542,6 +544,8 @@ class Auditor:
                 ("purpose", task.purpose is a.purpose),
                 # The worker holds the task by the flag: one left off would escape the stay.
                 ("co_debtor_stay", task.co_debtor_stay == a.co_debtor_stay),
+                # Likewise a channel left off would let a call go after a STOP to a text (TC-5).
+                ("revoked_with", task.revoked_with == a.revoked_with),
                 ("borrower", entry.borrower_id == a.borrower_id),
             )
             if not same

@@ -117,14 +117,19 @@ def _hold_step(
 
 def opt_outs(rules: tuple[schema.OptOutRule, ...], channel: Channel) -> Step:
     passes = tuple(outcome(rule.id, "pass", "") for rule in rules)
+    # TC-5: a revocation on another channel may bind this one, whatever this one's ledger says.
+    across = any(rule.across is not None and channel in rule.channels for rule in rules)
 
     def step(run: Run) -> None:
         ledger = run.ledger
-        if ledger.revocation is None:  # nothing fires
+        if ledger.revocation is None and not across:  # nothing fires
             run.outcomes.extend(passes)
             return
         exempt = run.exempt
         for rule in rules:
+            if rule.across is not None:
+                _across(run, rule, channel)
+                continue
             fires = consent.opt_out_fires(rule, ledger, channel)
             if fires and not exempt:
                 run.flag(outcome(rule.id, "suppress", _opt_detail(fires, exempt)))
@@ -132,6 +137,25 @@ def opt_outs(rules: tuple[schema.OptOutRule, ...], channel: Channel) -> Step:
                 run.outcomes.append(outcome(rule.id, "pass", _opt_detail(fires, exempt)))
 
     return step
+
+
+def _across(run: Run, rule: schema.OptOutRule, channel: Channel) -> None:
+    """TC-5: suppress when a revocation on another of the rule's channels stands for this
+    address, from the rule's start date; before it, say so and pass."""
+    intent = run.inp.intent
+    other = consent.revoked_across(
+        rule, run.inp.consents, channel, intent.to, intent.purpose, run.at
+    )
+    if other is None:
+        run.outcomes.append(outcome(rule.id, "pass", ""))
+    elif not consent.across_in_force(rule, run.zones, run.at):
+        detail = f"opted out by {other.value}; binds from {rule.in_force_from}"
+        run.outcomes.append(outcome(rule.id, "pass", detail))
+    elif run.exempt:
+        detail = f"opted out by {other.value}; TC-4 confirmation allowed"
+        run.outcomes.append(outcome(rule.id, "pass", detail))
+    else:
+        run.flag(outcome(rule.id, "suppress", f"opted out by {other.value}"))
 
 
 def _opt_detail(fires: bool, exempt: bool) -> str:

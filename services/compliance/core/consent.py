@@ -16,12 +16,12 @@ grant also stands. Email addresses match without regard to case, as mailboxes do
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from contracts.values import Channel, Purpose
 from services.compliance.core import schema
-from services.compliance.core.localtime import stamp
+from services.compliance.core.localtime import stamp, zone
 from services.compliance.core.model import AttemptRecord, ConsentRecord, ContactIntent
 
 
@@ -148,8 +148,45 @@ def opt_out_fires(rule: schema.OptOutRule, ledger: Ledger, channel: Channel) -> 
     revocation = ledger.revocation
     if channel not in rule.channels or revocation is None:
         return False
+    return _in_scope(rule, revocation)
+
+
+def _in_scope(rule: schema.OptOutRule, revocation: ConsentRecord) -> bool:
     if rule.scope == "address":
         return revocation.address is not None
     if rule.scope == "medium":
         return revocation.address is None
     return True
+
+
+def revoked_across(
+    rule: schema.OptOutRule,
+    consents: tuple[ConsentRecord, ...],
+    channel: Channel,
+    to: str | None,
+    purpose: Purpose,
+    at: datetime,
+) -> Channel | None:
+    """TC-5: another channel of ``rule.across`` on which a revocation stands for this address
+    at ``at`` (read by the same rules as the contact's own channel), or None. A "stop calling"
+    stops the texts to that number, and a STOP to a text the calls."""
+    if rule.across is None or channel not in rule.channels:
+        return None
+    for other in rule.across:
+        if other is channel or not any(c.channel is other and not c.granted for c in consents):
+            continue
+        revocation = resolve(consents, other, to, purpose, at).revocation
+        if revocation is not None and _in_scope(rule, revocation):
+            return other
+    return None
+
+
+def across_in_force(rule: schema.OptOutRule, zones: tuple[str, ...], at: datetime) -> bool:
+    """Whether ``rule`` binds at ``at``: its start date has begun in one of the person's zones
+    (the earliest of them: the strict reading), or in UTC where no zone is known."""
+    start = rule.in_force_from
+    if start is None:
+        return True
+    if not zones:
+        return at.astimezone(UTC).date() >= start
+    return any(at.astimezone(zone(name)).date() >= start for name in zones)

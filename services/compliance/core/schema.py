@@ -104,6 +104,26 @@ class HoldRule(_Rule):
 class OptOutRule(_Rule):
     channels: tuple[Channel, ...]
     scope: Literal["address", "medium", "any"]
+    # TC-5: a revocation given on any of these channels binds this rule's channels too (a STOP to
+    # a text stops the calls to that number), from ``in_force_from`` (the date in the person's
+    # zone, any of them). Both left out of the dump when unset, so a policy recorded before them
+    # hashes to its version and re-proves as it decided (P5): each channel's own opt-outs only.
+    across: tuple[Channel, ...] | None = Field(default=None, exclude_if=lambda v: v is None)
+    in_force_from: date | None = Field(default=None, exclude_if=lambda v: v is None)
+
+    @model_validator(mode="after")
+    def _across_its_own_channels(self) -> OptOutRule:
+        if self.across is not None and (
+            len(self.across) < 2 or not set(self.across) <= set(self.channels)
+        ):
+            raise ValueError("across: name two or more of the rule's own channels")
+        if self.across is not None and self.scope != "any":
+            # The channel worker's re-check reads no policy: a task names only the channels
+            # (``revoked_with``), and any revocation on them stops it.
+            raise ValueError("across: only with scope any")
+        if self.in_force_from is not None and self.across is None:
+            raise ValueError("in_force_from: only a rule with across starts on a date")
+        return self
 
 
 class ConsentRule(_Rule):

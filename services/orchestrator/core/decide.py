@@ -47,7 +47,7 @@ from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.upstream import ConsentRevoked
 from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
-from services.compliance.core import Policy, evaluate, holds, is_opt_out
+from services.compliance.core import Policy, consent, evaluate, holds, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.zones import Places, loadable_zone
 from services.orchestrator.core.evolve import evolve, stale_snapshot
@@ -160,6 +160,7 @@ def _task(
         "not_after": not_after,
         "to": intent.to,
         "co_debtor_stay": co_debtor_stay_applies(state, decided, ctx.policy),
+        "revoked_with": revoked_with(decided, ctx.policy),
     }
     if intent.channel is Channel.LETTER:
         # The gate suppresses a letter to a party with no postal address (P1-DEST).
@@ -544,6 +545,27 @@ def co_debtor_stay_applies(state: BorrowerState, decided: ContactDecided, policy
         return False
     ids = holds.rule_ids(policy.packs, "co_debtor_stay")
     return bool(ids) and any(o.rule_id in ids for o in decided.rules)
+
+
+def revoked_with(decided: ContactDecided, policy: Policy) -> tuple[Channel, ...]:
+    """The other channels on which a revocation for this address is to cancel the task carrying
+    out this authorisation before it is sent (TC-5 is pack data): those of each rule with
+    ``across`` that the decision evaluated and that bound at its instant, in its candidate
+    zones, as the gate read it. The audit asks the same of each recorded authorisation under
+    its recorded policy."""
+    evaluated = {o.rule_id for o in decided.rules}
+    channel, zones = decided.channel, decided.evidence.candidate_zones
+    found: set[Channel] = set()
+    for pack in policy.packs:
+        for rule in pack.opt_outs:
+            if (
+                rule.across is not None
+                and rule.id in evaluated
+                and channel in rule.channels
+                and consent.across_in_force(rule, zones, decided.decided_at)
+            ):
+                found.update(c for c in rule.across if c is not channel)
+    return tuple(sorted(found))
 
 
 def _dropped(intent: ContactIntent, reason: str) -> IntentDropped:

@@ -19,8 +19,11 @@ def revoked_since(
     now: datetime,
     *,
     co_debtor_stay: bool = False,
+    revoked_with: tuple[Channel, ...] = (),
 ) -> str | None:
-    """The reason an in-flight task must not be sent, or None. Revocation wins (P6)."""
+    """The reason an in-flight task must not be sent, or None. Revocation wins (P6): on the
+    task's own channel, and on those its authorising policy lets stop it (``revoked_with``,
+    TC-5)."""
     party = state.parties.get(party_id)
     loan = state.loans.get(loan_id)
     if party is None:
@@ -61,8 +64,10 @@ def revoked_since(
     # stamped by a clock a little ahead of this worker's (a record counts from when it was
     # processed, or took effect if earlier).
     processed = [now, *(c.processed_at for c in party.consents)]
-    if consent.resolve(tuple(party.consents), channel, to, purpose, max(processed)).revocation:
-        return "consent:revoked"
+    consents, at = tuple(party.consents), max(processed)
+    for medium in (channel, *revoked_with):
+        if consent.resolve(consents, medium, to, purpose, at).revocation:
+            return "consent:revoked"
     return None
 
 

@@ -199,17 +199,22 @@ def day(n: int) -> datetime:
 
 
 def stop(
-    number: str, external_id: str, body: str = "STOP", **fields: Any
+    number: str,
+    external_id: str,
+    body: str = "STOP",
+    *,
+    received_at: datetime = NOON_NY,
+    **fields: Any,
 ) -> InboundMessageReceived:
-    """A STOP reply (or another opt-out, ``body``) from ``number`` to our number at noon in New
-    York."""
+    """A STOP reply (or another opt-out, ``body``) from ``number`` to our number, by default at
+    noon in New York on 2026-03-03."""
     return InboundMessageReceived(
         from_number=number,
         to_number="+18005550111",
         body=body,
         vendor="v",
         external_id=external_id,
-        received_at=NOON_NY,
+        received_at=received_at,
         **fields,
     )
 

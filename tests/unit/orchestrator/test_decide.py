@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from contracts import (
 )
 from contracts.outcomes import OutcomeKind
 from contracts.values import Channel
+from services.orchestrator.engine import Emitted
 from tests.unit.orchestrator.builders import (
     GUARANTOR,
     MOBILE,
@@ -26,6 +28,7 @@ from tests.unit.orchestrator.builders import (
     B,
     borrower,
     channels,
+    day,
     decisions,
     dpd,
     of_type,
@@ -148,6 +151,56 @@ def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once(reply: str) ->
     assert confirmation["not_after"] == "2026-03-03T17:05:00Z"
     assert channels(unanswered) == []  # the follow-up text is suppressed
     assert decisions(unanswered)[0]["verdict"] == "suppressed"
+
+
+def _first_call(out: Emitted) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The first call decision in ``out``, and its task if it was authorised."""
+    [call, *_] = [d for d in decisions(out) if d["channel"] == "call"]
+    tasks = [json.loads(t.value)["payload"] for t in out.tasks]
+    return call, next((t for t in tasks if t["attempt_id"] == call["attempt_id"]), None)
+
+
+def test_from_2027_01_31_a_stop_to_a_text_stops_the_calls_too() -> None:
+    """TC-5 ("revoke-all"): the STOP revokes texts (TC-2), and from the date the FCC's waiver
+    ends the gate refuses the calls to that number as well."""
+    feed = borrower()
+    when = day(340)  # 2027-02-06
+    feed.send(B, stop(MOBILE, "SM1", received_at=when), when, topic=OUTCOMES)
+
+    out = feed.send(B, dpd(2, when.date()), when + timedelta(hours=1))
+
+    call, task = _first_call(out)
+    assert (call["verdict"], call["reasons"]) == ("suppressed", ["TC-5"])
+    assert task is None
+
+
+def test_before_2027_01_31_a_stop_to_a_text_leaves_the_calls() -> None:
+    feed = borrower()
+    when = day(320)  # 2027-01-17
+    feed.send(B, stop(MOBILE, "SM1", received_at=when), when, topic=OUTCOMES)
+
+    out = feed.send(B, dpd(2, when.date()), when + timedelta(hours=1))
+
+    call, task = _first_call(out)
+    assert call["verdict"] == "authorised"
+    assert task is not None
+    assert "revoked_with" not in task
+
+
+@pytest.mark.parametrize(("n", "revoked_with"), [(320, None), (340, ["sms"])])
+def test_a_call_task_names_texts_once_a_stop_to_them_would_stop_it(
+    n: int, revoked_with: list[str] | None
+) -> None:
+    """The channel worker re-checks a task without the policy: from the date, the call's task
+    says a revocation of texts to its number cancels it (P6 across media)."""
+    feed = borrower()
+
+    out = feed.send(B, dpd(2, day(n).date()), day(n))
+
+    call, task = _first_call(out)
+    assert call["verdict"] == "authorised"
+    assert task is not None
+    assert task.get("revoked_with") == revoked_with
 
 
 def test_a_stop_copy_another_borrower_confirms_revokes_without_a_confirmation() -> None:

@@ -141,3 +141,91 @@ def test_a_revocation_already_read_binds_even_stamped_ahead_of_the_workers_clock
     )
 
     assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) == "consent:revoked"
+
+
+# -- TC-5: a revocation on another channel the task names ------------------------------------
+
+OTHER = "+12125550199"
+
+
+def _call(state: BorrowerState, revoked_with: tuple[Channel, ...]) -> str | None:
+    """A collection call to MOBILE, its task naming ``revoked_with`` (decide.revoked_with)."""
+    return revoked_since(
+        state, "b1", "L1", Channel.CALL, MOBILE, Purpose.COLLECTION, NOW, revoked_with=revoked_with
+    )
+
+
+def test_a_stop_to_a_text_cancels_a_call_whose_task_names_texts() -> None:
+    """Under TC-5 a STOP to a text stops the calls to that number too: the call's task, written
+    under a policy that binds it, names sms, and the re-check cancels it."""
+    state = _state(
+        _record(Channel.CALL, MOBILE, True, days_ago=3),
+        _record(Channel.SMS, MOBILE, False, days_ago=0),
+    )
+
+    assert _call(state, (Channel.SMS,)) == "consent:revoked"
+
+
+def test_a_call_whose_task_names_no_other_channel_is_not_stopped_by_a_stop_to_a_text() -> None:
+    """Authorised before TC-5 binds (or under a policy without it), the task names nothing: the
+    worker, which reads no policy, lets the call go, as the gate that authorised it did."""
+    state = _state(
+        _record(Channel.CALL, MOBILE, True, days_ago=3),
+        _record(Channel.SMS, MOBILE, False, days_ago=0),
+    )
+
+    assert _call(state, ()) is None
+
+
+def test_a_stop_from_another_number_does_not_cancel_the_call() -> None:
+    state = _state(
+        _record(Channel.CALL, MOBILE, True, days_ago=3),
+        _record(Channel.SMS, OTHER, False, days_ago=0),
+    )
+
+    assert _call(state, (Channel.SMS,)) is None
+
+
+def test_a_stop_to_texts_at_every_number_cancels_the_call() -> None:
+    """TC-5's scope is any: a revocation of texts to every number covers this one, as the gate
+    reads it."""
+    state = _state(
+        _record(Channel.CALL, MOBILE, True, days_ago=3),
+        _record(Channel.SMS, None, False, days_ago=0),
+    )
+
+    assert _call(state, (Channel.SMS,)) == "consent:revoked"
+
+
+def test_texts_allowed_again_at_the_number_let_the_call_go() -> None:
+    """A later grant to text the same number supersedes the STOP, on the other channel as on
+    the task's own."""
+    state = _state(
+        _record(Channel.CALL, MOBILE, True, days_ago=3),
+        _record(Channel.SMS, MOBILE, False, days_ago=2),
+        _record(Channel.SMS, MOBILE, True, days_ago=1),
+    )
+
+    assert _call(state, (Channel.SMS,)) is None
+
+
+def test_a_text_whose_task_names_calls_is_cancelled_by_stop_calling() -> None:
+    """And the other way: "stop calling" that number stops a text waiting to go there."""
+    state = _state(
+        _record(Channel.SMS, MOBILE, True, days_ago=3),
+        _record(Channel.CALL, MOBILE, False, days_ago=0),
+    )
+
+    got = revoked_since(
+        state,
+        "b1",
+        "L1",
+        Channel.SMS,
+        MOBILE,
+        Purpose.COLLECTION,
+        NOW,
+        revoked_with=(Channel.CALL,),
+    )
+
+    assert got == "consent:revoked"
+    assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) is None
