@@ -33,7 +33,10 @@ from services.compliance.core import (
 )
 
 PROFILES = [
-    ((Address(country="US", region="NY", city="Albany"),), ("+15185550100", "+14155550100")),
+    (
+        (Address(country="US", region="NY", city="Albany", postal_code="12207"),),
+        ("+15185550100", "+14155550100"),
+    ),
     ((Address(country="US", region="MA", city="Boston"),), ("+16175550100",)),
     ((Address(country="US", region="NY", city="New York"),), ("+12125550100",)),
     ((Address(country="US", region="WA", city="Seattle"),), ("+12065550100",)),

@@ -43,7 +43,7 @@ def borrower_events(i: int) -> list[tuple[str, Message]]:
             BorrowerProfiled(
                 party_id=bid,
                 name="N",
-                addresses=(Address(country="US", region="NY", city="Albany"),),
+                addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
                 phones=(Phone(number=mobile),),
             ),
         ),

@@ -131,7 +131,9 @@ class Address(_Value):
         default=(), max_length=4, description="Street lines, for letters to a print vendor"
     )
     region: str | None = Field(
-        default=None, max_length=16, description="ISO 3166-2 subdivision suffix, e.g. MA, 44"
+        default=None,
+        max_length=40,
+        description="ISO 3166-2 subdivision suffix, e.g. MA, 44; a US state may be spelled out",
     )
     postal_code: str | None = Field(default=None, max_length=16)
     city: str | None = Field(

@@ -9,8 +9,8 @@ table below), looks at local clocks with zoneinfo, and counts history with plain
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -164,13 +164,51 @@ def _consent_state(inp: GateInput) -> tuple[ConsentRecord | None, list[ConsentRe
     return latest, grants
 
 
+# TC-5, waived to 2027-01-31: a revocation in reply to one kind of message stops every robocall
+# and robotext, on unrelated matters too. Read from the day's start in Washington or wherever the
+# person may be, whichever comes first.
 REVOKE_ALL_FROM = date(2027, 1, 31)
+ROBO = (Channel.CALL, Channel.SMS)
 
 
 def _revoke_all_binds(at: datetime, zones: set[str]) -> bool:
-    if not zones:
-        return at.astimezone(UTC).date() >= REVOKE_ALL_FROM
-    return any(t.date() >= REVOKE_ALL_FROM for t in _local_times(at, zones))
+    return any(t.date() >= REVOKE_ALL_FROM for t in _local_times(at, {*zones, "America/New_York"}))
+
+
+def _revoked_for_every_robocall(inp: GateInput) -> bool:
+    """Some revocation given to a call or a text, for any purpose, to this number or to every
+    number, binds now, and no later grant to use this contact's own medium (for this purpose,
+    naming the number if the revocation did) has lifted it."""
+    i = inp.intent
+
+    def reaches(c: ConsentRecord) -> bool:
+        return c.address is None or c.address == i.to
+
+    revocations = [
+        r
+        for r in inp.consents
+        if not r.granted
+        and r.channel in ROBO
+        and reaches(r)
+        and min(r.effective_at, r.processed_at) <= i.at
+    ]
+    grants = [
+        g
+        for g in inp.consents
+        if g.granted
+        and g.channel == i.channel
+        and reaches(g)
+        and (g.purpose is None or g.purpose == i.purpose)
+        and g.effective_at <= i.at
+    ]
+    return any(
+        not any(
+            (g.received_at, g.processed_at) > (r.received_at, r.processed_at)
+            and (r.address is None or g.address is not None)
+            for g in grants
+        )
+        for r in revocations
+    )
 
 
 def _confirmation_ok(inp: GateInput, revocation: ConsentRecord | None) -> bool:
@@ -256,18 +294,18 @@ def suppress_violations(inp: GateInput) -> set[str]:
             ]
             if i.purpose != Purpose.LOCATION_INQUIRY or earlier:
                 broken.add("RF-13")
-        if "CN" in juris and (party.third_party_refused or not party.debtor_unreachable):
+        if "CN" in juris and (
+            party.third_party_refused
+            or not party.debtor_unreachable
+            or i.purpose != Purpose.LOCATION_INQUIRY  # never told of the debt (CN-3, CN-5)
+        ):
             broken.add("CN-3 third party")
     exempt = us and _confirmation_ok(inp, revocation)
     if revocation is not None and not exempt:
         broken.add("opt-out")
-    # TC-5, once waived to 2027-01-31 (read as that date begun anywhere the person may be): a
-    # revocation given to a call or to a text stops both, to that number or, medium-wide, any.
-    robo = (Channel.CALL, Channel.SMS)
-    if us and i.channel in robo and not exempt and _revoke_all_binds(i.at, zones):
-        other = Channel.SMS if i.channel is Channel.CALL else Channel.CALL
-        if _consent_state(replace(inp, intent=replace(i, channel=other)))[0] is not None:
-            broken.add("TC-5")
+    robo = us and i.channel in ROBO and not exempt
+    if robo and _revoke_all_binds(i.at, zones) and _revoked_for_every_robocall(inp):
+        broken.add("TC-5")
     mobile = _phone_type(inp, i.to) == PhoneType.MOBILE
     has_consent = revocation is None and bool(grants)
     has_written = revocation is None and any(g.written for g in grants)

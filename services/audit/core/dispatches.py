@@ -157,10 +157,7 @@ class Authorisations:
         if a.to is None or confirms_an_opt_out(a.channel, a.purpose):
             return  # TC-4: the confirmation text of an opt-out is sent after it, by design
         trail = self.trail.get((a.borrower_id, a.party_id), ())
-        for medium in (a.channel, *a.revoked_with):  # TC-5: another medium's may stop it
-            revoked = standing(trail, medium, a.to.lower(), a.purpose, started_at)
-            if revoked is not None:
-                break
+        revoked = standing(trail, a.channel, a.to.lower(), a.purpose, started_at, a.revoked_with)
         if revoked is not None:
             report.findings.append(
                 Finding(

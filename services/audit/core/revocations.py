@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.values import Channel, Purpose
-from services.compliance.core.consent import resolve
+from services.compliance.core.consent import resolve, revocation_across
 from services.compliance.core.model import ConsentRecord
 
 
@@ -87,10 +87,21 @@ class Recorded:
 
 
 def standing(
-    trail: Iterable[Recorded], channel: Channel, to: str, purpose: Purpose, at: datetime
+    trail: Iterable[Recorded],
+    channel: Channel,
+    to: str,
+    purpose: Purpose,
+    at: datetime,
+    revoked_with: tuple[Channel, ...] = (),
 ) -> Recorded | None:
     """The revocation that stands for a contact at ``at``, counting only the records processed
-    before it: the gate's own consent rules (``consent.resolve``), as of that instant."""
+    before it: the gate's own consent rules (``consent.resolve``), as of that instant; and
+    where the contact's task names other media (TC-5), a revocation on any of them, read as
+    the gate reads it (``consent.revocation_across``)."""
     known = [r for r in trail if r.record.processed_at < at]
-    found = resolve(tuple(r.record for r in known), channel, to, purpose, at).revocation
+    records = tuple(r.record for r in known)
+    found = resolve(records, channel, to, purpose, at).revocation
+    if found is None and revoked_with:
+        media = (channel, *revoked_with)
+        found = revocation_across(records, channel, media, to, purpose, at)
     return next((r for r in known if r.record is found), None)

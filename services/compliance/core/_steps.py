@@ -140,22 +140,26 @@ def opt_outs(rules: tuple[schema.OptOutRule, ...], channel: Channel) -> Step:
 
 
 def _across(run: Run, rule: schema.OptOutRule, channel: Channel) -> None:
-    """TC-5: suppress when a revocation on another of the rule's channels stands for this
-    address, from the rule's start date; before it, say so and pass."""
+    """TC-5: suppress when a revocation given on any of the rule's media, for any purpose,
+    stands for this address (``consent.revocation_across``), from the rule's start date;
+    before it, say so and pass."""
     intent = run.inp.intent
-    other = consent.revoked_across(
-        rule, run.inp.consents, channel, intent.to, intent.purpose, run.at
+    media = rule.across if rule.across is not None and channel in rule.channels else ()
+    found = consent.revocation_across(
+        run.inp.consents, channel, media, intent.to, intent.purpose, run.at
     )
-    if other is None:
+    if found is None:
         run.outcomes.append(outcome(rule.id, "pass", ""))
-    elif not consent.across_in_force(rule, run.zones, run.at):
-        detail = f"opted out by {other.value}; binds from {rule.in_force_from}"
+        return
+    given = found.channel.value
+    if not consent.across_in_force(rule, run.zones, run.at):
+        detail = f"opted out by {given}; binds from {rule.in_force_from}"
         run.outcomes.append(outcome(rule.id, "pass", detail))
     elif run.exempt:
-        detail = f"opted out by {other.value}; TC-4 confirmation allowed"
+        detail = f"opted out by {given}; TC-4 confirmation allowed"
         run.outcomes.append(outcome(rule.id, "pass", detail))
     else:
-        run.flag(outcome(rule.id, "suppress", f"opted out by {other.value}"))
+        run.flag(outcome(rule.id, "suppress", f"opted out by {given}"))
 
 
 def _opt_detail(fires: bool, exempt: bool) -> str:

@@ -15,7 +15,7 @@ grant also stands. Email addresses match without regard to case, as mailboxes do
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -159,34 +159,45 @@ def _in_scope(rule: schema.OptOutRule, revocation: ConsentRecord) -> bool:
     return True
 
 
-def revoked_across(
-    rule: schema.OptOutRule,
+def revocation_across(
     consents: tuple[ConsentRecord, ...],
     channel: Channel,
+    media: tuple[Channel, ...],
     to: str | None,
     purpose: Purpose,
     at: datetime,
-) -> Channel | None:
-    """TC-5: another channel of ``rule.across`` on which a revocation stands for this address
-    at ``at`` (read by the same rules as the contact's own channel), or None. A "stop calling"
-    stops the texts to that number, and a STOP to a text the calls."""
-    if rule.across is None or channel not in rule.channels:
+) -> ConsentRecord | None:
+    """TC-5: the revocation, given on any of ``media`` and for any purpose, that stands for a
+    contact on ``channel`` at ``at``, as recorded; or None.
+
+    A revocation in reply to one kind of message stops every robocall and robotext, on
+    unrelated matters too: each revocation is read as this channel's, for every purpose, to
+    its address (or every address). Only a later grant on *this* channel lifts it, by the same
+    rules as this channel's own records: opting back into texts alone does not bring back the
+    calls a STOP ended."""
+    if not any(not c.granted and c.channel in media for c in consents):
         return None
-    for other in rule.across:
-        if other is channel or not any(c.channel is other and not c.granted for c in consents):
-            continue
-        revocation = resolve(consents, other, to, purpose, at).revocation
-        if revocation is not None and _in_scope(rule, revocation):
-            return other
-    return None
+    read: list[ConsentRecord] = []
+    given: dict[int, ConsentRecord] = {}  # id of the revocation as read -> as recorded
+    for c in consents:
+        if not c.granted and c.channel in media:
+            as_read = replace(c, channel=channel, purpose=None)
+            given[id(as_read)] = c
+            read.append(as_read)
+        elif c.granted and c.channel is channel:
+            read.append(c)
+    found = resolve(tuple(read), channel, to, purpose, at).revocation
+    return None if found is None else given[id(found)]
 
 
 def across_in_force(rule: schema.OptOutRule, zones: tuple[str, ...], at: datetime) -> bool:
-    """Whether ``rule`` binds at ``at``: its start date has begun in one of the person's zones
-    (the earliest of them: the strict reading), or in UTC where no zone is known."""
+    """Whether ``rule`` binds at ``at``: its start date has begun in the regulator's zone
+    (``calendar_zone``) or in any of the person's, whichever is first (the strict reading);
+    in UTC where neither is known."""
     start = rule.in_force_from
     if start is None:
         return True
-    if not zones:
+    names = (*zones, *((rule.calendar_zone,) if rule.calendar_zone else ()))
+    if not names:
         return at.astimezone(UTC).date() >= start
-    return any(at.astimezone(zone(name)).date() >= start for name in zones)
+    return any(at.astimezone(zone(name)).date() >= start for name in names)

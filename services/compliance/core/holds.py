@@ -161,6 +161,11 @@ def _third_party_unreachable_only(rule: schema.HoldRule, inp: GateInput) -> str 
         return None
     if party.third_party_refused:
         return "contact person refused: never contacted again"
+    allowed = rule.allow_purposes
+    if allowed and inp.intent.purpose not in allowed:
+        # Never told of the debt: asked only where the debtor is (CN-3; CN-5, no collecting from
+        # unrelated third parties). A policy recorded with no purposes here held none (P5).
+        return f"contact person: only {', '.join(p.value for p in allowed)} allowed"
     return (
         None if party.debtor_unreachable else "contact person only when the debtor is unreachable"
     )

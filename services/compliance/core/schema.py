@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -101,6 +102,14 @@ class HoldRule(_Rule):
     unless_consented: bool | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
+def _loadable(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 class OptOutRule(_Rule):
     channels: tuple[Channel, ...]
     scope: Literal["address", "medium", "any"]
@@ -110,6 +119,8 @@ class OptOutRule(_Rule):
     # hashes to its version and re-proves as it decided (P5): each channel's own opt-outs only.
     across: tuple[Channel, ...] | None = Field(default=None, exclude_if=lambda v: v is None)
     in_force_from: date | None = Field(default=None, exclude_if=lambda v: v is None)
+    # The regulator's zone: the date binds once it has begun there or where the person may be.
+    calendar_zone: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _across_its_own_channels(self) -> OptOutRule:
@@ -123,6 +134,10 @@ class OptOutRule(_Rule):
             raise ValueError("across: only with scope any")
         if self.in_force_from is not None and self.across is None:
             raise ValueError("in_force_from: only a rule with across starts on a date")
+        if self.calendar_zone is not None and self.in_force_from is None:
+            raise ValueError("calendar_zone: only for a rule with in_force_from")
+        if self.calendar_zone is not None and not _loadable(self.calendar_zone):
+            raise ValueError(f"calendar_zone: no time zone {self.calendar_zone!r}")
         return self
 
 

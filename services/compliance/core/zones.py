@@ -15,6 +15,7 @@ with (P5), the countries tzdata gave when that policy was built included.
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from importlib import resources
 from weakref import WeakSet
@@ -266,7 +267,11 @@ def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
     return bool(data.nyc.outside_only_by_postal_code) and not _zip_code(postal)
 
 
+_ZIP = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")  # ASCII digits: the city's lists are written so
+
+
 def _zip_code(postal: str) -> bool:
-    """Whether a postal code reads as a US ZIP code: five digits, maybe "-" and four more."""
-    head, _, tail = postal.partition("-")
-    return len(head) == 5 and head.isdigit() and (not tail or (len(tail) == 4 and tail.isdigit()))
+    """Whether a postal code reads as a US ZIP code: five digits, maybe "-" and four more. Not
+    fullwidth or other scripts' digits, which no list matches: that would place a Queens
+    address outside the city."""
+    return _ZIP.fullmatch(postal) is not None

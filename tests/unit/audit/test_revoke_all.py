@@ -95,6 +95,22 @@ def test_a_call_sent_after_a_stop_to_a_text_is_a_violation() -> None:
     ]
 
 
+def test_a_call_sent_after_texts_were_allowed_again_is_still_a_violation() -> None:
+    """Opting back into texts does not bring back the calls the STOP ended (TC-5): only a new
+    grant to call would."""
+    ledger, task = _call_tasked(BINDING)
+    _stop(ledger, BINDING + MINUTE)
+    texts = ConsentGranted(
+        party_id=B, channel=Channel.SMS, address=MOBILE, received_at=BINDING + 2 * MINUTE
+    )
+    ledger.send(B, texts, BINDING + 2 * MINUTE)
+    auditor = audit(ledger)
+
+    auditor.dispatch(B, task["attempt_id"], BINDING + 3 * MINUTE, Channel.CALL, vendor="v")
+
+    assert [f.code for f in auditor.report.findings] == ["dispatch_after_revocation"]
+
+
 def test_a_call_sent_before_the_stop_is_not() -> None:
     ledger, task = _call_tasked(BINDING)
     _stop(ledger, BINDING + 5 * MINUTE)

@@ -18,7 +18,7 @@ from contracts.values import (
     PhoneType,
     Purpose,
 )
-from services.compliance.core import ConsentRecord, DebtFacts
+from services.compliance.core import ConsentRecord, DebtFacts, PartyFacts
 from tests.unit.compliance.gate_builders import (
     EMAIL,
     ET,
@@ -234,18 +234,52 @@ def test_china_contact_person_only_when_debtor_unreachable_and_never_after_refus
     unreachable: bool, refused: bool, verdict: Verdict
 ) -> None:
     """CN-3: contacts only if the debtor is unreachable; a refusal is final."""
-    cn_mobile = "+8613800138000"
-    party = person(
+    party = _cn_contact_person(unreachable=unreachable, refused=refused)
+
+    result = decide(
+        datetime(2026, 4, 14, 12, 0, tzinfo=SH),
+        to=CN_MOBILE,
+        purpose=Purpose.LOCATION_INQUIRY,
+        party=party,
+        consents=(),
+    )
+
+    assert result.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    "purpose", [Purpose.COLLECTION, Purpose.REMINDER, Purpose.PAYMENT_CONFIRMATION]
+)
+def test_china_contact_person_is_never_told_of_the_debt(purpose: Purpose) -> None:
+    """CN-3 and CN-5: a contact person is only asked where the debtor is, even while the
+    debtor is unreachable; collecting from them is refused."""
+    party = _cn_contact_person(unreachable=True, refused=False)
+
+    result = decide(
+        datetime(2026, 4, 14, 12, 0, tzinfo=SH),
+        to=CN_MOBILE,
+        purpose=purpose,
+        party=party,
+        consents=(),
+    )
+
+    assert result.reasons == ("CN-3",)
+    assert [o.detail for o in result.rules if o.effect == "suppress"] == [
+        "contact person: only location_inquiry allowed"
+    ]
+
+
+CN_MOBILE = "+8613800138000"
+
+
+def _cn_contact_person(*, unreachable: bool, refused: bool) -> PartyFacts:
+    return person(
         addresses=(SHANGHAI,),
-        phones=(Phone(number=cn_mobile),),
+        phones=(Phone(number=CN_MOBILE),),
         role=PartyRole.CONTACT_PERSON,
         debtor_unreachable=unreachable,
         third_party_refused=refused,
     )
-
-    result = decide(datetime(2026, 4, 14, 12, 0, tzinfo=SH), to=cn_mobile, party=party, consents=())
-
-    assert result.verdict == verdict
 
 
 @pytest.mark.parametrize(

@@ -84,12 +84,28 @@ def test_what_a_revocation_reaches(stop: ConsentRecord, verdict: Verdict) -> Non
     assert result.verdict == verdict
 
 
-def test_a_later_grant_on_that_medium_lifts_it() -> None:
-    """The person texts START again: the SMS revocation no longer stands, on either medium."""
+def test_only_a_later_grant_on_the_contacts_own_medium_lifts_it() -> None:
+    """The person texts START again: texts may go, but the calls the STOP ended come back only
+    when they consent to calls again."""
     stop = revoke(Channel.SMS, MOBILE, at=IN_FORCE - timedelta(days=2))
-    again = grant(Channel.SMS, MOBILE, at=IN_FORCE - timedelta(days=1))
+    texts = grant(Channel.SMS, MOBILE, at=IN_FORCE - timedelta(days=1))
+    calls = grant(Channel.CALL, MOBILE, at=IN_FORCE - timedelta(days=1))
 
-    assert decide(IN_FORCE, consents=(*GRANTS, stop, again)).verdict == Verdict.AUTHORISED
+    assert decide(IN_FORCE, consents=(*GRANTS, stop, texts)).reasons == ("TC-5",)
+    assert decide(IN_FORCE, channel=Channel.SMS, consents=(*GRANTS, stop, texts)).reasons == ()
+    assert decide(IN_FORCE, consents=(*GRANTS, stop, calls)).reasons == ()
+
+
+@pytest.mark.parametrize("contact", [Channel.CALL, Channel.SMS])
+def test_a_revocation_for_one_kind_of_message_stops_every_kind(contact: Channel) -> None:
+    """ "On unrelated matters too": no more reminder texts ends collection calls and texts."""
+    reminders = ConsentRecord(
+        Channel.SMS, MOBILE, Purpose.REMINDER, False, IN_FORCE, IN_FORCE, IN_FORCE
+    )
+
+    result = decide(IN_FORCE + timedelta(hours=1), channel=contact, consents=(*GRANTS, reminders))
+
+    assert result.reasons == ("TC-5",)
 
 
 def test_the_confirmation_text_of_a_stop_still_goes_after_stop_calling() -> None:
@@ -106,20 +122,22 @@ def test_the_confirmation_text_of_a_stop_still_goes_after_stop_calling() -> None
     )
 
     assert confirmation.verdict == Verdict.AUTHORISED
-    assert _tc5(confirmation.rules) == ["pass: opted out by call; TC-4 confirmation allowed"]
+    assert _tc5(confirmation.rules) == ["pass: opted out by sms; TC-4 confirmation allowed"]
 
 
 @pytest.mark.parametrize(
     ("at", "zones", "binds"),
     [
-        # 00:30 in New York is 19:30 the day before in Honolulu: the date has begun in one zone.
-        (datetime(2027, 1, 31, 5, 30, tzinfo=UTC), ("America/New_York", "Pacific/Honolulu"), True),
-        (datetime(2027, 1, 31, 5, 30, tzinfo=UTC), ("Pacific/Honolulu",), False),
-        (datetime(2027, 1, 30, 23, 59, tzinfo=UTC), (), False),
-        (datetime(2027, 1, 31, 0, 0, tzinfo=UTC), (), True),
+        # 00:30 in Washington is 19:30 the day before in Honolulu: the date has begun there.
+        (datetime(2027, 1, 31, 5, 30, tzinfo=UTC), ("Pacific/Honolulu",), True),
+        (datetime(2027, 1, 31, 4, 30, tzinfo=UTC), ("Pacific/Honolulu",), False),
+        # 01:00 in Guam, 10:00 the day before in Washington: the date has begun where they are.
+        (datetime(2027, 1, 30, 15, 0, tzinfo=UTC), ("Pacific/Guam",), True),
+        (datetime(2027, 1, 31, 4, 59, tzinfo=UTC), (), False),
+        (datetime(2027, 1, 31, 5, 0, tzinfo=UTC), (), True),
     ],
 )
-def test_the_date_binds_once_it_has_begun_where_the_person_may_be(
+def test_the_date_binds_once_it_has_begun_in_washington_or_where_the_person_may_be(
     at: datetime, zones: tuple[str, ...], binds: bool
 ) -> None:
     rule = next(r for p in load_policy("default").packs for r in p.opt_outs if r.id == "TC-5")
@@ -146,6 +164,15 @@ def test_a_policy_recorded_before_tc5_decides_as_it_did() -> None:
         ({"across": ["sms"]}, "name two or more of the rule's own channels"),
         ({"across": ["sms", "email"]}, "name two or more of the rule's own channels"),
         ({"in_force_from": "2027-01-31"}, "only a rule with across starts on a date"),
+        ({"calendar_zone": "America/New_York"}, "only for a rule with in_force_from"),
+        (
+            {
+                "across": ["call", "sms"],
+                "in_force_from": "2027-01-31",
+                "calendar_zone": "Mars/Base",
+            },
+            "no time zone 'Mars/Base'",
+        ),
         ({"across": ["call", "sms"], "scope": "address"}, "only with scope any"),
     ],
 )

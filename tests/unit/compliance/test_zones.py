@@ -361,6 +361,7 @@ def test_a_text_to_a_person_whose_state_cannot_be_read_needs_written_consent() -
         ("Astoria", "", True),
         ("Albany", None, True),  # no ZIP code to say it is outside
         ("Albany", "1220", True),  # not a ZIP code
+        ("Jamaica", "\uff11\uff11\uff14\uff13\uff12", True),  # fullwidth: no list matches it
         ("Jamaica", "11432", True),
         ("Albany", "12207", False),
         ("Buffalo", "14201-1234", False),

@@ -197,16 +197,30 @@ def test_a_stop_to_texts_at_every_number_cancels_the_call() -> None:
     assert _call(state, (Channel.SMS,)) == "consent:revoked"
 
 
-def test_texts_allowed_again_at_the_number_let_the_call_go() -> None:
-    """A later grant to text the same number supersedes the STOP, on the other channel as on
-    the task's own."""
-    state = _state(
+def test_texts_allowed_again_do_not_bring_back_the_calls_a_stop_ended() -> None:
+    """Opting back into texts lifts the STOP for texts only: the calls it ended come back only
+    with a later grant to call, as the gate reads TC-5."""
+    stopped = (
         _record(Channel.CALL, MOBILE, True, days_ago=3),
         _record(Channel.SMS, MOBILE, False, days_ago=2),
-        _record(Channel.SMS, MOBILE, True, days_ago=1),
+    )
+    texts_again = _state(*stopped, _record(Channel.SMS, MOBILE, True, days_ago=1))
+    calls_again = _state(*stopped, _record(Channel.CALL, MOBILE, True, days_ago=1))
+
+    assert _call(texts_again, (Channel.SMS,)) == "consent:revoked"
+    assert _call(calls_again, (Channel.SMS,)) is None
+
+
+def test_no_more_reminder_texts_cancels_a_collection_call() -> None:
+    """TC-5 reaches unrelated matters: a revocation given for one kind of message, on either
+    medium, stops every robocall to the number."""
+    state = _state(
+        _record(Channel.CALL, MOBILE, True, days_ago=3),
+        _record(Channel.SMS, MOBILE, False, days_ago=0, purpose=Purpose.REMINDER),
     )
 
-    assert _call(state, (Channel.SMS,)) is None
+    assert _call(state, (Channel.SMS,)) == "consent:revoked"
+    assert _call(state, ()) is None
 
 
 def test_a_text_whose_task_names_calls_is_cancelled_by_stop_calling() -> None:
