@@ -11,6 +11,7 @@ from contracts.values import Channel, Purpose
 from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, standing
 from services.compliance.core.model import ConsentRecord
+from services.compliance.core.schema import OptOutRule
 from services.orchestrator.core.recheck import confirms_an_opt_out
 
 
@@ -32,8 +33,13 @@ class Authorised:
     # Held by a co-debtor stay if the borrower's filing comes first (decide.co_debtor_stay_applies)
     co_debtor_stay: bool = False
     closes_at: datetime | None = None  # the close of the window the decision was proved in
-    # Other channels whose revocation for the address stops it too (decide.revoked_with, TC-5)
+    # Other channels whose revocation for the address stops it too (decide.revoked_with, TC-5):
+    # by the window's close until its task is seen, then by the task's not_after.
     revoked_with: tuple[Channel, ...] = ()
+    # Its policy's rules with ``across`` that the decision evaluated (revoke_all_rules), and the
+    # decision's candidate zones, to read them by the task's not_after.
+    revoke_all: tuple[OptOutRule, ...] = ()
+    zones: tuple[str, ...] = ()
 
     def hold(self, since: datetime, reason: str | None) -> None:
         if (self.holds[-1][1] if self.holds else None) != reason:

@@ -74,6 +74,7 @@ from services.orchestrator.core.decide import (
     decide,
     fire_timers,
     holders,
+    revoke_all_rules,
     revoked_with,
 )
 from services.orchestrator.core.evolve import evolve
@@ -491,6 +492,7 @@ class Auditor:
             # Bounded by the window the gate proved it in, whatever its task says (``_task``).
             closes = m.evidence.window.closes_at
             policy = self.policies.get(m.policy_version)
+            revoke_all = revoke_all_rules(m, policy) if policy is not None else ()
             self.seen.attempts[m.attempt_id] = Authorised(
                 m.decided_at,
                 closes,
@@ -502,7 +504,11 @@ class Auditor:
                 m.loan_id,
                 closes_at=closes,
                 co_debtor_stay=policy is not None and co_debtor_stay_applies(state, m, policy),
-                revoked_with=revoked_with(m, policy) if policy is not None else (),
+                revoked_with=revoked_with(
+                    m.channel, m.evidence.candidate_zones, revoke_all, closes or m.decided_at
+                ),
+                revoke_all=revoke_all,
+                zones=m.evidence.candidate_zones if revoke_all else (),
             )
         elif isinstance(m, SendSms | SendEmail | PlaceCall | SendLetter):
             self._task(entry, m)
@@ -534,6 +540,9 @@ class Auditor:
             )
         a.not_after = task.not_after if a.not_after is None else min(a.not_after, task.not_after)
         a.tasked = True
+        if a.revoke_all:
+            # As decide wrote it: what binds by the task's own last instant.
+            a.revoked_with = revoked_with(a.channel, a.zones, a.revoke_all, task.not_after)
         differ = [
             name
             for name, same in (

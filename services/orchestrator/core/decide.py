@@ -49,6 +49,7 @@ from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
 from services.compliance.core import Policy, consent, evaluate, holds, is_opt_out
 from services.compliance.core.model import ContactIntent as GateIntent
+from services.compliance.core.schema import OptOutRule
 from services.compliance.core.zones import Places, loadable_zone
 from services.orchestrator.core.evolve import evolve, stale_snapshot
 from services.orchestrator.core.state import (
@@ -160,7 +161,12 @@ def _task(
         "not_after": not_after,
         "to": intent.to,
         "co_debtor_stay": co_debtor_stay_applies(state, decided, ctx.policy),
-        "revoked_with": revoked_with(decided, ctx.policy),
+        "revoked_with": revoked_with(
+            decided.channel,
+            decided.evidence.candidate_zones,
+            revoke_all_rules(decided, ctx.policy),
+            not_after,
+        ),
     }
     if intent.channel is Channel.LETTER:
         # The gate suppresses a letter to a party with no postal address (P1-DEST).
@@ -547,24 +553,33 @@ def co_debtor_stay_applies(state: BorrowerState, decided: ContactDecided, policy
     return bool(ids) and any(o.rule_id in ids for o in decided.rules)
 
 
-def revoked_with(decided: ContactDecided, policy: Policy) -> tuple[Channel, ...]:
-    """The other channels on which a revocation for this address is to cancel the task carrying
-    out this authorisation before it is sent (TC-5 is pack data): those of each rule with
-    ``across`` that the decision evaluated and that bound at its instant, in its candidate
-    zones, as the gate read it. The audit asks the same of each recorded authorisation under
-    its recorded policy."""
+def revoke_all_rules(decided: ContactDecided, policy: Policy) -> tuple[OptOutRule, ...]:
+    """The rules with ``across`` (TC-5 is pack data) that the decision evaluated for its
+    channel: each may let a revocation on another medium cancel the task carrying it out."""
     evaluated = {o.rule_id for o in decided.rules}
-    channel, zones = decided.channel, decided.evidence.candidate_zones
-    found: set[Channel] = set()
-    for pack in policy.packs:
-        for rule in pack.opt_outs:
-            if (
-                rule.across is not None
-                and rule.id in evaluated
-                and channel in rule.channels
-                and consent.across_in_force(rule, zones, decided.decided_at)
-            ):
-                found.update(c for c in rule.across if c is not channel)
+    return tuple(
+        rule
+        for pack in policy.packs
+        for rule in pack.opt_outs
+        if rule.across is not None and rule.id in evaluated and decided.channel in rule.channels
+    )
+
+
+def revoked_with(
+    channel: Channel, zones: tuple[str, ...], rules: tuple[OptOutRule, ...], until: datetime
+) -> tuple[Channel, ...]:
+    """The other media on which a revocation for this address is to cancel the task before it
+    is sent: those of each rule that binds by ``until``, the latest instant the task may go
+    (its ``not_after``), in the decision's candidate ``zones``. A rule that begins while the
+    task waits binds it (the date can start in Washington while a Honolulu window is open).
+    The audit asks the same of each recorded task under its decision's recorded policy."""
+    found = {
+        other
+        for rule in rules
+        if rule.across is not None and consent.across_in_force(rule, zones, until)
+        for other in rule.across
+        if other is not channel
+    }
     return tuple(sorted(found))
 
 

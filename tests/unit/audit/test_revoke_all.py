@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from contracts import ConsentGranted, ConsentRevoked, InboundMessageReceived, RequestContact
-from contracts.values import Channel
+from contracts import (
+    BorrowerProfiled,
+    ConsentGranted,
+    ConsentRevoked,
+    InboundMessageReceived,
+    LoanOpened,
+    RequestContact,
+)
+from contracts.values import Address, Channel, Money, Phone, PhoneType
 from events.records import Out
 from tests.unit.audit.ledgers import MOBILE, OUTCOMES, B, Ledger, audit, edited, ny_borrower
 
@@ -55,10 +63,10 @@ def _call_tasked(at: datetime) -> tuple[Ledger, dict[str, Any]]:
     return ledger, task
 
 
-def _stop(ledger: Ledger, at: datetime) -> None:
-    """A STOP in reply to a text, from the mobile, processed at ``at``: it revokes texts."""
+def _stop(ledger: Ledger, at: datetime, number: str = MOBILE) -> None:
+    """A STOP in reply to a text, from ``number``, processed at ``at``: it revokes texts."""
     reply = InboundMessageReceived(
-        from_number=MOBILE,
+        from_number=number,
         to_number="+18005550111",
         body="STOP",
         vendor="v",
@@ -229,3 +237,51 @@ def test_a_text_sent_after_stop_calling_is_a_violation() -> None:
     assert [(r.channel, r.dispatches_after) for r in auditor.report.revocations] == [
         (Channel.CALL, 1)
     ]
+
+
+HONOLULU = "+18085550100"
+
+
+def test_a_call_still_waiting_when_tc5_begins_is_held_to_it() -> None:
+    """Authorised at 18:55 in Honolulu on 2027-01-30, the call may go until 19:10; TC-5 begins
+    at midnight in Washington, 19:00 there. The task names texts, the audit agrees, and a call
+    sent after a STOP at 19:01 is a violation."""
+    asked = datetime(2027, 1, 31, 4, 55, tzinfo=UTC)
+    before = asked - timedelta(days=1)
+    ledger = Ledger()
+    profile = BorrowerProfiled(
+        party_id=B,
+        name="Ann",
+        addresses=(Address(country="US", region="HI", city="Honolulu", postal_code="96813"),),
+        phones=(Phone(number=HONOLULU, type=PhoneType.MOBILE),),
+    )
+    ledger.send(B, profile, before)
+    for channel in (Channel.CALL, Channel.SMS):
+        grant = ConsentGranted(party_id=B, channel=channel, address=HONOLULU, received_at=before)
+        ledger.send(B, grant, before)
+    loan = LoanOpened(
+        loan_id="L1",
+        product="p",
+        principal=Money(amount=Decimal(500), currency="USD"),
+        third_party_collector=False,
+    )
+    ledger.send(B, loan, before)
+    ask = RequestContact(
+        request_id="r1",
+        party_id=B,
+        loan_id="L1",
+        channel=Channel.CALL,
+        to=HONOLULU,
+        requested_by="desk",
+    )
+    ledger.send(B, ask, asked)
+    [task] = _derived(ledger.entries[-1], "task.call")
+    stopped = asked + 6 * MINUTE
+    _stop(ledger, stopped, HONOLULU)
+    auditor = audit(ledger)
+    assert auditor.report.ok, auditor.report.findings
+
+    auditor.dispatch(B, task["attempt_id"], stopped + 2 * MINUTE, Channel.CALL, vendor="v")
+
+    assert task["revoked_with"] == ["sms"]
+    assert [f.code for f in auditor.report.findings] == ["dispatch_after_revocation"]

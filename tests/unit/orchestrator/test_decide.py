@@ -9,15 +9,18 @@ from typing import Any
 import pytest
 
 from contracts import (
+    BorrowerProfiled,
+    ConsentGranted,
     ContactOutcomeRecorded,
     DisputeOpened,
     InstalmentDue,
+    LoanOpened,
     PaymentReceived,
     PromiseToPayMade,
     RequestContact,
 )
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel
+from contracts.values import Address, Channel, Phone, PhoneType
 from services.orchestrator.engine import Emitted
 from tests.unit.orchestrator.builders import (
     GUARANTOR,
@@ -26,11 +29,13 @@ from tests.unit.orchestrator.builders import (
     NOON_NY,
     OUTCOMES,
     B,
+    Feed,
     borrower,
     channels,
     day,
     decisions,
     dpd,
+    ny_profile,
     of_type,
     stop,
     usd,
@@ -196,6 +201,53 @@ def test_a_call_task_names_texts_once_a_stop_to_them_would_stop_it(
     feed = borrower()
 
     out = feed.send(B, dpd(2, day(n).date()), day(n))
+
+    call, task = _first_call(out)
+    assert call["verdict"] == "authorised"
+    assert task is not None
+    assert task.get("revoked_with") == revoked_with
+
+
+HONOLULU_MOBILE = "+18085550100"
+
+
+@pytest.mark.parametrize(
+    ("asked", "revoked_with"),
+    [
+        # 18:40 in Honolulu: the call may go until 18:55, before midnight in Washington.
+        (datetime(2027, 1, 31, 4, 40, tzinfo=UTC), None),
+        # 18:55: it may go until 19:10, and the date begins in Washington while it waits.
+        (datetime(2027, 1, 31, 4, 55, tzinfo=UTC), ["sms"]),
+    ],
+)
+def test_a_call_still_waiting_when_tc5_begins_names_texts(
+    asked: datetime, revoked_with: list[str] | None
+) -> None:
+    """TC-5 binds from midnight in Washington, 19:00 the evening before in Honolulu, inside
+    its calling window: a call authorised just before may still be waiting to go, and a STOP
+    to a text after midnight must cancel it."""
+    feed = Feed()
+    profile = ny_profile(B) | {
+        "addresses": (Address(country="US", region="HI", city="Honolulu", postal_code="96813"),),
+        "phones": (Phone(number=HONOLULU_MOBILE, type=PhoneType.MOBILE),),
+    }
+    feed.send(B, BorrowerProfiled(**profile), asked - timedelta(days=1))
+    grant = ConsentGranted(
+        party_id=B, channel=Channel.CALL, address=HONOLULU_MOBILE, received_at=asked
+    )
+    feed.send(B, grant, asked - timedelta(days=1))
+    loan = LoanOpened(loan_id="L1", product="p", principal=usd(500), third_party_collector=False)
+    feed.send(B, loan, asked - timedelta(days=1))
+    ask = RequestContact(
+        request_id="desk-1",
+        party_id=B,
+        loan_id="L1",
+        channel=Channel.CALL,
+        to=HONOLULU_MOBILE,
+        requested_by="agent-7",
+    )
+
+    out = feed.send(B, ask, asked)
 
     call, task = _first_call(out)
     assert call["verdict"] == "authorised"
