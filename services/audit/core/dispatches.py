@@ -12,6 +12,7 @@ from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, standing
 from services.compliance.core.model import ConsentRecord
 from services.compliance.core.schema import OptOutRule
+from services.orchestrator.core import decide
 from services.orchestrator.core.recheck import confirms_an_opt_out
 
 
@@ -33,13 +34,20 @@ class Authorised:
     # Held by a co-debtor stay if the borrower's filing comes first (decide.co_debtor_stay_applies)
     co_debtor_stay: bool = False
     closes_at: datetime | None = None  # the close of the window the decision was proved in
-    # Other channels whose revocation for the address stops it too (decide.revoked_with, TC-5):
-    # by the window's close until its task is seen, then by the task's not_after.
-    revoked_with: tuple[Channel, ...] = ()
-    # Its policy's rules with ``across`` that the decision evaluated (revoke_all_rules), and the
-    # decision's candidate zones, to read them by the task's not_after.
+    # Its policy's rules with ``across`` that the decision evaluated (decide.revoke_all_rules),
+    # and the decision's candidate zones: what ``revoked_with`` reads.
     revoke_all: tuple[OptOutRule, ...] = ()
     zones: tuple[str, ...] = ()
+
+    @property
+    def revoked_with(self) -> tuple[Channel, ...]:
+        """Other media whose revocation for the address stops it too (TC-5), as ``decide``
+        wrote them on its task: what binds by the last instant it may be sent (its task's
+        not_after; the window's close until the task is seen)."""
+        if not self.revoke_all:
+            return ()
+        last = self.not_after or self.decided_at
+        return decide.revoked_with(self.channel, self.zones, self.revoke_all, last)
 
     def hold(self, since: datetime, reason: str | None) -> None:
         if (self.holds[-1][1] if self.holds else None) != reason:

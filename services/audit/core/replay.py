@@ -75,7 +75,6 @@ from services.orchestrator.core.decide import (
     fire_timers,
     holders,
     revoke_all_rules,
-    revoked_with,
 )
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.recheck import revoked_since
@@ -504,9 +503,6 @@ class Auditor:
                 m.loan_id,
                 closes_at=closes,
                 co_debtor_stay=policy is not None and co_debtor_stay_applies(state, m, policy),
-                revoked_with=revoked_with(
-                    m.channel, m.evidence.candidate_zones, revoke_all, closes or m.decided_at
-                ),
                 revoke_all=revoke_all,
                 zones=m.evidence.candidate_zones if revoke_all else (),
             )
@@ -540,9 +536,6 @@ class Auditor:
             )
         a.not_after = task.not_after if a.not_after is None else min(a.not_after, task.not_after)
         a.tasked = True
-        if a.revoke_all:
-            # As decide wrote it: what binds by the task's own last instant.
-            a.revoked_with = revoked_with(a.channel, a.zones, a.revoke_all, task.not_after)
         differ = [
             name
             for name, same in (

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.values import Channel, Purpose
-from services.compliance.core.consent import resolve, revocation_across
+from services.compliance.core.consent import standing_revocation
 from services.compliance.core.model import ConsentRecord
 
 
@@ -95,13 +95,9 @@ def standing(
     revoked_with: tuple[Channel, ...] = (),
 ) -> Recorded | None:
     """The revocation that stands for a contact at ``at``, counting only the records processed
-    before it: the gate's own consent rules (``consent.resolve``), as of that instant; and
-    where the contact's task names other media (TC-5), a revocation on any of them, read as
-    the gate reads it (``consent.revocation_across``)."""
+    before it: the gate's own consent rules, as of that instant, on the contact's medium and
+    the others its task names (TC-5; ``consent.standing_revocation``)."""
     known = [r for r in trail if r.record.processed_at < at]
     records = tuple(r.record for r in known)
-    found = resolve(records, channel, to, purpose, at).revocation
-    if found is None and revoked_with:
-        media = (channel, *revoked_with)
-        found = revocation_across(records, channel, media, to, purpose, at)
+    found = standing_revocation(records, channel, to, purpose, at, revoked_with)
     return next((r for r in known if r.record is found), None)

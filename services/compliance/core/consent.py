@@ -148,10 +148,6 @@ def opt_out_fires(rule: schema.OptOutRule, ledger: Ledger, channel: Channel) -> 
     revocation = ledger.revocation
     if channel not in rule.channels or revocation is None:
         return False
-    return _in_scope(rule, revocation)
-
-
-def _in_scope(rule: schema.OptOutRule, revocation: ConsentRecord) -> bool:
     if rule.scope == "address":
         return revocation.address is not None
     if rule.scope == "medium":
@@ -188,6 +184,25 @@ def revocation_across(
             read.append(c)
     found = resolve(tuple(read), channel, to, purpose, at).revocation
     return None if found is None else given[id(found)]
+
+
+def standing_revocation(
+    consents: tuple[ConsentRecord, ...],
+    channel: Channel,
+    to: str | None,
+    purpose: Purpose,
+    at: datetime,
+    revoked_with: tuple[Channel, ...] = (),
+) -> ConsentRecord | None:
+    """The revocation that stops a task on ``channel`` at ``at``, as recorded: one of its own
+    channel (``resolve``), else, where the task names other media (TC-5, ``revoked_with``), one
+    given on any of them (``revocation_across``). What the channel worker's re-check and the
+    audit's dispatch check both read, as the gate reads it."""
+    found = resolve(consents, channel, to, purpose, at).revocation
+    if found is None and revoked_with:
+        media = (channel, *revoked_with)
+        found = revocation_across(consents, channel, media, to, purpose, at)
+    return found
 
 
 def across_in_force(rule: schema.OptOutRule, zones: tuple[str, ...], at: datetime) -> bool:

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import cache, lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 from pydantic_core import TzInfo
@@ -79,6 +79,18 @@ def _zone(name: str) -> ZoneInfo:
 
 
 zone = _zone  # the one ZoneInfo object per name that every conversion here uses
+
+
+def loadable_zone(name: str) -> bool:
+    """Whether zoneinfo can load ``name``. A declared zone that cannot be loaded is ignored
+    wherever a zone is looked up: the ledger may hold one written before incoming zones were
+    checked, and it must not break every later decision for that person (P5, P6). A pack's
+    zone that cannot be loaded is refused when the pack loads."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def local(t: datetime, tz: ZoneInfo) -> datetime:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +19,7 @@ from pydantic import (
 )
 
 from contracts.values import Channel, PhoneType, Purpose
+from services.compliance.core.localtime import loadable_zone
 
 # Source ids as written in compliance-rules.md (RF-1, MA-7.04, WA-19.16.250, NYC-5-77) or a
 # Parley promise (P1-DEST). Lower case, spaces or a missing "-" is a "bad rule id".
@@ -102,14 +102,6 @@ class HoldRule(_Rule):
     unless_consented: bool | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
-def _loadable(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 class OptOutRule(_Rule):
     channels: tuple[Channel, ...]
     scope: Literal["address", "medium", "any"]
@@ -136,7 +128,7 @@ class OptOutRule(_Rule):
             raise ValueError("in_force_from: only a rule with across starts on a date")
         if self.calendar_zone is not None and self.in_force_from is None:
             raise ValueError("calendar_zone: only for a rule with in_force_from")
-        if self.calendar_zone is not None and not _loadable(self.calendar_zone):
+        if self.calendar_zone is not None and not loadable_zone(self.calendar_zone):
             raise ValueError(f"calendar_zone: no time zone {self.calendar_zone!r}")
         return self
 

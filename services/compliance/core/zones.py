@@ -19,13 +19,13 @@ import re
 from functools import cache, lru_cache
 from importlib import resources
 from weakref import WeakSet
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
 from contracts.values import Address
 from services.compliance.core import schema
+from services.compliance.core.localtime import loadable_zone
 from services.compliance.core.model import PartyFacts
 
 _NANP = 1  # +1: the region comes from the number itself (US, CA, PR ...), not the country code
@@ -59,17 +59,6 @@ def _zone_tab() -> dict[str, tuple[str, ...]]:
         if loadable_zone(name):
             found.setdefault(country, set()).add(name)
     return {country: tuple(sorted(names)) for country, names in sorted(found.items())}
-
-
-def loadable_zone(name: str) -> bool:
-    """Whether zoneinfo can load ``name``. A declared zone that cannot be loaded is ignored
-    wherever a zone is looked up: the ledger may hold one written before incoming zones were
-    checked, and it must not break every later decision for that person (P5, P6)."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 class Places:

@@ -48,9 +48,10 @@ from contracts.upstream import ConsentRevoked
 from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
 from services.compliance.core import Policy, consent, evaluate, holds, is_opt_out
+from services.compliance.core.localtime import loadable_zone
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.schema import OptOutRule
-from services.compliance.core.zones import Places, loadable_zone
+from services.compliance.core.zones import Places
 from services.orchestrator.core.evolve import evolve, stale_snapshot
 from services.orchestrator.core.state import (
     Attempt,

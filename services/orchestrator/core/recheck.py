@@ -65,11 +65,7 @@ def revoked_since(
     # processed, or took effect if earlier).
     processed = [now, *(c.processed_at for c in party.consents)]
     consents, at = tuple(party.consents), max(processed)
-    if consent.resolve(consents, channel, to, purpose, at).revocation:
-        return "consent:revoked"
-    # TC-5, as the gate reads it: a revocation on this medium or the others, for any purpose.
-    media = (channel, *revoked_with)
-    if revoked_with and consent.revocation_across(consents, channel, media, to, purpose, at):
+    if consent.standing_revocation(consents, channel, to, purpose, at, revoked_with):
         return "consent:revoked"
     return None
 

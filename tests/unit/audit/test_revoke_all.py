@@ -15,13 +15,13 @@ from contracts import (
     BorrowerProfiled,
     ConsentGranted,
     ConsentRevoked,
-    InboundMessageReceived,
     LoanOpened,
     RequestContact,
 )
 from contracts.values import Address, Channel, Money, Phone, PhoneType
 from events.records import Out
 from tests.unit.audit.ledgers import MOBILE, OUTCOMES, B, Ledger, audit, edited, ny_borrower
+from tests.unit.orchestrator.builders import stop
 
 BINDING = datetime(2027, 2, 2, 17, 0, tzinfo=UTC)  # Tuesday 12:00 EST, TC-5 in force
 WAIVED = datetime(2027, 1, 20, 17, 0, tzinfo=UTC)  # Wednesday 12:00 EST, before 2027-01-31
@@ -65,15 +65,7 @@ def _call_tasked(at: datetime) -> tuple[Ledger, dict[str, Any]]:
 
 def _stop(ledger: Ledger, at: datetime, number: str = MOBILE) -> None:
     """A STOP in reply to a text, from ``number``, processed at ``at``: it revokes texts."""
-    reply = InboundMessageReceived(
-        from_number=number,
-        to_number="+18005550111",
-        body="STOP",
-        vendor="v",
-        external_id="SM1",
-        received_at=at,
-    )
-    ledger.send(B, reply, at, topic=OUTCOMES)
+    ledger.send(B, stop(number, "SM1", received_at=at), at, topic=OUTCOMES)
     assert [r["channel"] for r in _derived(ledger.entries[-1], "consent.revoked")] == ["sms"]
 
 

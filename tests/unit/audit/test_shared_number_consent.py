@@ -13,7 +13,6 @@ from contracts import (
     BorrowerProfiled,
     ConsentGranted,
     ConsentRevoked,
-    InboundMessageReceived,
     LoanOpened,
     RequestContact,
 )
@@ -29,6 +28,7 @@ from tests.unit.audit.ledgers import (
     ny_borrower,
 )
 from tests.unit.audit.test_revocations import _authorised_text, _derived, _household
+from tests.unit.orchestrator.builders import stop
 
 B2 = "b2"
 MINUTE = timedelta(minutes=1)
@@ -81,15 +81,7 @@ def _text_b2(ledger: Ledger, at: Any) -> dict[str, Any]:
 
 
 def _stop(ledger: Ledger, borrower: str, at: Any, *, confirms: bool) -> None:
-    reply = InboundMessageReceived(
-        from_number=MOBILE,
-        to_number="+18005550111",
-        body="STOP",
-        vendor="v",
-        external_id="SM1",
-        received_at=at,
-        confirms_opt_out=confirms,
-    )
+    reply = stop(MOBILE, "SM1", received_at=at, confirms_opt_out=confirms)
     ledger.send(borrower, reply, at, topic=OUTCOMES)
 
 
