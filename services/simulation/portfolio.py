@@ -28,16 +28,18 @@ from contracts import (
 from contracts.values import Address, Channel, Email, EmailKind, Money, PartyRole, Phone, PhoneType
 
 # (region, city, area codes at home, IANA zone, weight)
+# (state, city, area codes, zone, weight, the city's ZIP codes from, to): a ZIP code in another
+# state would make the person's whereabouts two states (zones.yaml us_zip_prefixes).
 US_PLACES = (
-    ("CA", "Los Angeles", ("213", "310", "415"), "America/Los_Angeles", 18),
-    ("NY", "New York", ("212", "718"), "America/New_York", 6),
-    ("NY", "Albany", ("518",), "America/New_York", 4),
-    ("MA", "Boston", ("617", "508"), "America/New_York", 10),
-    ("WA", "Seattle", ("206", "425"), "America/Los_Angeles", 5),
-    ("TX", "Austin", ("512", "214"), "America/Chicago", 10),
-    ("FL", "Miami", ("305", "407"), "America/New_York", 8),
-    ("IL", "Chicago", ("312", "773"), "America/Chicago", 5),
-    ("AZ", "Phoenix", ("602",), "America/Phoenix", 4),
+    ("CA", "Los Angeles", ("213", "310", "415"), "America/Los_Angeles", 18, 90001, 90089),
+    ("NY", "New York", ("212", "718"), "America/New_York", 6, 10001, 10282),
+    ("NY", "Albany", ("518",), "America/New_York", 4, 12201, 12260),
+    ("MA", "Boston", ("617", "508"), "America/New_York", 10, 2108, 2137),
+    ("WA", "Seattle", ("206", "425"), "America/Los_Angeles", 5, 98101, 98199),
+    ("TX", "Austin", ("512", "214"), "America/Chicago", 10, 78701, 78799),
+    ("FL", "Miami", ("305", "407"), "America/New_York", 8, 33101, 33199),
+    ("IL", "Chicago", ("312", "773"), "America/Chicago", 5, 60601, 60699),
+    ("AZ", "Phoenix", ("602",), "America/Phoenix", 4, 85001, 85099),
 )
 CN_PLACES = (("11", "Beijing"), ("31", "Shanghai"), ("44", "Guangzhou"), ("51", "Chengdu"))
 OTHER_AREA = ("212", "415", "312", "305", "206")  # a mobile kept from another state (RF-7)
@@ -96,13 +98,13 @@ def generate(
             phones: tuple[Phone, ...] = (Phone(number=mobile, type=PhoneType.MOBILE),)
             language, currency = "zh-CN", "CNY"
         else:
-            region, city, areas, zone_name, _ = rng.choices(US_PLACES, weights)[0]
+            region, city, areas, zone_name, _, zip_from, zip_to = rng.choices(US_PLACES, weights)[0]
             zone = ZoneInfo(zone_name)
             address = Address(
                 country="US",
                 region=region,
                 city=city,
-                postal_code=f"{rng.randint(10000, 99999)}",
+                postal_code=f"{rng.randint(zip_from, zip_to):05d}",
                 lines=(f"{rng.randint(1, 999)} Main St",),
             )
             area = rng.choice(OTHER_AREA) if rng.random() < 0.15 else rng.choice(areas)

@@ -59,7 +59,16 @@ ADDRESS_PLACES: dict[tuple[str, str | None, str | None, str | None], Place] = {
     # Arizona keeps standard time, but the Navajo Nation in its north-east observes DST.
     ("US", "AZ", "Window Rock", None): Place(("America/Phoenix", "America/Denver"), ("US",)),
     ("US", None, None, None): Place(US_ANYWHERE, US_ANY_STATE),  # somewhere in the US
-    ("US", "Atlantis", "Somewhere", "99999"): Place(US_ANYWHERE, US_ANY_STATE),
+    ("US", "Atlantis", "Somewhere", "00001"): Place(US_ANYWHERE, US_ANY_STATE),  # 000: no state's
+    # A ZIP code is a place too: Salem, Massachusetts' beside the "NH" written; Manhattan's beside
+    # California (New York City's rules, Eastern time); Boston's for a state nobody can read; New
+    # Jersey's places an NY address outside the city.
+    ("US", "NH", "Salem", "01970"): Place(("America/New_York",), ("US", "US-MA")),
+    ("US", "CA", "Los Angeles", "10001"): Place(
+        ("America/Los_Angeles", "America/New_York"), ("US", "US-NYC")
+    ),
+    ("US", "Atlantis", "Boston", "02108"): Place(("America/New_York",), ("US", "US-MA")),
+    ("US", "NY", "Albany", "07302"): Place(("America/New_York",), ("US",)),
     ("CN", "SH", "Shanghai", None): Place(("Asia/Shanghai",), ("CN",)),
     ("GB", None, "London", None): Place(("Europe/London",), ("GB",)),
     # No pack covers Canada, and zones.yaml has no Canadian places: every zone tzdata lists.

@@ -262,6 +262,10 @@ class Counting(_Strict):
     kinds: dict[str, Kind]
 
 
+# A 3-digit ZIP code prefix, or an inclusive range of them ("010-027").
+ZipPrefixes = Annotated[str, Field(pattern=r"^[0-9]{3}(-[0-9]{3})?$")]
+
+
 class NycData(_Strict):
     region: str
     cities: tuple[str, ...]
@@ -304,6 +308,12 @@ class ZonesData(_Strict):
     unreadable_us_region: Literal["every_state"] | None = Field(
         default=None, exclude_if=lambda v: v is None
     )
+    # State or territory -> the 3-digit ZIP code prefixes USPS gives it ("010-027" a range): a
+    # US address's ZIP code is a place of its own (RF-7). Left out when empty, as above: a
+    # policy recorded before it reads an address by its state alone, as it decided (P5).
+    us_zip_prefixes: dict[str, tuple[ZipPrefixes, ...]] = Field(
+        default_factory=dict, exclude_if=lambda v: not v
+    )
 
     @model_validator(mode="after")
     def _region_names_are_states(self) -> ZonesData:
@@ -320,6 +330,31 @@ class ZonesData(_Strict):
                         f"us_region_names: {spelling!r} is read as both {read[key]} and {code}"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _zip_prefixes_are_states(self) -> ZonesData:
+        unknown = sorted(set(self.us_zip_prefixes) - set(self.us_states))
+        if unknown:
+            raise ValueError(f"us_zip_prefixes: {', '.join(unknown)} not in us_states")
+        zip_prefix_states(self.us_zip_prefixes)  # raises on a range backwards or a prefix twice
+        return self
+
+
+def zip_prefix_states(prefixes: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """3-digit ZIP code prefix -> the state or territory ``us_zip_prefixes`` gives it."""
+    states: dict[str, str] = {}
+    for code, ranges in prefixes.items():
+        for written in ranges:
+            first, _, last = written.partition("-")
+            if int(last or first) < int(first):
+                raise ValueError(f"us_zip_prefixes: {code} {written} runs backwards")
+            for n in range(int(first), int(last or first) + 1):
+                prefix = f"{n:03d}"
+                if states.setdefault(prefix, code) != code:
+                    raise ValueError(
+                        f"us_zip_prefixes: {prefix} is given to both {states[prefix]} and {code}"
+                    )
+    return states
 
 
 def region_key(text: str) -> str:

@@ -5,8 +5,10 @@ zones.yaml; country alone -> the country's fallback zones), each phone number (a
 zones from ``phonenumbers``; non-geographic numbers -> the territory's or country's fallback zones)
 and the declared zone. A US region is read by the spellings the zones data lists ("ma", "US-MA",
 "Massachusetts" and "Mass." are MA); one that cannot be read, or none, may be any state, and
-brings every state's rules (``unreadable_us_region``). A US territory (GU, PR, ...) is part of the
-US whether it is written as a country or as a US region.
+brings every state's rules (``unreadable_us_region``). A US address's ZIP code is a place too: the
+state USPS gives its prefix counts beside the state written, and stands for it when that cannot be
+read (``us_zip_prefixes``). A US territory (GU, PR, ...) is part of the US whether it is written
+as a country or as a US region.
 
 Everything is read from one version of the zones data, a policy's (``Policy.places``): the data
 is part of the policy version, so the audit re-proves an old decision with the zones it was made
@@ -85,6 +87,9 @@ class Places:
             for code, spellings in data.us_region_names.items()
             for spelling in (code, *spellings)
         }
+        # 3-digit ZIP code prefix -> its state; empty in a policy recorded before zones data gave
+        # them, which reads an address by its state alone.
+        self._zip_states = schema.zip_prefix_states(data.us_zip_prefixes)
         # Where a US address whose state cannot be read may be: every state and DC (not the
         # territories, as for its zones) and New York City.
         self._every_state: tuple[str, ...] = ()
@@ -153,6 +158,21 @@ class Places:
             return "US", self._region_names.get(schema.region_key(region or ""))
         return country, (region or "").strip().upper() or None
 
+    def _places(self, address: Address) -> tuple[tuple[str, str | None], ...]:
+        """Where an address may be, as (country, region): as written (``_place``) and, for a US
+        address, in the state its ZIP code's prefix is given (RF-7: an "NH" address with a Boston
+        ZIP code may be in either). A state that cannot be read gives way to the ZIP code's: the
+        address then names one place, not none."""
+        place = self._place(address.country, address.region)
+        country, region = place
+        postal = (address.postal_code or "").strip()
+        if country != "US" or not self._zip_states or not _zip_code(postal):
+            return (place,)
+        zipped = self._zip_states.get(postal[:3])
+        if zipped is None or zipped == region:
+            return (place,)
+        return (("US", zipped),) if region is None else (place, ("US", zipped))
+
     def _phone_uncached(
         self, number: str
     ) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
@@ -194,7 +214,11 @@ class Places:
         return listed if listed is not None else data.tzdata_countries.get(country, ())
 
     def _address_zones_uncached(self, address: Address) -> tuple[str, ...]:
-        return self._fallback_zones(*self._place(address.country, address.region))
+        # In listed order, the state as written first: home_zone plans in its first zone.
+        zones: dict[str, None] = {}
+        for place in self._places(address):
+            zones.update(dict.fromkeys(self._fallback_zones(*place)))
+        return tuple(zones)
 
     def _zones_of_uncached(
         self, addresses: tuple[Address, ...], numbers: tuple[str, ...], declared: str | None
@@ -214,14 +238,14 @@ class Places:
         data = self.data
         found: set[str] = set()
         for address in addresses:
-            country, region = self._place(address.country, address.region)
-            found.add(country)
-            if country == "US" and region:
-                found.add(f"US-{region}")
-                if _is_nyc(address, region, data):
-                    found.add("US-NY-NYC")
-            elif country == "US":
-                found.update(self._every_state)  # empty unless the data says so
+            for country, region in self._places(address):
+                found.add(country)
+                if country == "US" and region:
+                    found.add(f"US-{region}")
+                    if _is_nyc(address, region, data):
+                        found.add("US-NY-NYC")
+                elif country == "US":
+                    found.update(self._every_state)  # empty unless the data says so
         for number in numbers:
             phone_country, _, area, territory = self._phone(number)
             if phone_country:

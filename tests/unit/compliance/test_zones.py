@@ -386,7 +386,7 @@ def test_a_policy_recorded_before_region_spellings_decides_as_it_did() -> None:
     address without a ZIP code was outside the city."""
     doc = policy_document(load_policy("default"))
     del doc["zones"]["us_region_names"], doc["zones"]["unreadable_us_region"]
-    del doc["zones"]["nyc"]["outside_only_by_postal_code"]
+    del doc["zones"]["nyc"]["outside_only_by_postal_code"], doc["zones"]["us_zip_prefixes"]
     then = policy_from_document(rehashed(doc))
     spelled = person(addresses=(Address(country="US", region="Massachusetts"),), phones=())
     stateless = person(addresses=(Address(country="US"),), phones=())
@@ -411,6 +411,98 @@ def test_zones_data_refuses_a_spelling_that_names_no_one_state(
 ) -> None:
     doc = policy_document(load_policy("default"))["zones"]
     doc["us_region_names"] = change
+
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        ZonesData.model_validate(doc)
+
+
+def test_a_zip_code_in_another_state_brings_that_state_too() -> None:
+    """RF-7: an "NH" address with Salem, Massachusetts' ZIP code may be in either state, so
+    MA's rules bind as New Hampshire's do."""
+    salem = Address(country="US", region="NH", city="Salem", postal_code="01970")
+
+    found = jurisdictions(person(addresses=(salem,), phones=()))
+
+    assert {"US-NH", "US-MA"} <= set(found)
+
+
+def test_a_zip_code_in_another_zone_narrows_the_window() -> None:
+    """A California address with a Manhattan ZIP code: Eastern time counts too, and New York
+    City's rules; the person's day is still planned in the state written (home_zone)."""
+    address = Address(country="US", region="CA", postal_code="10001-2345")
+    party = person(addresses=(address,), phones=())
+
+    assert candidate_zones(party) == ("America/Los_Angeles", "America/New_York")
+    assert {"US-CA", "US-NY", "US-NY-NYC"} <= set(jurisdictions(party))
+    assert PLACES.home_zone((address,), ()) == "America/Los_Angeles"
+
+
+@pytest.mark.parametrize("region", [None, "Atlantis"])
+def test_a_zip_code_stands_for_a_state_that_cannot_be_read(region: str | None) -> None:
+    """The ZIP code says where the address is: that state's rules and zone, not every state's."""
+    address = Address(country="US", region=region, city="Boston", postal_code="02108")
+    party = person(addresses=(address,), phones=())
+
+    assert jurisdictions(party) == ("US", "US-MA")
+    assert candidate_zones(party) == ("America/New_York",)
+
+
+@pytest.mark.parametrize("postal_code", ["00001", "0210", "\uff10\uff12\uff11\uff10\uff18", "SW1A"])
+def test_a_zip_code_no_state_has_leaves_the_address_anywhere(postal_code: str) -> None:
+    """A prefix USPS gives no state (000), or no ZIP code at all: still any state."""
+    address = Address(country="US", region="Atlantis", postal_code=postal_code)
+    party = person(addresses=(address,), phones=())
+
+    assert {"US-MA", "US-WA", "US-NY-NYC"} <= set(jurisdictions(party))
+    assert candidate_zones(party) == EVERY_STATE
+
+
+def test_a_zip_code_of_the_state_written_changes_nothing() -> None:
+    with_zip = person(addresses=(BOSTON,), phones=())
+    without = person(addresses=(BOSTON.model_copy(update={"postal_code": None}),), phones=())
+
+    assert jurisdictions(with_zip) == jurisdictions(without) == ("US", "US-MA")
+
+
+def test_a_massachusetts_zip_code_is_held_to_the_massachusetts_cap() -> None:
+    """MA-7.04 binds an address written "NH" with a Massachusetts ZIP code: the third contact in
+    seven days to a personal number waits."""
+    salem = Address(country="US", region="NH", city="Salem", postal_code="01970")
+    mobile = "+15185550100"  # an Albany number: only the ZIP code says Massachusetts
+    party = person(addresses=(salem,), phones=(Phone(number=mobile),))
+    history = tuple(attempt(datetime(2026, 4, day, 10, 0, tzinfo=ET), to=mobile) for day in (1, 3))
+
+    result = decide(datetime(2026, 4, 5, 10, 0, tzinfo=ET), party=party, attempts=history)
+
+    assert result.reasons == ("MA-7.04",)
+
+
+def test_a_policy_recorded_before_zip_prefixes_reads_the_state_alone() -> None:
+    """P5: zones data without ZIP prefixes dumps without them, so its version still checks, and
+    an "NH" address with a Massachusetts ZIP code is in New Hampshire alone, as it was decided."""
+    doc = policy_document(load_policy("default"))
+    del doc["zones"]["us_zip_prefixes"]
+    then = policy_from_document(rehashed(doc))
+    salem = Address(country="US", region="NH", city="Salem", postal_code="01970")
+
+    assert then.version == doc["version"]
+    assert then.places.jurisdictions(person(addresses=(salem,), phones=())) == ("US", "US-NH")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"MA": ["010-027"], "RI": ["027-029"]}, "027 is given to both MA and RI"),
+        ({"MA": ["027-010"]}, "MA 027-010 runs backwards"),
+        ({"XX": ["001"]}, "us_zip_prefixes: XX not in us_states"),
+        ({"MA": ["02"]}, "should match pattern"),
+    ],
+)
+def test_zones_data_refuses_zip_prefixes_that_name_no_one_state(
+    change: dict[str, list[str]], message: str
+) -> None:
+    doc = policy_document(load_policy("default"))["zones"]
+    doc["us_zip_prefixes"] = change
 
     with pytest.raises(ValidationError, match=re.escape(message)):
         ZonesData.model_validate(doc)
