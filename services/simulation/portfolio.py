@@ -27,7 +27,6 @@ from contracts import (
 )
 from contracts.values import Address, Channel, Email, EmailKind, Money, PartyRole, Phone, PhoneType
 
-# (region, city, area codes at home, IANA zone, weight)
 # (state, city, area codes, zone, weight, the city's ZIP codes from, to): a ZIP code in another
 # state would make the person's whereabouts two states (zones.yaml us_zip_prefixes).
 US_PLACES = (

@@ -69,6 +69,8 @@ ADDRESS_PLACES: dict[tuple[str, str | None, str | None, str | None], Place] = {
     ),
     ("US", "Atlantis", "Boston", "02108"): Place(("America/New_York",), ("US", "US-MA")),
     ("US", "NY", "Albany", "07302"): Place(("America/New_York",), ("US",)),
+    # Majuro's ZIP code shares Guam's prefix, and "MH" is no state: anywhere in the US.
+    ("US", "MH", "Majuro", "96960"): Place(US_ANYWHERE, US_ANY_STATE),
     ("CN", "SH", "Shanghai", None): Place(("Asia/Shanghai",), ("CN",)),
     ("GB", None, "London", None): Place(("Europe/London",), ("GB",)),
     # No pack covers Canada, and zones.yaml has no Canadian places: every zone tzdata lists.

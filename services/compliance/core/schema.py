@@ -263,7 +263,7 @@ class Counting(_Strict):
 
 
 # A 3-digit ZIP code prefix, or an inclusive range of them ("010-027").
-ZipPrefixes = Annotated[str, Field(pattern=r"^[0-9]{3}(-[0-9]{3})?$")]
+ZipPrefixRange = Annotated[str, Field(pattern=r"^[0-9]{3}(-[0-9]{3})?$")]
 
 
 class NycData(_Strict):
@@ -311,8 +311,13 @@ class ZonesData(_Strict):
     # State or territory -> the 3-digit ZIP code prefixes USPS gives it ("010-027" a range): a
     # US address's ZIP code is a place of its own (RF-7). Left out when empty, as above: a
     # policy recorded before it reads an address by its state alone, as it decided (P5).
-    us_zip_prefixes: dict[str, tuple[ZipPrefixes, ...]] = Field(
+    us_zip_prefixes: dict[str, tuple[ZipPrefixRange, ...]] = Field(
         default_factory=dict, exclude_if=lambda v: not v
+    )
+    # Prefixes that also hold another place's codes (06390 Fishers Island, NY in CT's 063): they
+    # add their state beside the one written, but never stand for one that cannot be read.
+    us_zip_prefixes_shared: tuple[ZipPrefixRange, ...] = Field(
+        default=(), exclude_if=lambda v: not v
     )
 
     @model_validator(mode="after")
@@ -336,24 +341,34 @@ class ZonesData(_Strict):
         unknown = sorted(set(self.us_zip_prefixes) - set(self.us_states))
         if unknown:
             raise ValueError(f"us_zip_prefixes: {', '.join(unknown)} not in us_states")
-        zip_prefix_states(self.us_zip_prefixes)  # raises on a range backwards or a prefix twice
+        given = zip_prefix_states(self.us_zip_prefixes)  # raises on a range backwards or twice
+        shared = zip_prefixes("us_zip_prefixes_shared:", self.us_zip_prefixes_shared)
+        unknown = sorted(set(shared) - set(given))
+        if unknown:
+            raise ValueError(f"us_zip_prefixes_shared: {', '.join(unknown)} given to no state")
         return self
+
+
+def zip_prefixes(where: str, ranges: tuple[str, ...]) -> list[str]:
+    """Every 3-digit ZIP code prefix ``ranges`` name ("010-027" is 010, 011, ... 027)."""
+    found: list[str] = []
+    for written in ranges:
+        first, _, last = written.partition("-")
+        if int(last or first) < int(first):
+            raise ValueError(f"{where} {written} runs backwards")
+        found.extend(f"{n:03d}" for n in range(int(first), int(last or first) + 1))
+    return found
 
 
 def zip_prefix_states(prefixes: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """3-digit ZIP code prefix -> the state or territory ``us_zip_prefixes`` gives it."""
     states: dict[str, str] = {}
     for code, ranges in prefixes.items():
-        for written in ranges:
-            first, _, last = written.partition("-")
-            if int(last or first) < int(first):
-                raise ValueError(f"us_zip_prefixes: {code} {written} runs backwards")
-            for n in range(int(first), int(last or first) + 1):
-                prefix = f"{n:03d}"
-                if states.setdefault(prefix, code) != code:
-                    raise ValueError(
-                        f"us_zip_prefixes: {prefix} is given to both {states[prefix]} and {code}"
-                    )
+        for prefix in zip_prefixes(f"us_zip_prefixes: {code}", ranges):
+            if states.setdefault(prefix, code) != code:
+                raise ValueError(
+                    f"us_zip_prefixes: {prefix} is given to both {states[prefix]} and {code}"
+                )
     return states
 
 

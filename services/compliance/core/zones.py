@@ -18,6 +18,7 @@ with (P5), the countries tzdata gave when that policy was built included.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache, lru_cache
 from importlib import resources
 from weakref import WeakSet
@@ -90,8 +91,12 @@ class Places:
         # 3-digit ZIP code prefix -> its state; empty in a policy recorded before zones data gave
         # them, which reads an address by its state alone.
         self._zip_states = schema.zip_prefix_states(data.us_zip_prefixes)
-        # Where a US address whose state cannot be read may be: every state and DC (not the
-        # territories, as for its zones) and New York City.
+        self._zip_shared = frozenset(
+            schema.zip_prefixes("us_zip_prefixes_shared:", data.us_zip_prefixes_shared)
+        )
+        # Where a US address whose state cannot be read, and whose ZIP code cannot stand for one
+        # (``_places``), may be: every state and DC (not the territories, as for its zones) and
+        # New York City.
         self._every_state: tuple[str, ...] = ()
         if data.unreadable_us_region == "every_state":
             territories = set(data.us_territories)
@@ -161,17 +166,34 @@ class Places:
     def _places(self, address: Address) -> tuple[tuple[str, str | None], ...]:
         """Where an address may be, as (country, region): as written (``_place``) and, for a US
         address, in the state its ZIP code's prefix is given (RF-7: an "NH" address with a Boston
-        ZIP code may be in either). A state that cannot be read gives way to the ZIP code's: the
-        address then names one place, not none."""
+        ZIP code may be in either). A state that cannot be read gives way to the ZIP code's, when
+        the ZIP code can say it alone: the address then names one place, not none."""
         place = self._place(address.country, address.region)
         country, region = place
-        postal = (address.postal_code or "").strip()
-        if country != "US" or not self._zip_states or not _zip_code(postal):
+        if country != "US" or not self._zip_states:
             return (place,)
-        zipped = self._zip_states.get(postal[:3])
+        digits = _zip_digits(address.postal_code or "")
+        if digits is None or len(digits) not in (4, 5, 8, 9):
+            return (place,)
+        # Four digits (eight with ZIP+4): a spreadsheet dropped the leading zero of a New
+        # England, New Jersey or Puerto Rico ZIP code.
+        lost_zero = len(digits) in (4, 8)
+        prefix = ("0" + digits if lost_zero else digits)[:3]
+        zipped = self._zip_states.get(prefix)
         if zipped is None or zipped == region:
             return (place,)
-        return (("US", zipped),) if region is None else (place, ("US", zipped))
+        if region is not None:
+            return (place, ("US", zipped))
+        # Alone it stands for the state only as written whole, and where its prefix holds no
+        # other place's codes (969: Guam's, and Palau's, Micronesia's, the Marshall Islands').
+        # Else the address may be anywhere, as before (``unreadable_us_region``).
+        if lost_zero or prefix in self._zip_shared:
+            return (place,)
+        nyc = self.data.nyc
+        if zipped != nyc.region and (address.city or "").strip().casefold() in nyc.cities:
+            # "Brooklyn" with a Hoboken ZIP code: the city named is still a place.
+            return (("US", zipped), ("US", nyc.region))
+        return (("US", zipped),)
 
     def _phone_uncached(
         self, number: str
@@ -278,6 +300,20 @@ def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
         return True
     # With no ZIP code to say otherwise, the address may be in the city (a neighbourhood name).
     return bool(data.nyc.outside_only_by_postal_code) and not _zip_code(postal)
+
+
+def _zip_digits(postal: str) -> str | None:
+    """The digits of a postal code, in ASCII, whatever script they are written in and whatever
+    spaces or dashes lie between them ("02108 1234", an en dash, fullwidth digits); None if
+    anything else is in it ("MA 02108")."""
+    digits: list[str] = []
+    for ch in postal:
+        value = unicodedata.decimal(ch, None)
+        if value is not None:
+            digits.append(str(value))
+        elif not (ch.isspace() or unicodedata.category(ch) == "Pd"):
+            return None
+    return "".join(digits)
 
 
 _ZIP = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")  # ASCII digits: the city's lists are written so

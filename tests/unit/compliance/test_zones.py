@@ -387,6 +387,7 @@ def test_a_policy_recorded_before_region_spellings_decides_as_it_did() -> None:
     doc = policy_document(load_policy("default"))
     del doc["zones"]["us_region_names"], doc["zones"]["unreadable_us_region"]
     del doc["zones"]["nyc"]["outside_only_by_postal_code"], doc["zones"]["us_zip_prefixes"]
+    del doc["zones"]["us_zip_prefixes_shared"]
     then = policy_from_document(rehashed(doc))
     spelled = person(addresses=(Address(country="US", region="Massachusetts"),), phones=())
     stateless = person(addresses=(Address(country="US"),), phones=())
@@ -427,41 +428,106 @@ def test_a_zip_code_in_another_state_brings_that_state_too() -> None:
 
 
 def test_a_zip_code_in_another_zone_narrows_the_window() -> None:
-    """A California address with a Manhattan ZIP code: Eastern time counts too, and New York
-    City's rules; the person's day is still planned in the state written (home_zone)."""
-    address = Address(country="US", region="CA", postal_code="10001-2345")
+    """A New York address with a Los Angeles ZIP code: Pacific time counts too; the person's day
+    is still planned in the state written (home_zone)."""
+    address = Address(country="US", region="NY", city="Albany", postal_code="90012")
     party = person(addresses=(address,), phones=())
 
     assert candidate_zones(party) == ("America/Los_Angeles", "America/New_York")
-    assert {"US-CA", "US-NY", "US-NY-NYC"} <= set(jurisdictions(party))
-    assert PLACES.home_zone((address,), ()) == "America/Los_Angeles"
+    assert {"US-NY", "US-CA"} <= set(jurisdictions(party))
+    assert PLACES.home_zone((address,), ()) == "America/New_York"
 
 
-@pytest.mark.parametrize("region", [None, "Atlantis"])
-def test_a_zip_code_stands_for_a_state_that_cannot_be_read(region: str | None) -> None:
+def test_a_manhattan_zip_code_brings_new_york_city() -> None:
+    """NYC-5-77 binds a California address with a Manhattan ZIP code."""
+    address = Address(country="US", region="CA", postal_code="10001-2345")
+
+    assert {"US-CA", "US-NY", "US-NY-NYC"} <= set(jurisdictions(person(addresses=(address,))))
+
+
+@pytest.mark.parametrize(
+    "postal_code",
+    [
+        "01970",
+        "01970-1234",
+        " 01970 ",
+        "01970 1234",
+        "019701234",
+        "01970\u20131234",  # en dash
+        "\uff10\uff11\uff19\uff17\uff10",  # fullwidth
+        "\u0660\u0661\u0669\u0667\u0660",  # Arabic-Indic
+        "1970",  # the leading zero lost in a spreadsheet
+        "19701234",
+    ],
+)
+def test_a_zip_code_is_read_however_it_is_written(postal_code: str) -> None:
+    """Beside the state written, a ZIP code brings its state in any script or layout."""
+    salem = Address(country="US", region="NH", city="Salem", postal_code=postal_code)
+
+    assert "US-MA" in jurisdictions(person(addresses=(salem,), phones=()))
+
+
+@pytest.mark.parametrize("postal_code", ["MA 01970", "019", "0197012345", "019-70-1"])
+def test_what_is_no_zip_code_brings_no_state(postal_code: str) -> None:
+    salem = Address(country="US", region="NH", city="Salem", postal_code=postal_code)
+
+    assert jurisdictions(person(addresses=(salem,), phones=())) == ("US", "US-NH")
+
+
+@pytest.mark.parametrize(
+    ("region", "postal_code"),
+    [(None, "02108"), ("Atlantis", "02108"), (None, "\uff10\uff12\uff11\uff10\uff18")],
+)
+def test_a_zip_code_stands_for_a_state_that_cannot_be_read(
+    region: str | None, postal_code: str
+) -> None:
     """The ZIP code says where the address is: that state's rules and zone, not every state's."""
-    address = Address(country="US", region=region, city="Boston", postal_code="02108")
+    address = Address(country="US", region=region, city="Boston", postal_code=postal_code)
     party = person(addresses=(address,), phones=())
 
     assert jurisdictions(party) == ("US", "US-MA")
     assert candidate_zones(party) == ("America/New_York",)
 
 
-@pytest.mark.parametrize("postal_code", ["00001", "0210", "\uff10\uff12\uff11\uff10\uff18", "SW1A"])
-def test_a_zip_code_no_state_has_leaves_the_address_anywhere(postal_code: str) -> None:
-    """A prefix USPS gives no state (000), or no ZIP code at all: still any state."""
-    address = Address(country="US", region="Atlantis", postal_code=postal_code)
+@pytest.mark.parametrize(
+    ("region", "postal_code"),
+    [
+        ("Atlantis", "00001"),  # a prefix USPS gives no one
+        ("Atlantis", "09012"),  # military (AE)
+        ("Atlantis", "0210"),
+        ("Atlantis", "SW1A"),
+        ("Atlantis", "2108"),  # a lost zero: a guess, good enough to add a state, not to be one
+        ("MH", "96960"),  # Majuro: 969 is Guam's prefix too, two hours behind
+        ("FM", "96941"),
+        (None, "06390"),  # Fishers Island, NY, in Connecticut's prefix
+    ],
+)
+def test_a_zip_code_that_cannot_stand_alone_leaves_the_address_anywhere(
+    region: str | None, postal_code: str
+) -> None:
+    address = Address(country="US", region=region, postal_code=postal_code)
     party = person(addresses=(address,), phones=())
 
     assert {"US-MA", "US-WA", "US-NY-NYC"} <= set(jurisdictions(party))
     assert candidate_zones(party) == EVERY_STATE
 
 
-def test_a_zip_code_of_the_state_written_changes_nothing() -> None:
-    with_zip = person(addresses=(BOSTON,), phones=())
-    without = person(addresses=(BOSTON.model_copy(update={"postal_code": None}),), phones=())
+def test_a_shared_prefix_still_adds_its_state_beside_the_one_written() -> None:
+    address = Address(country="US", region="NY", city="Fishers Island", postal_code="06390")
 
-    assert jurisdictions(with_zip) == jurisdictions(without) == ("US", "US-MA")
+    assert {"US-NY", "US-CT"} <= set(jurisdictions(person(addresses=(address,), phones=())))
+
+
+def test_a_new_york_city_borough_is_kept_when_the_zip_code_stands_alone() -> None:
+    """No readable state, a Hoboken ZIP code and "Brooklyn": New Jersey, and the city named."""
+    address = Address(country="US", city="Brooklyn", postal_code="07030")
+
+    assert jurisdictions(person(addresses=(address,), phones=())) == (
+        "US",
+        "US-NJ",
+        "US-NY",
+        "US-NY-NYC",
+    )
 
 
 def test_a_massachusetts_zip_code_is_held_to_the_massachusetts_cap() -> None:
@@ -481,7 +547,7 @@ def test_a_policy_recorded_before_zip_prefixes_reads_the_state_alone() -> None:
     """P5: zones data without ZIP prefixes dumps without them, so its version still checks, and
     an "NH" address with a Massachusetts ZIP code is in New Hampshire alone, as it was decided."""
     doc = policy_document(load_policy("default"))
-    del doc["zones"]["us_zip_prefixes"]
+    del doc["zones"]["us_zip_prefixes"], doc["zones"]["us_zip_prefixes_shared"]
     then = policy_from_document(rehashed(doc))
     salem = Address(country="US", region="NH", city="Salem", postal_code="01970")
 
@@ -496,13 +562,17 @@ def test_a_policy_recorded_before_zip_prefixes_reads_the_state_alone() -> None:
         ({"MA": ["027-010"]}, "MA 027-010 runs backwards"),
         ({"XX": ["001"]}, "us_zip_prefixes: XX not in us_states"),
         ({"MA": ["02"]}, "should match pattern"),
+        ({"us_zip_prefixes_shared": ["340"]}, "us_zip_prefixes_shared: 340 given to no state"),
     ],
 )
 def test_zones_data_refuses_zip_prefixes_that_name_no_one_state(
     change: dict[str, list[str]], message: str
 ) -> None:
     doc = policy_document(load_policy("default"))["zones"]
-    doc["us_zip_prefixes"] = change
+    if "us_zip_prefixes_shared" in change:
+        doc.update(change)
+    else:
+        doc["us_zip_prefixes"] = change
 
     with pytest.raises(ValidationError, match=re.escape(message)):
         ZonesData.model_validate(doc)
