@@ -175,25 +175,29 @@ class Places:
         digits = _zip_digits(address.postal_code or "")
         if digits is None or len(digits) not in (4, 5, 8, 9):
             return (place,)
-        # Four digits (eight with ZIP+4): a spreadsheet dropped the leading zero of a New
-        # England, New Jersey or Puerto Rico ZIP code.
-        lost_zero = len(digits) in (4, 8)
-        prefix = ("0" + digits if lost_zero else digits)[:3]
-        zipped = self._zip_states.get(prefix)
-        if zipped is None or zipped == region:
+        # Four digits: a spreadsheet dropped the leading zero (New England, New Jersey, 005, the
+        # Caribbean territories). Eight: that, or a ZIP+4 whose last part lost its zero
+        # ("02108-123"); both readings count.
+        read = {4: ("0" + digits,), 8: ("0" + digits, digits)}.get(len(digits), (digits,))
+        zipped = [
+            ("US", state)
+            for state in dict.fromkeys(self._zip_states.get(code[:3]) for code in read)
+            if state is not None and state != region
+        ]
+        if not zipped:
             return (place,)
         if region is not None:
-            return (place, ("US", zipped))
-        # Alone it stands for the state only as written whole, and where its prefix holds no
+            return (place, *zipped)
+        # Alone it stands for the state only when read one way, and where its prefix holds no
         # other place's codes (969: Guam's, and Palau's, Micronesia's, the Marshall Islands').
         # Else the address may be anywhere, as before (``unreadable_us_region``).
-        if lost_zero or prefix in self._zip_shared:
+        if len(read) > 1 or len(digits) == 4 or digits[:3] in self._zip_shared:
             return (place,)
         nyc = self.data.nyc
-        if zipped != nyc.region and (address.city or "").strip().casefold() in nyc.cities:
+        if (address.city or "").strip().casefold() in nyc.cities:
             # "Brooklyn" with a Hoboken ZIP code: the city named is still a place.
-            return (("US", zipped), ("US", nyc.region))
-        return (("US", zipped),)
+            return tuple(dict.fromkeys((*zipped, ("US", nyc.region))))
+        return tuple(zipped)
 
     def _phone_uncached(
         self, number: str
@@ -304,14 +308,15 @@ def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
 
 def _zip_digits(postal: str) -> str | None:
     """The digits of a postal code, in ASCII, whatever script they are written in and whatever
-    spaces or dashes lie between them ("02108 1234", an en dash, fullwidth digits); None if
-    anything else is in it ("MA 02108")."""
+    spaces, dashes or invisible marks lie between them ("02108 1234", an en dash, fullwidth
+    digits, a right-to-left mark before Arabic-Indic ones); None if anything else is in it
+    ("MA 02108")."""
     digits: list[str] = []
     for ch in postal:
         value = unicodedata.decimal(ch, None)
         if value is not None:
             digits.append(str(value))
-        elif not (ch.isspace() or unicodedata.category(ch) == "Pd"):
+        elif not (ch.isspace() or ch == "\u2212" or unicodedata.category(ch) in ("Pd", "Cf")):
             return None
     return "".join(digits)
 

@@ -458,6 +458,9 @@ def test_a_manhattan_zip_code_brings_new_york_city() -> None:
         "\u0660\u0661\u0669\u0667\u0660",  # Arabic-Indic
         "1970",  # the leading zero lost in a spreadsheet
         "19701234",
+        "01970-123",  # ZIP+4 whose last part lost its zero
+        "\u200f\u0660\u0661\u0669\u0667\u0660",  # a right-to-left mark before them
+        "01970\u22121234",  # minus sign
     ],
 )
 def test_a_zip_code_is_read_however_it_is_written(postal_code: str) -> None:
@@ -494,7 +497,8 @@ def test_a_zip_code_stands_for_a_state_that_cannot_be_read(
     [
         ("Atlantis", "00001"),  # a prefix USPS gives no one
         ("Atlantis", "09012"),  # military (AE)
-        ("Atlantis", "0210"),
+        ("Atlantis", "021"),
+        ("Atlantis", "02108-123"),  # two readings: 021 (MA) or 002 (none)
         ("Atlantis", "SW1A"),
         ("Atlantis", "2108"),  # a lost zero: a guess, good enough to add a state, not to be one
         ("MH", "96960"),  # Majuro: 969 is Guam's prefix too, two hours behind
@@ -510,6 +514,14 @@ def test_a_zip_code_that_cannot_stand_alone_leaves_the_address_anywhere(
 
     assert {"US-MA", "US-WA", "US-NY-NYC"} <= set(jurisdictions(party))
     assert candidate_zones(party) == EVERY_STATE
+
+
+def test_eight_digits_bring_the_states_of_both_readings() -> None:
+    """ "10001-123" is Manhattan's ZIP+4 whose last part lost its zero, or a Massachusetts code
+    whose first zero was lost: both count."""
+    address = Address(country="US", region="CA", postal_code="10001-123")
+
+    assert {"US-MA", "US-NY", "US-NY-NYC"} <= set(jurisdictions(person(addresses=(address,))))
 
 
 def test_a_shared_prefix_still_adds_its_state_beside_the_one_written() -> None:
