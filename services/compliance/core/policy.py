@@ -52,6 +52,12 @@ class Policy:
         return frozenset(word for pack in self.packs for word in pack.opt_out_keywords)
 
     @cached_property
+    def revoke_all(self) -> tuple[schema.OptOutRule, ...]:
+        """Opt-out rules by which a revocation on one medium stops others (``across``, TC-5):
+        looked for once, not at every task decided and every authorisation audited."""
+        return tuple(rule for pack in self.packs for rule in pack.opt_outs if rule.across)
+
+    @cached_property
     def phrases(self) -> frozenset[str]:
         """Opt-out words honoured anywhere in a reply, not only at its start."""
         return frozenset(word for pack in self.packs for word in pack.opt_out_phrases)

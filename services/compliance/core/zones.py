@@ -191,12 +191,11 @@ class Places:
         # Alone it stands for the state only when read one way, and where its prefix holds no
         # other place's codes (969: Guam's, and Palau's, Micronesia's, the Marshall Islands').
         # Else the address may be anywhere, as before (``unreadable_us_region``).
-        if len(read) > 1 or len(digits) == 4 or digits[:3] in self._zip_shared:
+        if len(digits) in (4, 8) or digits[:3] in self._zip_shared:
             return (place,)
-        nyc = self.data.nyc
-        if (address.city or "").strip().casefold() in nyc.cities:
+        if _names_nyc(address, self.data):
             # "Brooklyn" with a Hoboken ZIP code: the city named is still a place.
-            return tuple(dict.fromkeys((*zipped, ("US", nyc.region))))
+            return tuple(dict.fromkeys((*zipped, ("US", self.data.nyc.region))))
         return tuple(zipped)
 
     def _phone_uncached(
@@ -291,13 +290,17 @@ def _with_parents(code: str) -> tuple[str, ...]:
     return tuple("-".join(parts[:n]) for n in range(1, len(parts) + 1))
 
 
+def _names_nyc(address: Address, data: schema.ZonesData) -> bool:
+    """Whether the address's city is one of New York City's names ("Brooklyn", "NYC")."""
+    return (address.city or "").strip().casefold() in data.nyc.cities
+
+
 def _is_nyc(address: Address, region: str, data: schema.ZonesData) -> bool:
     if region != data.nyc.region:
         return False
-    city = (address.city or "").strip().casefold()
     postal = (address.postal_code or "").strip()
     if (
-        city in data.nyc.cities
+        _names_nyc(address, data)
         or postal[:3] in data.nyc.postal_prefixes
         or postal[:5] in data.nyc.postal_codes  # ZIP+4 "11004-1234" is 11004
     ):

@@ -557,13 +557,11 @@ def co_debtor_stay_applies(state: BorrowerState, decided: ContactDecided, policy
 def revoke_all_rules(decided: ContactDecided, policy: Policy) -> tuple[OptOutRule, ...]:
     """The rules with ``across`` (TC-5 is pack data) that the decision evaluated for its
     channel: each may let a revocation on another medium cancel the task carrying it out."""
+    mine = [rule for rule in policy.revoke_all if decided.channel in rule.channels]
+    if not mine:
+        return ()
     evaluated = {o.rule_id for o in decided.rules}
-    return tuple(
-        rule
-        for pack in policy.packs
-        for rule in pack.opt_outs
-        if rule.across is not None and rule.id in evaluated and decided.channel in rule.channels
-    )
+    return tuple(rule for rule in mine if rule.id in evaluated)
 
 
 def revoked_with(

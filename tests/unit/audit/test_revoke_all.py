@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from contracts import (
@@ -18,10 +17,10 @@ from contracts import (
     LoanOpened,
     RequestContact,
 )
-from contracts.values import Address, Channel, Money, Phone, PhoneType
+from contracts.values import Address, Channel, Phone, PhoneType
 from events.records import Out
 from tests.unit.audit.ledgers import MOBILE, OUTCOMES, B, Ledger, audit, edited, ny_borrower
-from tests.unit.orchestrator.builders import stop
+from tests.unit.orchestrator.builders import stop, usd
 
 BINDING = datetime(2027, 2, 2, 17, 0, tzinfo=UTC)  # Tuesday 12:00 EST, TC-5 in force
 WAIVED = datetime(2027, 1, 20, 17, 0, tzinfo=UTC)  # Wednesday 12:00 EST, before 2027-01-31
@@ -254,7 +253,7 @@ def test_a_call_still_waiting_when_tc5_begins_is_held_to_it() -> None:
     loan = LoanOpened(
         loan_id="L1",
         product="p",
-        principal=Money(amount=Decimal(500), currency="USD"),
+        principal=usd(500),
         third_party_collector=False,
     )
     ledger.send(B, loan, before)
