@@ -128,6 +128,12 @@ def _phone_type(inp: GateInput, to: str | None) -> PhoneType | None:
     return next((p.type for p in inp.party.phones if p.number == to), None)
 
 
+def given(c: ConsentRecord) -> tuple[datetime, datetime]:
+    """When the person gave a record, for ordering: as received, but never after Parley
+    processed it (a later stamp is another system's clock running ahead), then as processed."""
+    return min(c.received_at, c.processed_at), c.processed_at
+
+
 def _consent_state(inp: GateInput) -> tuple[ConsentRecord | None, list[ConsentRecord]]:
     """(standing revocation, standing grants). Plain reading: a grant binds from its effective
     time, a revocation from its effective time or once processed if that is sooner (P6); of two
@@ -156,7 +162,7 @@ def _consent_state(inp: GateInput) -> tuple[ConsentRecord | None, list[ConsentRe
     ]
 
     def later(a: ConsentRecord, b: ConsentRecord) -> bool:
-        return (a.received_at, a.processed_at) > (b.received_at, b.processed_at)
+        return given(a) > given(b)
 
     def as_narrow(g: ConsentRecord, r: ConsentRecord) -> bool:
         return (r.address is None or g.address is not None) and (
@@ -171,7 +177,7 @@ def _consent_state(inp: GateInput) -> tuple[ConsentRecord | None, list[ConsentRe
     grants = [
         g for g in mine if g.granted and not any((not r.granted) and later(r, g) for r in mine)
     ]
-    latest = max(revoked, key=lambda c: (c.received_at, c.processed_at), default=None)
+    latest = max(revoked, key=given, default=None)
     return latest, grants
 
 
@@ -214,9 +220,7 @@ def _revoked_for_every_robocall(inp: GateInput) -> bool:
     ]
     return any(
         not any(
-            (g.received_at, g.processed_at) > (r.received_at, r.processed_at)
-            and (r.address is None or g.address is not None)
-            for g in grants
+            given(g) > given(r) and (r.address is None or g.address is not None) for g in grants
         )
         for r in revocations
     )

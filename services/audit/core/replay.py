@@ -37,6 +37,7 @@ from contracts import (
     TASK_TYPES,
     AttorneyRepresented,
     BankruptcyFiled,
+    BorrowerProfiled,
     CeaseRequested,
     ConsentGranted,
     ConsentRevoked,
@@ -47,6 +48,7 @@ from contracts import (
     InboundMessageReceived,
     IntentDropped,
     Message,
+    PartyLinked,
     ThirdPartyRefused,
     TimerFired,
     TimerScheduled,
@@ -110,10 +112,13 @@ _DERIVABLE: tuple[type[Message], ...] = (
 
 
 # The upstream facts that put a hold on contact, or lift one (P6); a refusal holds location
-# inquiries to the person who refused (recheck).
+# inquiries to the person who refused, a profile or link that drops a number or mailbox holds
+# contact to it (P1-DEST) (recheck).
 HOLD_TYPES: tuple[type[Message], ...] = (
     AttorneyRepresented,
     BankruptcyFiled,
+    BorrowerProfiled,
+    PartyLinked,
     CeaseRequested,
     DeceasedReported,
     DisputeOpened,

@@ -5,7 +5,7 @@ time. A revocation is in force from its effective time or from when Parley proce
 is earlier: once processed, revocation wins (P6), so a revocation dated to take effect later
 cannot keep contact going (TC-3 gives ten business days at most, and this ledger never needs
 them). Which of two records is later is which the person gave later: ``(received_at,
-processed_at)``; a grant received before an opt-out never outlives it by naming a later effective
+processed_at)``, a received_at never later than the processing; a grant received before an opt-out never outlives it by naming a later effective
 time. A revocation *stands* unless a later grant at least as narrow in both scopes (the same
 address if the revocation names one, the same purpose if it names one) supersedes it: a medium
 opt-out beats every older grant, and neither a blanket grant nor a medium-wide grant for one
@@ -70,7 +70,11 @@ def in_force_from(record: ConsentRecord) -> datetime:
 
 
 def _order(record: ConsentRecord) -> tuple[datetime, datetime]:
-    return record.received_at, record.processed_at
+    # Nothing is received after Parley processed it: a received_at stamped later (another
+    # system's clock running ahead, or a bad stamp) is read as the processing time. Taken as
+    # stamped, a grant processed before a STOP would outrank it, for as long as the stamp is
+    # ahead (session 14).
+    return min(record.received_at, record.processed_at), record.processed_at
 
 
 def _supersedes(grant: ConsentRecord, revocation: ConsentRecord) -> bool:

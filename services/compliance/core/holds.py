@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, EmailKind, PartyRole, PhoneType, Purpose
+from contracts.values import (
+    Address,
+    Channel,
+    Email,
+    EmailKind,
+    PartyRole,
+    Phone,
+    PhoneType,
+    Purpose,
+)
 from services.compliance.core import consent, schema
 from services.compliance.core.model import AttemptRecord, GateInput
 
@@ -49,13 +58,27 @@ def active_holds(inp: GateInput) -> tuple[str, ...]:
 
 def _destination(rule: schema.HoldRule, inp: GateInput) -> str | None:
     intent, party = inp.intent, inp.party
-    if intent.channel in (Channel.CALL, Channel.SMS):
-        known = intent.to is not None and any(p.number == intent.to for p in party.phones)
-    elif intent.channel == Channel.EMAIL:
-        known = intent.to is not None and any(e.address == intent.to for e in party.emails)
-    else:  # a letter goes to the party's postal address
-        known = bool(party.addresses)
-    return None if known else f"{intent.channel.value} destination is not one of the party's own"
+    if own_destination(intent.channel, intent.to, party.phones, party.emails, party.addresses):
+        return None
+    return f"{intent.channel.value} destination is not one of the party's own"
+
+
+def own_destination(
+    channel: Channel,
+    to: str | None,
+    phones: tuple[Phone, ...],
+    emails: tuple[Email, ...],
+    addresses: tuple[Address, ...],
+) -> bool:
+    """P1-DEST: whether ``to`` is one of the person's own numbers or mailboxes on file (a letter
+    goes to their postal address, so they need one). The gate asks it of every contact, and the
+    dispatch-time re-check again: a number dropped from a profile (reassigned) in between is no
+    longer theirs."""
+    if channel in (Channel.CALL, Channel.SMS):
+        return to is not None and any(p.number == to for p in phones)
+    if channel == Channel.EMAIL:
+        return to is not None and any(e.address == to for e in emails)
+    return bool(addresses)
 
 
 def _no_location(rule: schema.HoldRule, inp: GateInput) -> str | None:

@@ -3,12 +3,14 @@
 A message is an opt-out when it *begins with* a keyword, or holds one of the policy's opt-out
 *phrases* anywhere as whole words ("Please stop texting me", "I want to opt out", "我要退订").
 Both are compared after NFKC normalisation (so
-"STOP" typed in full-width letters, as Chinese keyboards do, is "STOP") and case folding, and
-after skipping any whitespace, quotes and opening brackets before it: straight and curly quotes,
-guillemets, ( [ { < and their full-width forms, and the CJK brackets (「 『 【 《 and the like).
+"STOP" typed in full-width letters, as Chinese keyboards do, is "STOP"), case folding, and
+dropping invisible format characters (a zero-width space or byte-order mark pasted before a
+word) and apostrophes (phones drop them: "dont text me" is "don't text me"). A keyword may
+follow anything that is not a letter or digit: whitespace, quotes, brackets, dashes, asterisks,
+emoji ("- quit", "*cancel*", "🛑 END", "【退订】").
 
-- Between the words of a multi-word keyword, any run of whitespace, hyphens and underscores
-  counts as the space ("opt out", "Opt-out", "OPT_OUT").
+- Between the words of a multi-word keyword, any run of whitespace, hyphens and underscores, or
+  none, counts as the space ("opt out", "Opt-out", "OPT_OUT", "OPTOUT").
 - A keyword in ASCII must end the message or be followed by a character that is neither a
   digit nor a letter of the Latin scripts ("STOP", "Stop!", "Stop, please", "STOP. Thanks",
   '"STOP"'), so a longer word that merely begins with it is not one ("Stopped by the bank",
@@ -52,23 +54,27 @@ def is_opt_out(policy: Policy, body: str) -> bool:
     return anywhere is not None and anywhere.search(folded) is not None
 
 
-# What may come before the keyword: whitespace, and the quotes and opening brackets people (and
-# their keyboards' autocorrect) wrap a word in, in Latin and CJK typography. The full-width
-# parenthesis, bracket and quote are not listed: NFKC has already made them ASCII.
-_LEADING = (
-    "\"'`([{<"
-    "\u201c\u2018\u201d\u2019\u201e\u201a"  # curly double and single quotes, low quotes
-    "\u00ab\u00bb\u2039\u203a"  # guillemets, either way round
-    "\u300c\u300e\u3010\u3014\u3016\u3018\u301a\u300a\u3008"  # CJK opening brackets
-)
-# Between the words of a multi-word keyword: "opt out", "opt-out", "opt_out".
-_BETWEEN_WORDS = r"[\s_-]+"
+# What may come before the keyword: anything but a letter or a digit. People (and their
+# keyboards' autocorrect) wrap a word in quotes and brackets, Latin or CJK, and start a reply
+# with a dash, an asterisk or an emoji; none of that makes "quit" mean something else.
+_LEADING = r"[\W_]*"
+# The words of a multi-word keyword as written in a pack are split at these ("opt out")...
+_WORD_BREAK = r"[\s_-]+"
+# ...and in a reply any such run, or none, joins them: "opt out", "opt-out", "opt_out", "optout".
+_BETWEEN_WORDS = r"[\s_-]*"
+# Apostrophes, straight and curly (U+2019, as phones' autocorrect types it), are dropped: a
+# phone often drops them too, and "dont text me" means "don't text me".
+_APOSTROPHES = str.maketrans("", "", "'\u2019")
 
 
 def _fold(text: str) -> str:
-    # NFKC first: full-width letters (typed on Chinese keyboards) become ASCII ones. The curly
-    # apostrophe that phones' autocorrect types (U+2019) is the straight one.
-    return unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    # NFKC first: full-width letters (typed on Chinese keyboards) become ASCII ones. Format
+    # characters (Unicode category Cf: zero-width spaces and joiners, the byte-order mark) are
+    # invisible: pasted before "QUIT" they must not hide it.
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    if folded.isascii():
+        return folded
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf")
 
 
 # A letter of the Latin scripts or a digit (folded: lower case): what continues an ASCII word.
@@ -84,7 +90,7 @@ def _alternation(words: frozenset[str], *, whole_word: bool) -> str | None:
     other_words: list[str] = []
     for keyword in sorted(words, key=lambda k: (-len(k), k)):
         word = _fold(keyword)
-        parts = [re.escape(part) for part in re.split(_BETWEEN_WORDS, word) if part]
+        parts = [re.escape(part) for part in re.split(_WORD_BREAK, word) if part]
         if parts:
             (ascii_words if word.isascii() else other_words).append(_BETWEEN_WORDS.join(parts))
     alternatives = []
@@ -103,7 +109,7 @@ def _opt_out(keywords: frozenset[str]) -> re.Pattern[str] | None:
     words = _alternation(keywords, whole_word=False)
     if words is None:
         return None  # a policy that honours no word: nothing is an opt-out by keyword
-    return re.compile(rf"[\s{re.escape(_LEADING)}]*(?:{words})")
+    return re.compile(rf"{_LEADING}(?:{words})")
 
 
 @lru_cache(maxsize=64)

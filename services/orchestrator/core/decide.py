@@ -80,8 +80,10 @@ from services.strategy.core.segments import classify
 # promise does, a promise kept during a plan withdraws its check, the borrower's holds and a
 # refusal withdraw waiting location inquiries (and decline a desk's), plan instalments in date
 # order, a promise in force holds the legal hand-off, a voicemail is an unanswered call, and
-# more replies read as opt-outs ("Stop, please", "Opt-out", full-width STOP, 【退订】).
-CORE_REVISION = 9
+# more replies read as opt-outs ("Stop, please", "Opt-out", full-width STOP, 【退订】); 10: more
+# replies read as opt-outs again ("dont text me", "OPTOUT", "- quit", a zero-width space before
+# the word, 退訂).
+CORE_REVISION = 10
 
 
 @dataclass(frozen=True)

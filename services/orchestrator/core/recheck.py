@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.values import Channel, PartyRole, Purpose
-from services.compliance.core import consent
+from services.compliance.core import consent, holds
 from services.orchestrator.core.state import BorrowerState, co_debtors_stayed, inquiry_held
 
 
@@ -28,6 +28,10 @@ def revoked_since(
     loan = state.loans.get(loan_id)
     if party is None:
         return "unknown_party"
+    if not holds.own_destination(channel, to, party.phones, party.emails, party.addresses):
+        # P1-DEST: the number or mailbox was dropped from the person's profile (reassigned,
+        # or found wrong) after the decision: whoever has it now is not the person.
+        return "hold:unknown_destination"
     if party.deceased:
         return "hold:deceased"
     if party.bankrupt:

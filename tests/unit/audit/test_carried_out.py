@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from contracts import BankruptcyFiled, DisputeOpened, DisputeResolved, Message
-from contracts.values import Channel
+from contracts import BankruptcyFiled, BorrowerProfiled, DisputeOpened, DisputeResolved, Message
+from contracts.values import Address, Channel, Phone, PhoneType
 from events.envelope import wrap
 from events.partitioning import partition_for
 from events.records import Record
@@ -125,8 +125,18 @@ def test_a_dispatch_in_another_medium_or_for_another_borrower_is_a_violation(
     [
         (DisputeOpened(loan_id="L1"), "hold:dispute"),
         (BankruptcyFiled(party_id=B), "hold:bankruptcy"),
+        # The profile drops the number (reassigned): P1-DEST binds at dispatch too.
+        (
+            BorrowerProfiled(
+                party_id=B,
+                name="Ann",
+                addresses=(Address(country="US", region="NY", city="Albany", postal_code="12207"),),
+                phones=(Phone(number="+15185550188", type=PhoneType.MOBILE),),
+            ),
+            "hold:unknown_destination",
+        ),
     ],
-    ids=["dispute", "bankruptcy"],
+    ids=["dispute", "bankruptcy", "number-dropped"],
 )
 def test_a_dispatch_after_a_hold_was_applied_is_a_violation(fact: Message, hold: str) -> None:
     """P6: the hold reached Parley after the decision; the channel worker's re-check must stop

@@ -13,7 +13,7 @@ import pytest
 from contracts.outcomes import DispatchStarted, OutcomeKind
 from contracts.tasks import SendSms
 from contracts.upstream import ConsentRevoked
-from contracts.values import Channel, PartyRole
+from contracts.values import Channel, PartyRole, Phone, PhoneType
 from events.envelope import wrap
 from events.records import Out, Record
 from events.topics import Topics
@@ -71,7 +71,11 @@ def read_stop(d: Dispatcher) -> None:
     texts' number. The party is known to the worker, so the STOP, not an unknown party, is what
     cancels a text."""
     state = BorrowerState(BORROWER)
-    state.parties["party-1"] = Party(party_id="party-1", role=PartyRole.BORROWER)
+    state.parties["party-1"] = Party(
+        party_id="party-1",
+        role=PartyRole.BORROWER,
+        phones=(Phone(number=PHONE, type=PhoneType.MOBILE),),  # the texts' number is theirs
+    )
     stop = ConsentRevoked(party_id="party-1", channel=Channel.SMS, address=PHONE, received_at=NOW)
     evolve(state, stop, NOW)
     d.states[0].borrowers[BORROWER] = state

@@ -16,8 +16,8 @@ from contracts.decisions import ContactDecided, Evidence, Verdict, Window
 from contracts.ledger import LedgerEntry
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted, OutcomeKind
 from contracts.tasks import SendSms
-from contracts.upstream import ConsentRevoked
-from contracts.values import Channel, Purpose
+from contracts.upstream import BorrowerProfiled, ConsentRevoked
+from contracts.values import Channel, Phone, PhoneType, Purpose
 from events.envelope import derive_id, wrap
 from events.records import Out, Record
 from events.topics import Topics
@@ -288,6 +288,10 @@ async def test_the_ledger_fold_keeps_consent_for_good_but_not_the_contact_histor
     years_ago = NOW - timedelta(days=3 * 365)
     stop = ConsentRevoked(
         party_id=BORROWER, channel=Channel.SMS, address=PHONE, received_at=years_ago
+    )
+    phone = Phone(number=PHONE, type=PhoneType.MOBILE)  # still theirs (P1-DEST)
+    d.restore_ledger(
+        0, entry(years_ago, event=BorrowerProfiled(party_id=BORROWER, name="Pat", phones=(phone,)))
     )
     d.restore_ledger(0, entry(years_ago, event=stop))
     for day in range(1, 500):

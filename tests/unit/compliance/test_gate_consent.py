@@ -111,6 +111,22 @@ def test_a_grant_given_before_an_opt_out_does_not_outlive_it_by_taking_effect_la
     assert result.verdict == Verdict.SUPPRESSED
 
 
+@pytest.mark.parametrize("ahead", [timedelta(minutes=3), timedelta(days=30)])
+def test_a_grant_processed_before_an_opt_out_never_outranks_it(ahead: timedelta) -> None:
+    """Nothing is received after it was processed: a grant stamped as received ``ahead`` of
+    when Parley processed it (another system's clock running fast) is read as received when
+    processed, so a STOP received and processed after it stands (session 14)."""
+    processed = AT - timedelta(minutes=2)
+    stamped_ahead = ConsentRecord(
+        Channel.SMS, MOBILE, None, True, processed + ahead, processed, processed
+    )
+    stop = revoke(Channel.SMS, MOBILE, at=AT - timedelta(minutes=1))
+
+    result = decide(AT, channel=Channel.SMS, consents=(stamped_ahead, stop))
+
+    assert result.verdict == Verdict.SUPPRESSED
+
+
 def test_a_grant_applies_from_its_effective_time() -> None:
     """Bitemporal: consent that takes effect later does not allow contact yet (TC-1)."""
     given = AT - timedelta(hours=1)
@@ -297,9 +313,11 @@ def test_opt_out_keywords_match_whole_message_or_first_word(body: str, expected:
 
 
 def test_opt_out_keywords_come_from_the_packs() -> None:
-    """The keyword list is pack data: TC-2's words plus STOPALL and China's 退订."""
+    """The keyword list is pack data: TC-2's words plus STOPALL and China's 退订 (also in
+    traditional characters, 退訂)."""
     assert opt_out_keywords(POLICY) == frozenset(
-        {"STOP", "QUIT", "END", "REVOKE", "OPT OUT", "CANCEL", "UNSUBSCRIBE", "STOPALL", "退订"}
+        {"STOP", "QUIT", "END", "REVOKE", "OPT OUT", "CANCEL", "UNSUBSCRIBE", "STOPALL"}
+        | {"退订", "退訂"}
     )
 
 

@@ -48,6 +48,21 @@ FULL_WIDTH_STOP = "\uff33\uff34\uff2f\uff30"  # STOP in full-width letters (Chin
         "退订谢谢",
         "STOP谢谢",  # Chinese runs the next word on: 谢谢 is not part of the keyword
         "退订。",
+        # After any other leading mark: a dash, an asterisk, a hash, an emoji (session 14).
+        "- quit",
+        "*cancel*",
+        "#STOP",
+        "\U0001f6d1 END",
+        # After an invisible format character pasted before the word.
+        "\u200bQUIT",
+        "\ufeffCANCEL",
+        "\u200dstop",
+        # A multi-word keyword written as one word (carriers' own lists have OPTOUT).
+        "OPTOUT",
+        "opt-_ out",
+        # 退订 in traditional characters.
+        "退訂",
+        "【退訂】",
         # As before: the whole message, or the first word(s) then a space.
         "STOP",
         "stopall",
@@ -76,6 +91,11 @@ def test_a_reply_beginning_with_an_opt_out_word_is_an_opt_out(body: str) -> None
         "\u2026stop",  # leading punctuation other than quotes and brackets
         "I said STOP",
         "我要退订",
+        "我要退訂",
+        # Without the apostrophe, as phones often send it (session 14).
+        "dont text me",
+        "Dont contact me",
+        "pls dont text",
         "请帮我退订，谢谢",  # noqa: RUF001 - a full-width comma, as typed
     ],
 )
@@ -92,6 +112,9 @@ def test_a_reply_holding_an_opt_out_phrase_anywhere_is_an_opt_out(body: str) -> 
         "Cancelled my card?",
         "stopping by later",
         "Quite busy, call tomorrow",
+        "*Quite* busy, call tomorrow",
+        "- ending soon?",
+        "Optometrist bill first, then you",
         "opt outside",
         "STOP2",
         f"{FULL_WIDTH_STOP}PED",

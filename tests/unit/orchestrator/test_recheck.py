@@ -7,13 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts.values import Channel, PartyRole, Purpose
+from contracts.values import Channel, Email, PartyRole, Phone, PhoneType, Purpose
 from services.compliance.core.model import ConsentRecord
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState, Loan, Party
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 MOBILE = "+12125550147"
+OTHER = "+12125550199"
+EMAIL = "pat@example.com"
+# The person's own numbers and mailbox (P1-DEST): what the tasks here go to.
+ON_FILE: dict[str, object] = {
+    "phones": (
+        Phone(number=MOBILE, type=PhoneType.MOBILE),
+        Phone(number=OTHER, type=PhoneType.HOME),
+    ),
+    "emails": (Email(address=EMAIL),),
+}
 
 
 def _record(
@@ -29,7 +39,12 @@ def _record(
 
 def _state(*consents: ConsentRecord) -> BorrowerState:
     state = BorrowerState("b1")
-    state.parties["b1"] = Party("b1", PartyRole.BORROWER, consents=list(consents))
+    state.parties["b1"] = Party(
+        "b1",
+        PartyRole.BORROWER,
+        consents=list(consents),
+        **ON_FILE,  # type: ignore[arg-type]
+    )
     state.loans["L1"] = Loan("L1")
     return state
 
@@ -92,7 +107,12 @@ def test_only_a_text_confirming_an_opt_out_goes_after_it() -> None:
 def _inquiry_to_a_contact(**borrower: object) -> BorrowerState:
     state = BorrowerState("b1")
     state.parties["b1"] = Party("b1", PartyRole.BORROWER, **borrower)  # type: ignore[arg-type]
-    state.parties["c1"] = Party("c1", PartyRole.CONTACT_PERSON, loans={"L1"})
+    state.parties["c1"] = Party(
+        "c1",
+        PartyRole.CONTACT_PERSON,
+        loans={"L1"},
+        **ON_FILE,  # type: ignore[arg-type]
+    )
     state.loans["L1"] = Loan("L1")
     return state
 
@@ -144,8 +164,6 @@ def test_a_revocation_already_read_binds_even_stamped_ahead_of_the_workers_clock
 
 
 # -- TC-5: a revocation on another channel the task names ------------------------------------
-
-OTHER = "+12125550199"
 
 
 def _call(state: BorrowerState, revoked_with: tuple[Channel, ...]) -> str | None:
@@ -243,3 +261,22 @@ def test_a_text_whose_task_names_calls_is_cancelled_by_stop_calling() -> None:
 
     assert got == "consent:revoked"
     assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) is None
+
+
+@pytest.mark.parametrize(
+    ("channel", "to"),
+    [(Channel.SMS, MOBILE), (Channel.CALL, OTHER), (Channel.EMAIL, EMAIL)],
+)
+def test_a_task_to_a_number_or_mailbox_dropped_from_the_profile_is_held(
+    channel: Channel, to: str
+) -> None:
+    """P1-DEST at dispatch time: the profile dropped the number (reassigned) or mailbox after
+    the decision; whoever has it now is not the person (session 14)."""
+    state = _state()
+    assert _recheck(state, channel, to, Purpose.COLLECTION) is None
+    party = state.parties["b1"]
+    party.phones, party.emails = (), ()
+
+    assert _recheck(state, channel, to, Purpose.COLLECTION) == "hold:unknown_destination"
+    # The one text confirming an opt-out is no exception: the number is no longer theirs.
+    assert _recheck(state, channel, to, Purpose.OPT_OUT_CONFIRMATION) == "hold:unknown_destination"
