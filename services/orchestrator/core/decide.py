@@ -82,7 +82,9 @@ from services.strategy.core.segments import classify
 # order, a promise in force holds the legal hand-off, a voicemail is an unanswered call, and
 # more replies read as opt-outs ("Stop, please", "Opt-out", full-width STOP, 【退订】); 10: more
 # replies read as opt-outs again ("dont text me", "OPTOUT", "- quit", a zero-width space before
-# the word, 退訂).
+# the word, 退訂), a snapshot at 0 days past due withdraws waiting stage contacts, arrears and a
+# later instalment paid in several payments bring a debt up to date, and neither a promise
+# after payment in full or the legal hand-off nor a plan after the hand-off schedules anything.
 CORE_REVISION = 10
 
 
@@ -353,10 +355,16 @@ def _on_delinquency(
             amount_overdue=Money(amount=loan.amount_overdue, currency=loan.currency),
         )
         return [handed, *_withdraw(state, loan.loan_id, "handed_off_to_legal")]
+    # Reported up to date (paid by a route with no payment event, or before that event came):
+    # the stage contacts waiting on a timer would chase arrears that no longer exist, as after
+    # a payment that clears them.
+    withdrawn = (
+        _withdraw_collection(state, loan.loan_id, "arrears_paid") if m.days_past_due == 0 else []
+    )
     intents = ask.on_delinquency(
         state, loan, m.days_past_due, now, today, playbook, _posture(state, playbook)
     )
-    return _gate_all(state, intents, now, ctx)
+    return withdrawn + _gate_all(state, intents, now, ctx)
 
 
 def _posture(state: BorrowerState, playbook: Playbook) -> Posture:
@@ -468,6 +476,8 @@ def _on_plan(
     if loan is None or loan.plan is None:
         return []
     dropped = _withdraw(state, loan.loan_id, "repayment_plan_agreed")
+    if loan.handed_off:  # legal has the debt: the strategy asks nothing after it (ADR 0007)
+        return dropped
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     return [*dropped, *ask.on_plan(state, loan, now, ctx.playbook_for(loan), zone)]
 
@@ -486,6 +496,10 @@ def _on_promise(
     # Not the superseded check again; and a plan's checks are what end a plan nobody pays, so
     # a promise made during it pauses none of them.
     paused = _withdraw_collection(state, loan.loan_id, "promise_to_pay_made")
+    if loan.handed_off or loan.paid_in_full:
+        # Nothing to check back on: legal has the debt (the strategy asks nothing after it,
+        # ADR 0007), or it is paid, and a check would tell them they had not paid.
+        return superseded + paused
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)
     timers = ask.on_promise(state, loan, m.promised_date, playbook, zone, _posture(state, playbook))

@@ -203,9 +203,11 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     overdue = loan.amount_overdue
     loan.amount_overdue = max(overdue - m.amount.amount, overdue * 0)
     fallen_due = any(d < now.date() for d in loan.unpaid_instalments)
-    if overdue > 0 and loan.amount_overdue == 0 and not fallen_due:
+    behind = overdue > 0 or (loan.episode > 0 and not loan.current and not loan.paid_in_full)
+    if behind and loan.amount_overdue == 0 and not fallen_due:
         # What was overdue is paid, and no instalment has fallen due unpaid since the last
-        # snapshot: up to date.
+        # snapshot: up to date. In one payment or several: the first may clear the arrears
+        # while an instalment that fell due since stays unpaid, and the next pay that.
         loan.current, loan.current_at = True, now
     if m.paid_in_full:
         loan.paid_in_full_at = now
