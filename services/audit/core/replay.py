@@ -65,7 +65,7 @@ from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, Revocation
 from services.audit.core.snapshot import snapshot
 from services.compliance.core import Policy, evaluate, obligations
-from services.compliance.core.keywords import is_opt_out, names_an_opt_out
+from services.compliance.core.keywords import names_an_opt_out, revoked_by
 from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.model import GateInput, PartyFacts
@@ -316,22 +316,26 @@ class Auditor:
     ) -> None:
         """TC-2: a reply with an opt-out word (under the entry's policy) from a number on file
         revokes consent for that number at once, in the entry that applied the reply, for every
-        person on file with that number."""
+        person on file with that number; words naming a medium revoke it for every number
+        (RF-17, ``revoked_by``)."""
         party_id = state.addresses.get(m.from_number)
         if party_id is None or party_id not in state.parties:
             return
-        if not is_opt_out(self.policies[entry.policy_version], m.body):
-            return
-        revoked = {
-            d.party_id
-            for d in derived
-            if isinstance(d, ConsentRevoked)
-            and d.channel is Channel.SMS
-            and d.address == m.from_number
-            and d.purpose is None
-            and (d.effective_at is None or d.effective_at <= m.received_at)
-        }
-        missing = [p for p in holders(state, m.from_number) if p not in revoked]
+        missing: list[str] = []
+        for channel, whole_medium in revoked_by(self.policies[entry.policy_version], m.body):
+            address = None if whole_medium else m.from_number
+            revoked = {
+                d.party_id
+                for d in derived
+                if isinstance(d, ConsentRevoked)
+                and d.channel is channel
+                and d.address == address
+                and d.purpose is None
+                and (d.effective_at is None or d.effective_at <= m.received_at)
+            }
+            missing += [
+                f"{p} ({channel.value})" for p in holders(state, m.from_number) if p not in revoked
+            ]
         if not missing:
             return
         self.report.findings.append(

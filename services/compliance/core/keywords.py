@@ -35,6 +35,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from contracts.values import Channel
 from services.compliance.core.policy import Policy
 
 
@@ -52,6 +53,26 @@ def is_opt_out(policy: Policy, body: str) -> bool:
         return True
     anywhere = _anywhere(policy.phrases)
     return anywhere is not None and anywhere.search(folded) is not None
+
+
+def revoked_by(policy: Policy, body: str) -> tuple[tuple[Channel, bool], ...]:
+    """What an inbound text revokes, as (medium, whole medium?) pairs, texts first; empty when
+    it is no opt-out. Texts to the number it came from, for an opt-out word (``is_opt_out``);
+    texts to every number, for words naming the medium ("don't text me", RF-17); calls to every
+    number, for words naming calls ("stop calling", "do not call"). Words naming a medium may
+    over-read ("don't call me at work" stops every call): that errs towards stopping contact,
+    never towards making it."""
+    folded = _fold(body)
+    revoked: list[tuple[Channel, bool]] = []
+    texts = _anywhere(policy.text_phrases)
+    if texts is not None and texts.search(folded) is not None:
+        revoked.append((Channel.SMS, True))
+    elif is_opt_out(policy, body):
+        revoked.append((Channel.SMS, False))
+    calls = _anywhere(policy.call_phrases)
+    if calls is not None and calls.search(folded) is not None:
+        revoked.append((Channel.CALL, True))
+    return tuple(revoked)
 
 
 # What may come before the keyword: anything but a letter or a digit. People (and their

@@ -62,6 +62,16 @@ class Policy:
         """Opt-out words honoured anywhere in a reply, not only at its start."""
         return frozenset(word for pack in self.packs for word in pack.opt_out_phrases)
 
+    @cached_property
+    def text_phrases(self) -> frozenset[str]:
+        """Words in a reply that stop texts to every number (RF-17)."""
+        return frozenset(word for pack in self.packs for word in pack.opt_out_text_phrases)
+
+    @cached_property
+    def call_phrases(self) -> frozenset[str]:
+        """Words in a reply that stop calls to every number (RF-17)."""
+        return frozenset(word for pack in self.packs for word in pack.opt_out_call_phrases)
+
     def packs_for(self, jurisdictions: tuple[str, ...]) -> tuple[schema.Pack, ...]:
         """Packs that apply to a person: the baseline ("*"), Parley's own hours ("elsewhere":
         their windows give way, channel by channel, to any other pack's, see ``_plan``), and

@@ -239,6 +239,11 @@ class Pack(_Strict):
     # ("end of the month", "cancel my card") stay keywords only. Left out of the document when
     # empty, so policies recorded before it keep their versions (P5).
     opt_out_phrases: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
+    # Words in a reply that name a whole medium (RF-17): "don't text me" stops texts to every
+    # number on file, not only the one it came from; "stop calling" stops calls, which a text
+    # reply otherwise never touches. Left out when empty (P5).
+    opt_out_text_phrases: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
+    opt_out_call_phrases: tuple[str, ...] = Field(default=(), exclude_if=lambda v: not v)
     holds: tuple[HoldRule, ...] = ()
     opt_outs: tuple[OptOutRule, ...] = ()
     consent_required: tuple[ConsentRule, ...] = ()

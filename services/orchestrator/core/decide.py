@@ -47,7 +47,8 @@ from contracts.tasks import PlaceCall, SendEmail, SendLetter, SendSms
 from contracts.upstream import ConsentRevoked
 from contracts.values import Address, Channel, Money, PartyRole, Phone, Purpose
 from events.envelope import derive_id
-from services.compliance.core import Policy, consent, evaluate, holds, is_opt_out
+from services.compliance.core import Policy, consent, evaluate, holds
+from services.compliance.core.keywords import revoked_by
 from services.compliance.core.localtime import loadable_zone
 from services.compliance.core.model import ContactIntent as GateIntent
 from services.compliance.core.schema import OptOutRule
@@ -84,7 +85,8 @@ from services.strategy.core.segments import classify
 # replies read as opt-outs again ("dont text me", "OPTOUT", "- quit", a zero-width space before
 # the word, 退訂), a snapshot at 0 days past due withdraws waiting stage contacts, arrears and a
 # later instalment paid in several payments bring a debt up to date, and neither a promise
-# after payment in full or the legal hand-off nor a plan after the hand-off schedules anything.
+# after payment in full or the legal hand-off nor a plan after the hand-off schedules anything,
+# and a reply naming a medium revokes it at every number ("don't text me", "stop calling").
 CORE_REVISION = 10
 
 
@@ -734,29 +736,34 @@ def _segment(state: BorrowerState, ctx: Context) -> tuple[BorrowerState, list[Me
 def _inbound(
     state: BorrowerState, message: InboundMessageReceived, now: datetime, ctx: Context
 ) -> list[Message]:
-    """An opt-out word revokes consent for that number at once (TC-2), then one confirmation (TC-4).
+    """An opt-out word revokes consent for that number at once (TC-2); words naming a medium
+    revoke it for every number (RF-17, ``revoked_by``); then one confirmation of a text opt-out
+    (TC-4).
 
     A number two people share (a household phone) is revoked for each of them: which of them
     sent the word is unknown, and revocation wins (P6)."""
     party_id = state.addresses.get(message.from_number)
     party = state.parties.get(party_id) if party_id else None
-    if party is None or not is_opt_out(ctx.policy, message.body):
+    revokes = revoked_by(ctx.policy, message.body) if party is not None else ()
+    if party is None or not revokes:
         return []
     out: list[Message] = [
         ConsentRevoked(
             party_id=holder,
-            channel=Channel.SMS,
-            address=message.from_number,
+            channel=channel,
+            address=None if whole_medium else message.from_number,
             received_at=message.received_at,
             effective_at=message.received_at,
             words=message.body[:160],
         )
+        for channel, whole_medium in revokes
         for holder in holders(state, message.from_number)
     ]
     confirmation = (
         ask.on_opt_out(state, party, message.from_number, message.external_id, now, ctx.playbook)
-        if message.confirms_opt_out
-        else None  # another borrower's copy of this text confirms it (TC-4: one text)
+        if message.confirms_opt_out and revokes[0][0] is Channel.SMS
+        else None  # another borrower's copy of this text confirms it (TC-4: one text); or
+        # only calls were stopped, and the confirmation is of texts stopped
     )
     if confirmation is not None:
         # The gate must see the revocations it is confirming: decide on the state after them.

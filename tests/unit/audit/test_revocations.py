@@ -203,7 +203,27 @@ def test_a_stop_from_a_shared_number_revoked_for_one_holder_only_is_a_tc2_violat
     report = audit(ledger, [*ledger.entries[:-1], edited(ledger.entries[-1], borrower_kept)]).report
 
     [f] = [f for f in report.findings if f.code == "opt_out_not_honoured"]
-    assert f.detail.endswith(f"for {B}")
+    assert f.detail.endswith(f"for {B} (sms)")
+
+
+def test_stop_calling_without_the_calls_revoked_is_a_tc2_violation() -> None:
+    """RF-17: a reply naming calls revokes calls at every number; a log that revoked only the
+    texts to that number did not honour it (session 14)."""
+    ledger = ny_borrower()
+    _reply(ledger, "Stop calling me", NOON_NY, NOON_NY)
+    assert audit(ledger).report.ok
+
+    def calls_kept(doc: dict[str, Any]) -> None:
+        doc["derived"] = [
+            d
+            for d in doc["derived"]
+            if d["type"] != "consent.revoked" or d["payload"]["channel"] != "call"
+        ]
+
+    report = audit(ledger, [*ledger.entries[:-1], edited(ledger.entries[-1], calls_kept)]).report
+
+    [f] = [f for f in report.findings if f.code == "opt_out_not_honoured"]
+    assert f.detail.endswith(f"for {B} (call)")
 
 
 def test_a_reply_without_an_opt_out_word_needs_no_revocation() -> None:

@@ -128,11 +128,20 @@ def test_payment_in_full_withdraws_pending_contacts_and_confirms() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply", ["STOP", "Please stop texting me", "I want to opt out", "No more texts, thanks"]
+    ("reply", "address"),
+    [
+        ("STOP", MOBILE),
+        ("I want to opt out", MOBILE),
+        # Words naming the medium stop texts to every number (RF-17, session 14).
+        ("Please stop texting me", None),
+        ("No more texts, thanks", None),
+    ],
 )
-def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once(reply: str) -> None:
-    """TC-2 and TC-4: STOP, or other clear words, revoke consent for that number; one
-    confirmation; then no texts."""
+def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once(
+    reply: str, address: str | None
+) -> None:
+    """TC-2 and TC-4: STOP, or other clear words, revoke consent for that number (or, naming
+    texts, for every number); one confirmation; then no texts."""
     feed = borrower()
     out = feed.send(B, stop(MOBILE, "SM1", reply), NOON_NY, topic=OUTCOMES)
     call = feed.send(B, dpd(2, NOON_NY.date()), NOON_NY + timedelta(hours=1))
@@ -146,7 +155,9 @@ def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once(reply: str) ->
         topic=OUTCOMES,
     )
 
-    assert [r["address"] for r in of_type(out, "consent.revoked")] == [MOBILE]
+    assert [(r["channel"], r["address"]) for r in of_type(out, "consent.revoked")] == [
+        ("sms", address)
+    ]
     assert [d["purpose"] for d in decisions(out) if d["verdict"] == "authorised"] == [
         "opt_out_confirmation"
     ]
@@ -156,6 +167,32 @@ def test_a_stop_reply_revokes_texts_at_once_and_is_confirmed_once(reply: str) ->
     assert confirmation["not_after"] == "2026-03-03T17:05:00Z"
     assert channels(unanswered) == []  # the follow-up text is suppressed
     assert decisions(unanswered)[0]["verdict"] == "suppressed"
+
+
+@pytest.mark.parametrize(
+    ("reply", "revoked"),
+    [
+        ("Stop calling me", [("sms", MOBILE), ("call", None)]),
+        ("Please stop calling", [("sms", MOBILE), ("call", None)]),
+        ("Don't call me again", [("call", None)]),
+        ("do not call this number", [("call", None)]),
+    ],
+)
+def test_a_reply_naming_calls_stops_calls_to_every_number(
+    reply: str, revoked: list[tuple[str, str | None]]
+) -> None:
+    """RF-17 (and TC-2's "any reasonable means"): a text saying "stop calling" revokes calls,
+    which a text reply otherwise never touches. Calls alone stopped, no confirmation text goes:
+    TC-4's confirmation is of texts stopped (session 14)."""
+    feed = borrower()
+
+    out = feed.send(B, stop(MOBILE, "SM1", reply), NOON_NY, topic=OUTCOMES)
+    call = feed.send(B, dpd(2, NOON_NY.date()), NOON_NY + timedelta(hours=1))
+
+    assert [(r["channel"], r["address"]) for r in of_type(out, "consent.revoked")] == revoked
+    assert bool(out.tasks) is (revoked[0][0] == "sms")  # the confirmation text, or none
+    assert Channel.CALL not in channels(call)
+    assert {d["verdict"] for d in decisions(call) if d["channel"] == "call"} == {"suppressed"}
 
 
 def _first_call(out: Emitted) -> tuple[dict[str, Any], dict[str, Any] | None]:

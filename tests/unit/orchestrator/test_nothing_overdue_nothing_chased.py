@@ -46,9 +46,7 @@ def test_a_snapshot_reporting_the_debt_up_to_date_withdraws_the_waiting_contacts
 
     out = feed.send(B, up_to_date, NIGHT + timedelta(hours=4))
 
-    assert {d["reason"] for d in of_type(out, "contact.intent_dropped")} == {
-        "arrears_paid"
-    }
+    assert {d["reason"] for d in of_type(out, "contact.intent_dropped")} == {"arrears_paid"}
     assert feed.tick(NIGHT + timedelta(hours=6, minutes=5)).tasks == []
 
 
