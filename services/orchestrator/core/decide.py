@@ -86,7 +86,8 @@ from services.strategy.core.segments import classify
 # the word, 退訂), a snapshot at 0 days past due withdraws waiting stage contacts, arrears and a
 # later instalment paid in several payments bring a debt up to date, and neither a promise
 # after payment in full or the legal hand-off nor a plan after the hand-off schedules anything,
-# and a reply naming a medium revokes it at every number ("don't text me", "stop calling").
+# a reply naming a medium revokes it at every number ("don't text me", "stop calling"), and a
+# borrower reached (their segment no longer asks contact persons) withdraws waiting inquiries.
 CORE_REVISION = 10
 
 
@@ -717,7 +718,27 @@ def decide(state: BorrowerState, message: Message, now: datetime, ctx: Context) 
         return []
     state, segmented = _segment(state, ctx)
     today = now.astimezone(local_zone(state.parties.get(state.borrower_id), ctx.policy)).date()
-    return segmented + react(state, message, now, today, ctx)
+    out = segmented + react(state, message, now, today, ctx)
+    if segmented:
+        dropped = {m.attempt_id for m in out if isinstance(m, IntentDropped)}
+        out += [m for m in _reached(state, ctx) if m.attempt_id not in dropped]
+    return out
+
+
+def _reached(state: BorrowerState, ctx: Context) -> list[IntentDropped]:
+    """Location inquiries waiting on a timer, withdrawn once the borrower's segment no longer
+    asks contact persons (they were reached, or paid): past that, asking a third party where
+    they are is a third-party communication the law forbids (FDCPA 1692b, 1692c(b); RF-13)."""
+    out: list[IntentDropped] = []
+    for timer in sorted(state.timers.values(), key=lambda t: t.timer_id):
+        intent = timer.intent
+        if intent is None or intent.purpose is not Purpose.LOCATION_INQUIRY:
+            continue
+        loan = state.loans.get(intent.loan_id)
+        playbook = ctx.playbook_for(loan) if loan is not None else ctx.playbook
+        if _posture(state, playbook).locate_via_contacts is None:
+            out.append(IntentDropped(attempt_id=intent.attempt_id, reason="borrower_reached"))
+    return out
 
 
 def _segment(state: BorrowerState, ctx: Context) -> tuple[BorrowerState, list[Message]]:

@@ -10,14 +10,31 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from contracts import (
+    ContactOutcomeRecorded,
     DelinquencyUpdated,
     InstalmentDue,
+    PartyLinked,
     PaymentReceived,
     PlannedInstalment,
     PromiseToPayMade,
     RepaymentPlanAgreed,
+    RequestContact,
 )
-from tests.unit.orchestrator.builders import B, Feed, borrower, decisions, dpd, of_type, usd
+from contracts.outcomes import OutcomeKind
+from contracts.values import Address, Channel, PartyRole, Phone, PhoneType
+from tests.unit.orchestrator.builders import (
+    MOBILE,
+    OUTCOMES,
+    B,
+    Feed,
+    borrower,
+    day,
+    decisions,
+    dpd,
+    of_type,
+    usd,
+)
+from tests.unit.orchestrator.test_lifecycle import _unanswered
 
 NIGHT = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)  # 02:00 in New York: stage contacts wait
 
@@ -130,3 +147,46 @@ def test_a_plan_after_the_legal_hand_off_brings_no_reminder() -> None:
     assert not of_type(out, "timer.scheduled")
     later = feed.tick(datetime(2026, 5, 19, 18, 5, tzinfo=UTC))
     assert [json.loads(t.value)["type"] for t in later.tasks] == []
+
+
+def test_a_location_inquiry_waiting_when_the_borrower_is_reached_is_withdrawn() -> None:
+    """Unreachable after three unanswered calls, the borrower's contact person is to be asked
+    where they are, at 08:00 in Los Angeles. At 08:00 in New York the borrower answers the
+    desk's call: asking a third party past that is a forbidden third-party communication
+    (FDCPA 1692b, 1692c(b)), so the waiting inquiry is withdrawn."""
+    feed = borrower()
+    carl = PartyLinked(
+        loan_id="L1",
+        party_id="c1",
+        role=PartyRole.CONTACT_PERSON,
+        name="Carl",
+        addresses=(Address(country="US", region="CA", city="Los Angeles", postal_code="90012"),),
+        phones=(Phone(number="+12135550123", type=PhoneType.HOME),),
+    )
+    feed.send(B, carl, day(0) - timedelta(hours=1))
+    for n in range(3):
+        _unanswered(feed, feed.send(B, dpd(n + 1, day(n).date()), day(n)), day(n))
+    night = datetime(2026, 3, 7, 7, 0, tzinfo=UTC)  # 02:00 in New York
+    [inquiry] = [
+        d
+        for d in decisions(feed.send(B, dpd(4, night.date()), night))
+        if d["purpose"] == "location_inquiry"
+    ]
+    assert inquiry["verdict"] == "deferred"
+    ask = RequestContact(
+        request_id="r1", party_id=B, loan_id="L1", channel=Channel.CALL, to=MOBILE, requested_by="d"
+    )
+    [call] = decisions(feed.send(B, ask, datetime(2026, 3, 7, 13, 0, tzinfo=UTC)))
+    answered = ContactOutcomeRecorded(
+        attempt_id=call["attempt_id"],
+        channel=Channel.CALL,
+        outcome=OutcomeKind.CONVERSATION_RIGHT_PARTY,
+        reported_at=datetime(2026, 3, 7, 13, 10, tzinfo=UTC),
+    )
+
+    out = feed.send(B, answered, datetime(2026, 3, 7, 13, 11, tzinfo=UTC), topic=OUTCOMES)
+
+    assert [(d["attempt_id"], d["reason"]) for d in of_type(out, "contact.intent_dropped")] == [
+        (inquiry["attempt_id"], "borrower_reached")
+    ]
+    assert feed.tick(datetime(2026, 3, 7, 16, 5, tzinfo=UTC)).tasks == []
