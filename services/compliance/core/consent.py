@@ -2,15 +2,15 @@
 
 Records are bitemporal (received, effective, processed). A grant is in force from its effective
 time. A revocation is in force from its effective time or from when Parley processed it, whichever
-is earlier: once processed, revocation wins (P6), so a revocation dated to take effect later
-cannot keep contact going (TC-3 gives ten business days at most, and this ledger never needs
-them). Which of two records is later is which the person gave later: ``(received_at,
-processed_at)``, a received_at never later than the processing; a grant received before an opt-out never outlives it by naming a later effective
-time. A revocation *stands* unless a later grant at least as narrow in both scopes (the same
-address if the revocation names one, the same purpose if it names one) supersedes it: a medium
-opt-out beats every older grant, and neither a blanket grant nor a medium-wide grant for one
-purpose undoes an address opt-out. When any revocation stands, revocation wins (P6) even if some
-grant also stands. Email addresses match without regard to case, as mailboxes do in practice.
+is earlier: once processed, revocation wins (P6), so a revocation dated to take effect later cannot
+keep contact going (TC-3 gives ten business days at most, and this ledger never needs them). Which
+of two records is later is which the person gave later: ``(received_at, processed_at)``, a
+received_at never later than the processing; a grant received before an opt-out never outlives it by
+naming a later effective time. A revocation *stands* unless a later grant at least as narrow in both
+scopes (the same address if the revocation names one, the same purpose if it names one) supersedes
+it: a medium opt-out beats every older grant, and neither a blanket grant nor a medium-wide grant
+for one purpose undoes an address opt-out. When any revocation stands, revocation wins (P6) even if
+some grant also stands. Email addresses match without regard to case, as mailboxes do in practice.
 """
 
 from __future__ import annotations

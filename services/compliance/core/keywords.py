@@ -47,11 +47,18 @@ def opt_out_keywords(policy: Policy) -> frozenset[str]:
 def is_opt_out(policy: Policy, body: str) -> bool:
     """Whether an inbound message is an opt-out: it begins with a keyword, or holds a phrase
     (module docstring)."""
-    folded = _fold(body)
+    return _opts_out(policy, _fold(body))
+
+
+def _opts_out(policy: Policy, folded: str) -> bool:
     leading = _opt_out(policy.keywords)
     if leading is not None and leading.match(folded) is not None:
         return True
-    anywhere = _anywhere(policy.phrases)
+    return _holds(policy.phrases, folded)
+
+
+def _holds(phrases: frozenset[str], folded: str) -> bool:
+    anywhere = _anywhere(phrases)
     return anywhere is not None and anywhere.search(folded) is not None
 
 
@@ -62,15 +69,13 @@ def revoked_by(policy: Policy, body: str) -> tuple[tuple[Channel, bool], ...]:
     number, for words naming calls ("stop calling", "do not call"). Words naming a medium may
     over-read ("don't call me at work" stops every call): that errs towards stopping contact,
     never towards making it."""
-    folded = _fold(body)
+    folded = _fold(body)  # once, for every reading below
     revoked: list[tuple[Channel, bool]] = []
-    texts = _anywhere(policy.text_phrases)
-    if texts is not None and texts.search(folded) is not None:
+    if _holds(policy.text_phrases, folded):
         revoked.append((Channel.SMS, True))
-    elif is_opt_out(policy, body):
+    elif _opts_out(policy, folded):
         revoked.append((Channel.SMS, False))
-    calls = _anywhere(policy.call_phrases)
-    if calls is not None and calls.search(folded) is not None:
+    if _holds(policy.call_phrases, folded):
         revoked.append((Channel.CALL, True))
     return tuple(revoked)
 

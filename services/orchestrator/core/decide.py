@@ -765,8 +765,10 @@ def _inbound(
     sent the word is unknown, and revocation wins (P6)."""
     party_id = state.addresses.get(message.from_number)
     party = state.parties.get(party_id) if party_id else None
-    revokes = revoked_by(ctx.policy, message.body) if party is not None else ()
-    if party is None or not revokes:
+    if party is None:
+        return []
+    revokes = revoked_by(ctx.policy, message.body)
+    if not revokes:
         return []
     out: list[Message] = [
         ConsentRevoked(
@@ -782,7 +784,7 @@ def _inbound(
     ]
     confirmation = (
         ask.on_opt_out(state, party, message.from_number, message.external_id, now, ctx.playbook)
-        if message.confirms_opt_out and revokes[0][0] is Channel.SMS
+        if message.confirms_opt_out and any(channel is Channel.SMS for channel, _ in revokes)
         else None  # another borrower's copy of this text confirms it (TC-4: one text); or
         # only calls were stopped, and the confirmation is of texts stopped
     )
