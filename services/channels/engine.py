@@ -1,7 +1,8 @@
 """The channel worker engine: turns task records into at most one vendor send each (P2).
 
-Per attempt: recognise a redelivered task by its attempt id; re-check holds and consent against
-the ledger at dispatch time (P6); drop a task whose window has passed; record DispatchStarted
+Per attempt: recognise a redelivered task by its attempt id; send only a task the ledger holds,
+as it is, with the decision that authorised it (P1); re-check holds and consent against the
+ledger at dispatch time (P6); drop a task whose window has passed; record DispatchStarted
 durably, then call the vendor, then record the outcome. An attempt that was started but has no
 outcome (a crash in between) is never blindly resent: it is started again only at the vendor it
 was started at, where that start was marked as de-duplicated on the attempt id and the adapter
@@ -25,6 +26,7 @@ import structlog
 from pydantic import ValidationError
 
 from contracts import MESSAGE_TYPES, TASK_TYPES, ClockTicked, Message
+from contracts.decisions import ContactDecided, Verdict
 from contracts.ledger import LedgerEntry
 from contracts.outcomes import ContactOutcomeRecorded, DispatchStarted, OutcomeKind
 from contracts.tasks import CHANNEL_OF, SendLetter, Task
@@ -115,6 +117,11 @@ class WorkerPartition:
     # carried means nothing to another vendor, and an unmarked start has no key honoured.
     deduplicated_at: dict[str, str] = field(default_factory=dict)
     borrowers: dict[str, BorrowerState] = field(default_factory=dict)
+    # Each task the ledger holds with its authorising decision, by attempt, while it could still
+    # be sent: only a task equal to one of these is sent (``Dispatcher._refusal``). Soonest
+    # expiry first in ``authorised_expiry``, as with ``expiry`` below.
+    authorised: dict[str, tuple[Task, datetime]] = field(default_factory=dict)
+    authorised_expiry: list[tuple[datetime, str]] = field(default_factory=list)
     # Until when each remembered attempt is kept; the same as a heap, soonest first (entries
     # whose time was pushed back since are skipped when they come up).
     kept_until: dict[str, datetime] = field(default_factory=dict)
@@ -144,6 +151,16 @@ class WorkerPartition:
             self.kept_until[attempt_id] = until
             heapq.heappush(self.expiry, (until, attempt_id))
 
+    def authorise(self, task: Task, until: datetime) -> None:
+        """Keep ``task`` as authorised until ``until``; a later authorisation of the same
+        attempt replaces it."""
+        self.authorised[task.attempt_id] = (task, until)
+        heapq.heappush(self.authorised_expiry, (until, task.attempt_id))
+
+    def authorised_task(self, attempt_id: str) -> Task | None:
+        kept = self.authorised.get(attempt_id)
+        return None if kept is None else kept[0]
+
     def forget(self, now: datetime) -> None:
         """Drop the attempts kept until before ``now``: no task of theirs can be sent any more.
         ``now`` must come from the clock that decides sends, which never goes back (a wall clock
@@ -159,6 +176,11 @@ class WorkerPartition:
             del self.kept_until[attempt_id]
             if attempt_id in self.finished:
                 self.drop(attempt_id)
+        while self.authorised_expiry and self.authorised_expiry[0][0] < now:
+            until, attempt_id = heapq.heappop(self.authorised_expiry)
+            kept = self.authorised.get(attempt_id)
+            if kept is not None and kept[1] == until:  # else authorised again since
+                del self.authorised[attempt_id]
 
     def drop(self, attempt_id: str) -> None:
         self.started.discard(attempt_id)
@@ -236,11 +258,22 @@ class Dispatcher:
         entry = LedgerEntry.model_validate_json(value)
         state = ws.borrowers.get(entry.borrower_id) or BorrowerState(entry.borrower_id)
         ws.borrowers[entry.borrower_id] = state
+        authorised: set[str] = set()
+        now = self.clock.now()
         for raw in ([entry.event] if entry.event and not entry.duplicate else []) + list(
             entry.derived
         ):
             envelope = Envelope.model_validate(raw)
-            evolve(state, MESSAGE_TYPES[envelope.type].model_validate(envelope.payload), entry.now)
+            message = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
+            evolve(state, message, entry.now)
+            if raw is entry.event:
+                continue  # an input is not Parley's to authorise
+            if isinstance(message, ContactDecided) and message.verdict is Verdict.AUTHORISED:
+                authorised.add(message.attempt_id)
+            elif isinstance(message, Task) and message.attempt_id in authorised:
+                until = self.horizon.keep_until(message)
+                if until >= now:  # else it can no longer be sent: not worth keeping
+                    ws.authorise(message, until)
         # The re-check reads parties' holds and consent and loans' disputes only
         # (recheck.revoked_since), none of which evolve derives from these (a fired timer does
         # touch a loan's promise fields, which the re-check never reads); kept, they would grow
@@ -305,6 +338,13 @@ class Dispatcher:
         task, now = job.task, self.clock.now()
         channel = CHANNEL_OF[type(task)]
         state = ws.borrowers.get(job.envelope.borrower_id)
+        expired = now > self.horizon.deadline(task)
+        if not expired and (state is None or ws.authorised_task(task.attempt_id) != task):
+            # Only what the ledger holds as authorised is sent, as it was authorised: a task on
+            # the topic with no decision behind it (written by anything but the orchestrator,
+            # or changed on the way) never reaches a vendor (P1). The orchestrator writes an
+            # entry before its tasks, and the batch's re-check has read the ledger since.
+            return OutcomeKind.CANCELLED, "no authorisation in the ledger for this task"
         if state is not None:
             reason = revoked_since(
                 state,
@@ -319,7 +359,7 @@ class Dispatcher:
             )
             if reason is not None:
                 return OutcomeKind.CANCELLED, reason
-        if now > self.horizon.deadline(task):
+        if expired:
             # Past its lifetime a task may have been sent and forgotten already: never send it.
             why = "window closed" if now > task.not_after else "task lifetime passed"
             return OutcomeKind.EXPIRED, f"{why} before dispatch"

@@ -54,13 +54,13 @@ async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def send_envelope(p: AIOKafkaProducer, topic: str, envelope: Envelope) -> None:
-    key = envelope.borrower_id.encode()
-    await p.send_and_wait(
-        topic,
-        envelope.model_dump_json().encode(),
-        key=key,
-        partition=partition_for(key, PARTITIONS),
-    )
+    await send_record(p, topic, envelope.borrower_id, envelope.model_dump_json().encode())
+
+
+async def send_record(p: AIOKafkaProducer, topic: str, borrower_id: str, value: bytes) -> None:
+    """``value`` on the borrower's partition of ``topic``, as every Parley topic keys it."""
+    key = borrower_id.encode()
+    await p.send_and_wait(topic, value, key=key, partition=partition_for(key, PARTITIONS))
 
 
 async def wait_settled(

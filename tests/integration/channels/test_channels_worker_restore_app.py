@@ -21,7 +21,15 @@ from services.channels.adapters.fakes import FakeChannelAdapter
 from services.channels.app import create_app
 from services.channels.settings import ChannelSettings
 from services.runtime.clock import WallClock
-from tests.support.pipeline import FAST, producer, read_topic, send_envelope, wait_settled
+from tests.support.authorised import ledger_before
+from tests.support.pipeline import (
+    FAST,
+    producer,
+    read_topic,
+    send_envelope,
+    send_record,
+    wait_settled,
+)
 from tests.unit.channels.channels_unit_support import sms
 
 pytestmark = pytest.mark.broker
@@ -64,6 +72,8 @@ async def test_a_restarted_wall_clock_worker_does_not_send_a_republished_task_ag
     first, second = FakeChannelAdapter(), FakeChannelAdapter()
 
     async with running_worker(bootstrap, settings, first), producer(bootstrap) as p:
+        for entry in ledger_before(task, borrower_id=BORROWER):
+            await send_record(p, topics.ledger, BORROWER, entry)
         await send_envelope(p, topics.tasks[0], envelope)
         for _ in range(300):
             if await outcomes(bootstrap, topics, "att-restart"):

@@ -188,14 +188,14 @@ async def _started_again_after_a_crash(adapter: FakeChannelAdapter) -> list[Disp
     first = Dispatcher(TOPICS, {Channel.SMS: adapter}, SimClock(NOW))
     first.assign(0)
     before_crash = Published()
-    await first.dispatch(records(sms("att-1")), before_crash)
+    await first.dispatch(records(first, sms("att-1")), before_crash)
     [start] = [r for r in before_crash.records if b'"dispatch.started"' in r.value]
 
     again = Dispatcher(TOPICS, {Channel.SMS: adapter}, SimClock(NOW + MINUTE))
     again.assign(0)
     again.restore_outcome(0, start.value)  # the outcome was never written
     after = Published()
-    await again.dispatch(records(sms("att-1")), after)
+    await again.dispatch(records(again, sms("att-1")), after)
     return [
         DispatchStarted.model_validate(Envelope.model_validate_json(r.value).payload)
         for r in [start, *after.records]

@@ -25,6 +25,7 @@ from services.channels.ratelimit import RateLimited, TokenBucket
 from services.orchestrator.core.evolve import evolve
 from services.orchestrator.core.state import BorrowerState, Party
 from services.runtime.clock import SimClock
+from tests.support.authorised import authorise
 from tests.unit.channels.channels_unit_support import NOW, PHONE, sms
 
 TOPICS = Topics("unit")
@@ -48,7 +49,10 @@ class Published:
         return found
 
 
-def records(*tasks: SendSms) -> list[Record]:
+def records(d: Dispatcher, *tasks: SendSms) -> list[Record]:
+    """The tasks' records, after the ledger entry authorising them, as the orchestrator writes
+    them: first the entries, then the tasks (``tests.support.authorised``)."""
+    authorise(d, *tasks, borrower_id=BORROWER)
     out = []
     for offset, task in enumerate(tasks):
         envelope = wrap(task, borrower_id=BORROWER, occurred_at=NOW, producer="test")
@@ -57,6 +61,16 @@ def records(*tasks: SendSms) -> list[Record]:
                 TOPICS.tasks[0], 0, offset, BORROWER.encode(), envelope.model_dump_json().encode()
             )
         )
+    return out
+
+
+def unauthorised(*tasks: SendSms) -> list[Record]:
+    """The tasks' records, with no ledger entry authorising them."""
+    out = []
+    for offset, task in enumerate(tasks):
+        envelope = wrap(task, borrower_id=BORROWER, occurred_at=NOW, producer="test")
+        value = envelope.model_dump_json().encode()
+        out.append(Record(TOPICS.tasks[0], 0, 100 + offset, BORROWER.encode(), value))
     return out
 
 
@@ -97,7 +111,8 @@ async def test_an_answer_the_adapter_cannot_read_is_an_unknown_outcome_and_the_b
     adapter = Unreadable()
     published = Published()
 
-    await dispatcher(adapter).dispatch(records(sms("att-1"), sms("att-2")), published)
+    d = dispatcher(adapter)
+    await d.dispatch(records(d, sms("att-1"), sms("att-2")), published)
 
     assert adapter.attempt_ids == ["att-1", "att-2"]
     outcomes = published.outcomes()
@@ -112,7 +127,8 @@ async def test_a_vendor_id_that_does_not_fit_the_contract_still_records_the_outc
     )
     published = Published()
 
-    await dispatcher(adapter).dispatch(records(sms("att-1"), sms("att-2")), published)
+    d = dispatcher(adapter)
+    await d.dispatch(records(d, sms("att-1"), sms("att-2")), published)
 
     outcomes = published.outcomes()
     assert outcomes["att-1"][:2] == ("accepted", "")
@@ -130,7 +146,7 @@ async def test_a_stop_read_between_two_sends_of_one_batch_cancels_the_second() -
         if adapter.sent:  # after the first send, the orchestrator has processed a STOP
             read_stop(d)
 
-    await d.dispatch(records(sms("att-1"), sms("att-2")), published, recheck)
+    await d.dispatch(records(d, sms("att-1"), sms("att-2")), published, recheck)
 
     assert adapter.attempt_ids == ["att-1"]
     assert published.outcomes()["att-2"][::2] == ("cancelled", "consent:revoked")
@@ -172,7 +188,7 @@ async def test_a_task_that_waits_for_the_vendor_rate_past_its_window_is_expired_
     closes = NOW + timedelta(minutes=15)
 
     await d.dispatch(
-        records(sms("att-1", not_after=closes), sms("att-2", not_after=closes)), published
+        records(d, sms("att-1", not_after=closes), sms("att-2", not_after=closes)), published
     )
 
     assert inner.attempt_ids == ["att-1"]
@@ -190,7 +206,7 @@ async def test_a_stop_processed_while_a_task_waits_for_the_vendor_rate_cancels_i
         if stopped:
             read_stop(d)
 
-    await d.dispatch(records(sms("att-1"), sms("att-2")), published, recheck)
+    await d.dispatch(records(d, sms("att-1"), sms("att-2")), published, recheck)
 
     assert stopped
     assert inner.attempt_ids == ["att-1"]
@@ -204,7 +220,9 @@ async def test_expired_tasks_ahead_of_a_live_one_take_no_vendor_tokens() -> None
     published = Published()
     stale = [sms(f"old-{n}", not_after=NOW - timedelta(minutes=1)) for n in range(300)]
 
-    await d.dispatch(records(*stale, sms("live", not_after=NOW + timedelta(minutes=5))), published)
+    await d.dispatch(
+        records(d, *stale, sms("live", not_after=NOW + timedelta(minutes=5))), published
+    )
 
     assert inner.attempt_ids == ["live"]
     assert published.outcomes()["old-0"][0] == "expired"
@@ -253,7 +271,7 @@ async def test_a_start_without_an_outcome_not_resent_is_unknown_even_at_an_idemp
     )
     published = Published()
 
-    await d.dispatch(records(sms("att-1")), published)
+    await d.dispatch(records(d, sms("att-1")), published)
 
     outcome, _, detail = published.outcomes()["att-1"]
     assert outcome == "outcome_unknown"
@@ -289,7 +307,7 @@ async def test_a_task_authorised_further_ahead_of_the_workers_clock_than_a_short
     d.assign(0)
     published = Published()
 
-    await d.dispatch(records(sms("att-1")), published)
+    await d.dispatch(records(d, sms("att-1")), published)
 
     assert adapter.attempt_ids == []
     assert clock.at == NOW - ahead  # nobody waited
@@ -311,7 +329,7 @@ async def test_a_failover_chain_waits_for_its_first_vendors_rate_before_the_last
     closes = NOW + timedelta(minutes=15)
 
     await d.dispatch(
-        records(sms("att-1", not_after=closes), sms("att-2", not_after=closes)), published
+        records(d, sms("att-1", not_after=closes), sms("att-2", not_after=closes)), published
     )
 
     assert inner.attempt_ids == ["att-1"]
@@ -329,7 +347,7 @@ async def test_a_task_authorised_a_little_ahead_of_the_workers_clock_waits_for_t
     d.assign(0)
     published = Published()
 
-    await d.dispatch(records(sms("att-1")), published)
+    await d.dispatch(records(d, sms("att-1")), published)
 
     assert adapter.attempt_ids == ["att-1"]
     [started] = [
@@ -338,3 +356,52 @@ async def test_a_task_authorised_a_little_ahead_of_the_workers_clock_waits_for_t
         if json.loads(r.value)["type"] == "dispatch.started"
     ]
     assert started["started_at"] == NOW.isoformat().replace("+00:00", "Z")
+
+
+# -- only what the ledger authorised is sent (P1) ---------------------------------------------
+
+
+async def test_a_task_with_no_authorising_decision_in_the_ledger_is_not_sent() -> None:
+    """A task on the topic that the orchestrator never authorised (written by another producer,
+    or its entry lost) is refused, even for a person the worker knows."""
+    adapter = FakeChannelAdapter()
+    d = dispatcher(adapter)
+    published = Published()
+    records(d, sms("att-1"))  # the person and their number are on file, one text authorised
+
+    await d.dispatch([*records(d, sms("att-1")), *unauthorised(sms("att-2"))], published)
+
+    assert adapter.attempt_ids == ["att-1"]
+    assert published.outcomes()["att-2"][::2] == (
+        "cancelled",
+        "no authorisation in the ledger for this task",
+    )
+
+
+async def test_a_task_changed_after_its_authorisation_is_not_sent() -> None:
+    """The attempt was authorised, but for another number and text: only the task the ledger
+    holds goes out, as it was authorised."""
+    adapter = FakeChannelAdapter()
+    d = dispatcher(adapter)
+    published = Published()
+    records(d, sms("att-1"))
+    changed = sms("att-1").model_copy(update={"body": "Pay now or else. Reply STOP to opt out."})
+
+    await d.dispatch(unauthorised(changed), published)
+
+    assert adapter.sent == []
+    assert published.outcomes()["att-1"][0] == "cancelled"
+
+
+async def test_a_task_for_a_borrower_the_worker_has_read_nothing_of_is_not_sent() -> None:
+    adapter = FakeChannelAdapter()
+    d = dispatcher(adapter)
+    published = Published()
+
+    await d.dispatch(unauthorised(sms("att-1")), published)
+
+    assert adapter.sent == []
+    assert published.outcomes()["att-1"][::2] == (
+        "cancelled",
+        "no authorisation in the ledger for this task",
+    )

@@ -21,6 +21,7 @@ from services.channels.ports import SENDING_FOR, SendResult
 from services.gateway import InMemoryDirectory
 from services.gateway.routing import Unrouted, route_receipt
 from services.runtime.clock import SimClock
+from tests.support.authorised import authorise
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 PHONE = "+14155550123"
@@ -201,6 +202,9 @@ async def test_each_send_knows_the_borrower_it_is_for_so_the_callback_url_names_
         )
         for offset, (borrower, task) in enumerate(tasks.items())
     ]
+
+    for borrower, task in tasks.items():
+        authorise(d, task, borrower_id=borrower)
 
     async def publish(_: object) -> None:
         return None

@@ -24,6 +24,7 @@ from events.topics import Topics
 from services.channels.adapters.fakes import FakeChannelAdapter
 from services.channels.engine import PRODUCER, Dispatcher, Horizon
 from services.runtime.clock import SimClock
+from tests.support.authorised import authorise
 from tests.unit.channels.channels_unit_support import NOW, PHONE, sms
 
 TOPICS = Topics("unit")
@@ -53,7 +54,10 @@ def authorised(attempt_id: str, at: datetime, *, window: timedelta = GRACE) -> S
     return sms(attempt_id).model_copy(update={"authorised_at": at, "not_after": at + window})
 
 
-def records(*tasks: SendSms) -> list[Record]:
+def records(d: Dispatcher, *tasks: SendSms) -> list[Record]:
+    """The tasks' records, after the ledger entry authorising them, as the orchestrator writes
+    them: first the entries, then the tasks (``tests.support.authorised``)."""
+    authorise(d, *tasks, borrower_id=BORROWER)
     out = []
     for offset, task in enumerate(tasks):
         envelope = wrap(task, borrower_id=BORROWER, occurred_at=task.authorised_at, producer="t")
@@ -102,7 +106,7 @@ def finished(attempt_id: str, at: datetime) -> bytes:
 
 def remembered(d: Dispatcher) -> set[str]:
     ws = d.states[0]
-    return ws.started | ws.finished | set(ws.kept_until)
+    return ws.started | ws.finished | set(ws.kept_until) | set(ws.authorised)
 
 
 # -- memory is bounded by the work in flight -------------------------------------------------
@@ -116,12 +120,13 @@ async def test_memory_holds_the_attempts_in_flight_not_every_attempt_ever_sent()
 
     for hour in range(hours):
         task = authorised(f"att-{hour}", NOW + timedelta(hours=hour))
-        await d.dispatch(records(task), published)
+        await d.dispatch(records(d, task), published)
 
     assert len(adapter.sent) == hours
     # Forgetting happens as each batch begins: the one before the last is still there.
     assert remembered(d) <= {f"att-{hours - 2}", f"att-{hours - 1}"}
     assert len(d.states[0].expiry) <= 2
+    assert len(d.states[0].authorised_expiry) <= 2
 
 
 async def test_a_restore_keeps_nothing_of_records_older_than_the_horizon() -> None:
@@ -146,12 +151,12 @@ async def test_a_task_delivered_again_within_its_lifetime_is_not_sent_again() ->
     adapter, clock, published = FakeChannelAdapter(), SimClock(NOW), Published()
     d = dispatcher(adapter, clock)
     task = authorised("att-1", NOW)
-    await d.dispatch(records(task), published)
+    await d.dispatch(records(d, task), published)
 
     for minute in (5, 10, 14):  # other borrowers' texts move the clock on; att-1 comes again
         later = NOW + timedelta(minutes=minute)
-        await d.dispatch(records(authorised(f"other-{minute}", later)), published)
-        await d.dispatch(records(task), published)
+        await d.dispatch(records(d, authorised(f"other-{minute}", later)), published)
+        await d.dispatch(records(d, task), published)
 
     assert adapter.attempt_ids.count("att-1") == 1
     assert [o["payload"]["outcome"] for o in published.outcomes("att-1")] == ["accepted"]
@@ -163,10 +168,10 @@ async def test_a_task_delivered_again_just_after_its_window_is_recognised_not_ex
     adapter, clock, published = FakeChannelAdapter(), SimClock(NOW), Published()
     d = dispatcher(adapter, clock)
     task = authorised("att-1", NOW)
-    await d.dispatch(records(task), published)
+    await d.dispatch(records(d, task), published)
 
     clock.advance_to(NOW + GRACE + HORIZON.clock_skew - timedelta(seconds=1))
-    await d.dispatch(records(task), published)
+    await d.dispatch(records(d, task), published)
 
     assert [o["payload"]["outcome"] for o in published.outcomes("att-1")] == ["accepted"]
 
@@ -181,7 +186,7 @@ async def test_an_attempt_started_before_a_crash_is_resolved_as_unknown_not_rese
         d.restore_outcome(0, finished(f"old-{n}", NOW - timedelta(days=1 + n)))
     d.restore_outcome(0, started("att-1", NOW))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     assert adapter.sent == []
     [outcome] = published.outcomes("att-1")
@@ -198,8 +203,8 @@ async def test_a_start_without_an_outcome_is_kept_however_old_until_its_task_com
     crashed_at = NOW - timedelta(days=3)
     d.restore_outcome(0, started("att-1", crashed_at))
 
-    await d.dispatch(records(authorised("other", NOW)), published)  # forgetting runs first
-    await d.dispatch(records(authorised("att-1", crashed_at)), published)
+    await d.dispatch(records(d, authorised("other", NOW)), published)  # forgetting runs first
+    await d.dispatch(records(d, authorised("att-1", crashed_at)), published)
 
     assert adapter.attempt_ids == ["other"]
     [outcome] = published.outcomes("att-1")
@@ -216,7 +221,7 @@ async def test_a_task_past_the_task_lifetime_is_expired_unsent_whatever_its_wind
     )
     d = dispatcher(adapter, clock)
 
-    await d.dispatch(records(authorised("att-1", NOW, window=timedelta(hours=3))), published)
+    await d.dispatch(records(d, authorised("att-1", NOW, window=timedelta(hours=3))), published)
 
     assert adapter.sent == []
     [outcome] = published.outcomes("att-1")
@@ -231,10 +236,10 @@ async def test_a_forgotten_attempt_that_comes_again_is_expired_never_sent() -> N
     adapter, clock, published = FakeChannelAdapter(), SimClock(NOW), Published()
     d = dispatcher(adapter, clock)
     task = authorised("att-1", NOW)
-    await d.dispatch(records(task), published)
+    await d.dispatch(records(d, task), published)
 
     clock.advance_to(NOW + timedelta(hours=2))
-    await d.dispatch(records(task), published)
+    await d.dispatch(records(d, task), published)
 
     assert adapter.attempt_ids == ["att-1"]
     first, second = published.outcomes("att-1")
@@ -298,7 +303,7 @@ async def test_the_ledger_fold_keeps_consent_for_good_but_not_the_contact_histor
         at = years_ago + timedelta(days=day)
         d.restore_ledger(0, entry(at, derived=[decided(f"old-{day}", at)]))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     state = d.states[0].borrowers[BORROWER]
     assert (state.attempts, state.verdicts, state.timers) == ({}, {}, {})

@@ -74,7 +74,7 @@ async def test_a_start_at_a_deduplicating_vendor_is_started_again_at_that_vendor
     d = dispatcher(twilio, SimClock(NOW))
     d.restore_outcome(0, start_before_crash("twilio", deduplicates=True))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     assert twilio.attempt_ids == ["att-1"]
     assert outcome(published) == "accepted"
@@ -89,7 +89,7 @@ async def test_a_start_at_one_vendor_is_not_sent_to_another_after_a_switch() -> 
     d = dispatcher(acme, SimClock(NOW))
     d.restore_outcome(0, start_before_crash("twilio", deduplicates=True))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     assert acme.sent == []
     assert starts(published) == []
@@ -104,7 +104,7 @@ async def test_a_start_not_marked_deduplicated_is_never_sent_again() -> None:
     d = dispatcher(twilio, SimClock(NOW))
     d.restore_outcome(0, start_before_crash("twilio", deduplicates=False))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     assert twilio.sent == []
     assert outcome(published) == "outcome_unknown"
@@ -130,7 +130,7 @@ async def test_a_start_is_repeated_only_where_the_audit_accepts_the_repeat(
     d = dispatcher(adapter, SimClock(NOW))
     d.restore_outcome(0, start_before_crash(started_at, deduplicates=marked))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     assert adapter.attempt_ids == (["att-1"] if sent_again else [])
     assert outcome(published) == ("accepted" if sent_again else "outcome_unknown")
@@ -144,7 +144,7 @@ async def test_the_last_start_of_an_attempt_decides() -> None:
     d.restore_outcome(0, start_before_crash("twilio", deduplicates=True))
     d.restore_outcome(0, start_before_crash("twilio", deduplicates=False))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     assert twilio.sent == []
     assert outcome(published) == "outcome_unknown"
@@ -160,7 +160,7 @@ async def test_a_failover_chain_never_starts_an_attempt_again() -> None:
     d.assign(0)
     d.restore_outcome(0, start_before_crash(chain.vendor, deduplicates=True))
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     assert twilio.sent == acme.sent == []
     assert outcome(published) == "outcome_unknown"
@@ -173,7 +173,7 @@ async def test_a_start_through_a_failover_chain_is_not_marked_deduplicated() -> 
     d = Dispatcher(TOPICS, {Channel.SMS: chain}, SimClock(NOW), horizon=HORIZON)
     d.assign(0)
 
-    await d.dispatch(records(authorised("att-1", NOW)), published)
+    await d.dispatch(records(d, authorised("att-1", NOW)), published)
 
     [first] = starts(published)
     assert (first["vendor"], first.get("vendor_deduplicates", False)) == ("twilio>acme", False)
