@@ -13,6 +13,7 @@ from contracts.ledger import (
     InputRef,
     IntentDropped,
     LedgerEntry,
+    NumberOptedOut,
     TimerFired,
     TimerScheduled,
 )
@@ -86,6 +87,7 @@ LEDGER_TYPES: tuple[type[Message], ...] = (
     TimerScheduled,
     TimerFired,
     IntentDropped,
+    NumberOptedOut,
     LedgerEntry,
 )
 STRATEGY_TYPES: tuple[type[Message], ...] = (
@@ -139,6 +141,7 @@ __all__ = [
     "LedgerEntry",
     "LoanOpened",
     "Message",
+    "NumberOptedOut",
     "OutcomeKind",
     "PartyLinked",
     "PaymentReceived",

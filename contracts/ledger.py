@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field
 
 from contracts._base import Message
-from contracts.values import AttemptId, Channel, LoanId, PartyId, Purpose
+from contracts.values import AttemptId, Channel, LoanId, PartyId, PhoneNumber, Purpose
 
 
 class ContactIntent(Message):
@@ -61,6 +61,21 @@ class IntentDropped(Message):
     reason: str
     # Left out when absent, so that every other drop reads and is written as before.
     request_id: str | None = Field(default=None, max_length=128, exclude_if=lambda v: v is None)
+
+
+class NumberOptedOut(Message):
+    """An opt-out reply from a number no person on the borrower's file has yet (TC-2), as the
+    policy in force read it. Kept with the number, so that whoever is later found to have it
+    (a profile or link the orchestrator had not applied yet) is revoked from ``received_at``."""
+
+    TYPE = "number.opted_out"
+    number: PhoneNumber
+    channel: Channel
+    whole_medium: bool = Field(
+        default=False, description="The words named the medium (RF-17): every number of theirs"
+    )
+    received_at: AwareDatetime
+    words: str | None = Field(default=None, max_length=160, description="What the reply said")
 
 
 class InputRef(Message):

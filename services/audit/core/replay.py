@@ -48,6 +48,7 @@ from contracts import (
     InboundMessageReceived,
     IntentDropped,
     Message,
+    NumberOptedOut,
     PartyLinked,
     ThirdPartyRefused,
     TimerFired,
@@ -94,6 +95,19 @@ __all__ = [
 ]
 
 
+def _kept_for(state: BorrowerState, m: ConsentRevoked) -> bool:
+    """Whether an opt-out kept for one of the revoked person's numbers gives this revocation."""
+    party = state.parties.get(m.party_id)
+    return party is not None and any(
+        kept.channel is m.channel
+        and kept.received_at == m.received_at
+        and m.address == (None if kept.whole_medium else kept.number)
+        and m.purpose is None
+        for phone in party.phones
+        for kept in state.number_opt_outs.get(phone.number, ())
+    )
+
+
 def _comparable(m: Message) -> tuple[str, dict[str, Any]]:
     return m.TYPE, m.model_dump(mode="json")
 
@@ -108,6 +122,7 @@ _DERIVABLE: tuple[type[Message], ...] = (
     IntentDropped,
     *STRATEGY_TYPES,
     ConsentRevoked,
+    NumberOptedOut,
 )
 
 
@@ -174,6 +189,9 @@ class Auditor:
         self._partition_of: dict[str, int] = {}  # borrower -> the partition its id hashes to
         self._clock: dict[int, datetime] = {}  # ledger partition -> the latest clock on it
         self._offset: dict[tuple[str, int], int] = {}  # input partition -> its last offset
+        # (borrower, medium, number or None for the whole medium, received) -> when an opt-out
+        # from a number not on file was kept: when it was honoured, for TC-3.
+        self._kept_at: dict[tuple[str, Channel, str | None, datetime], datetime] = {}
 
     def _ctx(self, version: str) -> Context | None:
         if self.rederive is None:
@@ -246,9 +264,13 @@ class Auditor:
             derived, exact = self._rederive(state, entry, now, message, recorded, ctx)
         else:
             derived = recorded
-        self._derivable(entry, message, derived)
+        self._derivable(state, entry, message, derived)
         if isinstance(message, InboundMessageReceived) and not entry.duplicate and known:
             self._opt_out_honoured(state, entry, message, derived)
+        profiled = isinstance(message, BorrowerProfiled | PartyLinked) and not entry.duplicate
+        if profiled:
+            assert isinstance(message, BorrowerProfiled | PartyLinked)
+            self._kept_honoured(state, entry, message.party_id, derived)
         if not known:
             self._find(
                 "unverifiable",
@@ -266,7 +288,7 @@ class Auditor:
                 # difference) each decision is re-proved on its own.
                 self._reprove(state, entry, m, gate_again=not exact)
             evolve(state, m, now)
-            self._note(state, entry, m)
+            self._note(state, entry, m, "kept" if profiled else "reply")
 
     def _in_order(self, entry: RecordedEntry, partition: int, now: datetime) -> None:
         """A ledger partition is written by one orchestrator in input order, on a clock that
@@ -314,15 +336,36 @@ class Auditor:
         m: InboundMessageReceived,
         derived: list[Message],
     ) -> None:
-        """TC-2: a reply with an opt-out word (under the entry's policy) from a number on file
-        revokes consent for that number at once, in the entry that applied the reply, for every
-        person on file with that number; words naming a medium revoke it for every number
-        (RF-17, ``revoked_by``)."""
+        """TC-2: a reply with an opt-out word (under the entry's policy) is kept with its number,
+        and from a number on file revokes consent for that number at once, in the entry that
+        applied the reply, for every person on file with that number; words naming a medium
+        revoke it for every number (RF-17, ``revoked_by``)."""
+        revokes = revoked_by(self.policies[entry.policy_version], m.body)
+        kept = {
+            (d.channel, d.whole_medium)
+            for d in derived
+            if isinstance(d, NumberOptedOut)
+            and d.number == m.from_number
+            and d.received_at == m.received_at
+        }
+        unkept = [channel.value for channel, whole in revokes if (channel, whole) not in kept]
+        if unkept:
+            self.report.findings.append(
+                Finding(
+                    "violation",
+                    "opt_out_not_honoured",
+                    entry.borrower_id,
+                    f"reply {m.external_id} carried an opt-out word; it was not kept with the"
+                    f" number ({', '.join(unkept)})",
+                    entry_id=entry.entry_id,
+                    rule="TC-2",
+                )
+            )
         party_id = state.addresses.get(m.from_number)
         if party_id is None or party_id not in state.parties:
             return
         missing: list[str] = []
-        for channel, whole_medium in revoked_by(self.policies[entry.policy_version], m.body):
+        for channel, whole_medium in revokes:
             address = None if whole_medium else m.from_number
             revoked = {
                 d.party_id
@@ -351,18 +394,70 @@ class Auditor:
         )
 
     def _derivable(
-        self, entry: RecordedEntry, message: Message | None, derived: list[Message]
+        self,
+        state: BorrowerState,
+        entry: RecordedEntry,
+        message: Message | None,
+        derived: list[Message],
     ) -> None:
         """Every derived event must be of a kind the core derives: a fact added to the log (a
-        consent grant, a payment) would be folded into state as if Parley had derived it."""
+        consent grant, a payment) would be folded into state as if Parley had derived it. A
+        revocation comes only from a reply, or from an opt-out kept for a number that a profile
+        or link gives the person revoked; an opt-out is kept only from a reply."""
+        replied = isinstance(message, InboundMessageReceived) and not entry.duplicate
+        profiled = isinstance(message, BorrowerProfiled | PartyLinked) and not entry.duplicate
         for m in derived:
-            if not isinstance(m, _DERIVABLE) or (
-                isinstance(m, ConsentRevoked)
-                and (entry.duplicate or not isinstance(message, InboundMessageReceived))
+            if (
+                not isinstance(m, _DERIVABLE)
+                or (isinstance(m, NumberOptedOut) and not replied)
+                or (
+                    isinstance(m, ConsentRevoked)
+                    and not replied
+                    and not (profiled and _kept_for(state, m))
+                )
             ):
                 self._find(
                     "mismatch", "underivable_event", entry, f"{m.TYPE} is not derived by Parley"
                 )
+
+    def _kept_honoured(
+        self, state: BorrowerState, entry: RecordedEntry, party_id: str, derived: list[Message]
+    ) -> None:
+        """TC-2: an opt-out kept for a number revokes it for the person a profile or link gives
+        it to, in that entry, from when it was received (unless they had such a revocation)."""
+        party = state.parties.get(party_id)
+        if party is None:
+            return
+        revoked = [
+            (m.channel, m.address, m.received_at)
+            for m in derived
+            if isinstance(m, ConsentRevoked) and m.party_id == party_id and m.purpose is None
+        ] + [(c.channel, c.address, c.received_at) for c in party.consents if not c.granted]
+        missing = sorted(
+            {
+                kept.channel.value
+                for phone in party.phones
+                for kept in state.number_opt_outs.get(phone.number, ())
+                if not any(
+                    channel is kept.channel
+                    and address == (None if kept.whole_medium else kept.number)
+                    and received_at >= kept.received_at
+                    for channel, address, received_at in revoked
+                )
+            }
+        )
+        if missing:
+            self.report.findings.append(
+                Finding(
+                    "violation",
+                    "opt_out_not_honoured",
+                    entry.borrower_id,
+                    f"an opt-out kept for a number of {party_id} was not applied to them"
+                    f" ({', '.join(missing)})",
+                    entry_id=entry.entry_id,
+                    rule="TC-2",
+                )
+            )
 
     def unreadable(self, borrower_id: str, where: str, detail: str) -> None:
         """A ledger record that does not decode as an entry: nothing of it can be re-proved."""
@@ -494,8 +589,9 @@ class Auditor:
             for rule in shadow.reasons:
                 self.report.shadow_rules[rule] += 1
 
-    def _note(self, state: BorrowerState, entry: RecordedEntry, m: Message) -> None:
-        """Remember what a dispatch record will be checked against."""
+    def _note(self, state: BorrowerState, entry: RecordedEntry, m: Message, source: str) -> None:
+        """Remember what a dispatch record will be checked against, and when an opt-out from a
+        number not on file was kept."""
         if isinstance(m, ContactDecided) and m.verdict is Verdict.AUTHORISED:
             # Bounded by the window the gate proved it in, whatever its task says (``_task``).
             closes = m.evidence.window.closes_at
@@ -517,8 +613,12 @@ class Auditor:
             )
         elif isinstance(m, SendSms | SendEmail | PlaceCall | SendLetter):
             self._task(entry, m)
+        elif isinstance(m, NumberOptedOut):
+            address = None if m.whole_medium else m.number
+            key = (entry.borrower_id, m.channel, address, m.received_at)
+            self._kept_at.setdefault(key, entry.now)
         else:
-            self._consent(state, entry, m, "reply")
+            self._consent(state, entry, m, source)
 
     def _task(self, entry: RecordedEntry, task: Task) -> None:
         """A task must carry out an authorised decision as decided: the same person, debt,
@@ -645,6 +745,11 @@ class Auditor:
                 None,
             )
         due = obligations.deadline(rule, m.received_at) if rule else None
+        processed = entry.now
+        if source == "kept":  # honoured when the number's opt-out was kept, not when applied
+            processed = self._kept_at.get(
+                (entry.borrower_id, m.channel, m.address, m.received_at), processed
+            )
         if policy is not None and not where:
             self._deadline_unknown(entry, m, policy)
         r = Revocation(
@@ -655,7 +760,7 @@ class Auditor:
             purpose=m.purpose,
             source=source,
             received_at=m.received_at,
-            processed_at=entry.now,
+            processed_at=processed,
             deadline=due,
             entry_id=entry.entry_id,
         )
@@ -665,7 +770,7 @@ class Auditor:
                     "violation",
                     "revocation_processed_late",
                     entry.borrower_id,
-                    f"received {m.received_at.isoformat()}, processed {entry.now.isoformat()}, "
+                    f"received {m.received_at.isoformat()}, processed {processed.isoformat()}, "
                     f"due by {due.isoformat() if due else '-'}",
                     entry_id=entry.entry_id,
                     rule=rule.id if rule else None,

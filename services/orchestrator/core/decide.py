@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from contracts import (
     AttorneyRepresented,
     BankruptcyFiled,
+    BorrowerProfiled,
     CeaseRequested,
     ContactDecided,
     ContactOutcomeRecorded,
@@ -28,6 +29,7 @@ from contracts import (
     InboundMessageReceived,
     InstalmentDue,
     Message,
+    PartyLinked,
     PaymentReceived,
     PromiseToPayMade,
     RepaymentPlanAgreed,
@@ -35,7 +37,13 @@ from contracts import (
     ThirdPartyRefused,
     Verdict,
 )
-from contracts.ledger import ContactIntent, IntentDropped, TimerFired, TimerScheduled
+from contracts.ledger import (
+    ContactIntent,
+    IntentDropped,
+    NumberOptedOut,
+    TimerFired,
+    TimerScheduled,
+)
 from contracts.strategy import (
     HandedOffToLegal,
     RepaymentPlanBroken,
@@ -87,8 +95,10 @@ from services.strategy.core.segments import classify
 # later instalment paid in several payments bring a debt up to date, and neither a promise
 # after payment in full or the legal hand-off nor a plan after the hand-off schedules anything,
 # a reply naming a medium revokes it at every number ("don't text me", "stop calling"), and a
-# borrower reached (their segment no longer asks contact persons) withdraws waiting inquiries.
-CORE_REVISION = 10
+# borrower reached (their segment no longer asks contact persons) withdraws waiting inquiries;
+# 11: an opt-out reply from a number not on file yet is kept (NumberOptedOut) and revokes that
+# number for whoever a later profile or link gives it.
+CORE_REVISION = 11
 
 
 @dataclass(frozen=True)
@@ -713,6 +723,8 @@ _REACT: dict[
 
 def decide(state: BorrowerState, message: Message, now: datetime, ctx: Context) -> list[Message]:
     """Events that follow from one input. ``now`` is the clock value every decision uses."""
+    if isinstance(message, BorrowerProfiled | PartyLinked):
+        return kept_opt_outs(state, message.party_id)
     react = _REACT.get(type(message))
     if react is None:
         return []
@@ -757,20 +769,34 @@ def _segment(state: BorrowerState, ctx: Context) -> tuple[BorrowerState, list[Me
 def _inbound(
     state: BorrowerState, message: InboundMessageReceived, now: datetime, ctx: Context
 ) -> list[Message]:
-    """An opt-out word revokes consent for that number at once (TC-2); words naming a medium
-    revoke it for every number (RF-17, ``revoked_by``); then one confirmation of a text opt-out
-    (TC-4).
+    """An opt-out word is kept with its number, and revokes consent for that number at once
+    (TC-2); words naming a medium revoke it for every number (RF-17, ``revoked_by``); then one
+    confirmation of a text opt-out (TC-4).
 
     A number two people share (a household phone) is revoked for each of them: which of them
     sent the word is unknown, and revocation wins (P6)."""
-    party_id = state.addresses.get(message.from_number)
-    party = state.parties.get(party_id) if party_id else None
-    if party is None:
-        return []
     revokes = revoked_by(ctx.policy, message.body)
     if not revokes:
         return []
+    # Kept with the number whoever has it (``kept_opt_outs``): a profile or link may give it to
+    # someone later. Routed here by a directory that has it on this borrower's file, it may
+    # come before this orchestrator applied the profile that gives it (they travel apart); or a
+    # person (a household phone) may be linked at it after the STOP.
     out: list[Message] = [
+        NumberOptedOut(
+            number=message.from_number,
+            channel=channel,
+            whole_medium=whole_medium,
+            received_at=message.received_at,
+            words=message.body[:160],
+        )
+        for channel, whole_medium in revokes
+    ]
+    party_id = state.addresses.get(message.from_number)
+    party = state.parties.get(party_id) if party_id else None
+    if party is None:
+        return out  # no one on file to revoke, nor to confirm it to (TC-4)
+    out += [
         ConsentRevoked(
             party_id=holder,
             channel=channel,
@@ -794,6 +820,43 @@ def _inbound(
         for revoked in out:
             evolve(shadow, revoked, now)
         out.extend(gate(shadow, confirmation, now, ctx, Batch()))
+    return out
+
+
+def kept_opt_outs(state: BorrowerState, party_id: str) -> list[Message]:
+    """The revocations a person now on file owes to opt-outs kept for their numbers: for each
+    medium and address, one from when the latest such opt-out was received, unless they have
+    one as late already (a profile sent again). Read as the policy in force read them then."""
+    party = state.parties.get(party_id)
+    if party is None:
+        return []
+    latest: dict[tuple[Channel, str | None], NumberOptedOut] = {}
+    for phone in party.phones:
+        for kept in state.number_opt_outs.get(phone.number, ()):
+            key = (kept.channel, None if kept.whole_medium else kept.number)
+            if key not in latest or kept.received_at > latest[key].received_at:
+                latest[key] = kept
+    out: list[Message] = []
+    for (channel, address), kept in latest.items():
+        if any(
+            not c.granted
+            and c.channel is channel
+            and c.address == address
+            and c.purpose is None
+            and c.received_at >= kept.received_at
+            for c in party.consents
+        ):
+            continue
+        out.append(
+            ConsentRevoked(
+                party_id=party_id,
+                channel=channel,
+                address=address,
+                received_at=kept.received_at,
+                effective_at=kept.received_at,
+                words=kept.words,
+            )
+        )
     return out
 
 

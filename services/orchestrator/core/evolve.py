@@ -39,7 +39,7 @@ from contracts import (
     TimerScheduled,
     Verdict,
 )
-from contracts.ledger import IntentDropped
+from contracts.ledger import IntentDropped, NumberOptedOut
 from contracts.strategy import (
     HandedOffToLegal,
     RepaymentPlanBroken,
@@ -291,6 +291,12 @@ def _consent(state: BorrowerState, m: ConsentGranted | ConsentRevoked, now: date
     )
 
 
+def _number_opted_out(state: BorrowerState, m: NumberOptedOut, now: datetime) -> None:
+    kept = state.number_opt_outs.get(m.number, ())
+    if m not in kept:  # the same reply read again adds nothing
+        state.number_opt_outs[m.number] = (*kept, m)
+
+
 def _preference(state: BorrowerState, m: ContactPreferenceStated, now: datetime) -> None:
     party = _party(state, m.party_id)
     party.inconvenient_times, party.no_contact_at_work = m.inconvenient_times, m.no_contact_at_work
@@ -416,6 +422,7 @@ _APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
     ThirdPartyRefused: _refused,
     ConsentGranted: _consent,
     ConsentRevoked: _consent,
+    NumberOptedOut: _number_opted_out,
     ContactPreferenceStated: _preference,
     DisputeOpened: _dispute,
     DisputeResolved: _dispute,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from contracts.decisions import Verdict
-from contracts.ledger import ContactIntent
+from contracts.ledger import ContactIntent, NumberOptedOut
 from contracts.outcomes import OutcomeKind
 from contracts.strategy import Segment
 from contracts.values import (
@@ -259,6 +259,9 @@ class BorrowerState:
     # who a phone number or email belongs to, for inbound replies and receipts
     addresses: dict[str, str] = field(default_factory=dict)
     segment: Segment | None = None  # as last recorded (SegmentAssigned)
+    # Opt-out replies from numbers no one on file had when they came (NumberOptedOut), by
+    # number: applied to whoever a profile or link later gives the number (decide._kept).
+    number_opt_outs: dict[str, tuple[NumberOptedOut, ...]] = field(default_factory=dict)
 
     def party(self, party_id: str) -> Party | None:
         return self.parties.get(party_id)

@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from contracts import BorrowerProfiled, ConsentGranted, LoanOpened, Message
+from contracts import (
+    BorrowerProfiled,
+    ConsentGranted,
+    InboundMessageReceived,
+    LoanOpened,
+    Message,
+)
 from contracts.values import Address, Channel, Email, Money, Phone, PhoneType
 from events.envelope import wrap
 from events.partitioning import partition_for
@@ -99,6 +105,22 @@ def ny_borrower(at: datetime = NOON_NY) -> Ledger:
         day_before,
     )
     return ledger
+
+
+def reply_from(
+    ledger: Ledger, number: str, body: str, received_at: datetime, processed_at: datetime
+) -> None:
+    """A text from ``number`` to the borrower's lender, applied by the orchestrator at
+    ``processed_at``."""
+    reply = InboundMessageReceived(
+        from_number=number,
+        to_number="+18005550111",
+        body=body,
+        vendor="v",
+        external_id=f"SM{len(ledger.entries)}",
+        received_at=received_at,
+    )
+    ledger.send(B, reply, processed_at, topic=OUTCOMES)
 
 
 def portfolio(borrowers: int, days: int, seed: int = 4) -> Ledger:

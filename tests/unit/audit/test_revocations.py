@@ -14,7 +14,6 @@ from rich.console import Console
 from contracts import (
     ConsentGranted,
     ConsentRevoked,
-    InboundMessageReceived,
     PartyLinked,
     RequestContact,
 )
@@ -25,12 +24,12 @@ from services.audit.render import lag, render_html, render_terminal
 from tests.unit.audit.ledgers import (
     MOBILE,
     NOON_NY,
-    OUTCOMES,
     B,
     Ledger,
     audit,
     edited,
     ny_borrower,
+    reply_from,
 )
 
 EASTERN = ZoneInfo("America/New_York")
@@ -93,15 +92,7 @@ def test_an_email_opt_out_is_listed_but_outside_tc3() -> None:
 
 def _reply(ledger: Ledger, body: str, received_at: datetime, processed_at: datetime) -> None:
     """A text from the borrower's mobile, applied by the orchestrator at ``processed_at``."""
-    reply = InboundMessageReceived(
-        from_number=MOBILE,
-        to_number="+18005550111",
-        body=body,
-        vendor="v",
-        external_id=f"SM{len(ledger.entries)}",
-        received_at=received_at,
-    )
-    ledger.send(B, reply, processed_at, topic=OUTCOMES)
+    reply_from(ledger, MOBILE, body, received_at, processed_at)
 
 
 def test_a_stop_reply_is_a_revocation_processed_when_the_reply_was() -> None:
