@@ -102,6 +102,11 @@ class Worker:
         async with self.lock:
             for p in partitions:
                 self.dispatcher.revoke(p)
+            # The reader stops following them too: given back (an eager rebalance revokes every
+            # partition, then assigns them again), a partition's state starts empty and must be
+            # read from the beginning, its holds, consent and authorisations all (P1, P6).
+            async with self._reading:
+                await self.ledger.assign(set(self.dispatcher.states))
 
     async def assign(self, partitions: set[int]) -> None:
         async with self.lock:

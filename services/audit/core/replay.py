@@ -95,6 +95,18 @@ __all__ = [
 ]
 
 
+# The decision core's revision (``CORE_REVISION``) from which replies are kept with their
+# number: an entry written by an earlier one is not held to it.
+KEPT_FROM_REVISION = 11
+
+
+def keeps_opt_outs(strategy_version: str) -> bool:
+    """Whether the core that wrote an entry keeps opt-outs with their number: its strategy
+    version ends ``.r<revision>`` (``orchestrator.context``); one that does not is held to it."""
+    _, _, revision = strategy_version.rpartition(".r")
+    return not revision.isdigit() or int(revision) >= KEPT_FROM_REVISION
+
+
 def _kept_for(state: BorrowerState, m: ConsentRevoked) -> bool:
     """Whether an opt-out kept for one of the revoked person's numbers gives this revocation."""
     party = state.parties.get(m.party_id)
@@ -268,7 +280,7 @@ class Auditor:
         if isinstance(message, InboundMessageReceived) and not entry.duplicate and known:
             self._opt_out_honoured(state, entry, message, derived)
         profiled = isinstance(message, BorrowerProfiled | PartyLinked) and not entry.duplicate
-        if profiled:
+        if profiled and keeps_opt_outs(entry.strategy_version):
             assert isinstance(message, BorrowerProfiled | PartyLinked)
             self._kept_honoured(state, entry, message.party_id, derived)
         if not known:
@@ -349,7 +361,7 @@ class Auditor:
             and d.received_at == m.received_at
         }
         unkept = [channel.value for channel, whole in revokes if (channel, whole) not in kept]
-        if unkept:
+        if unkept and keeps_opt_outs(entry.strategy_version):
             self.report.findings.append(
                 Finding(
                     "violation",

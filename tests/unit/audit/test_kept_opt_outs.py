@@ -146,3 +146,19 @@ def test_a_person_linked_at_a_number_that_said_stop_is_revoked_and_the_audit_agr
 def _derived(out: Any) -> list[dict[str, Any]]:
     derived: list[dict[str, Any]] = json.loads(out.value)["derived"]
     return derived
+
+
+def test_a_stop_recorded_before_replies_were_kept_is_not_held_to_it() -> None:
+    """An entry written by a core from before revision 11 could not keep the reply: a log
+    that revoked it as that core did is in order."""
+    ledger = ny_borrower()
+    reply_from(ledger, MOBILE, "STOP", NOON_NY, NOON_NY)
+    *before, stop_entry = ledger.entries
+
+    def as_written_by_r10(doc: dict[str, Any]) -> None:
+        _drop("number.opted_out")(doc)
+        doc["strategy_version"] = doc["strategy_version"].rpartition(".r")[0] + ".r10"
+
+    report = audit(ledger, [*before, edited(stop_entry, as_written_by_r10)]).report
+
+    assert "opt_out_not_honoured" not in {f.code for f in report.findings}
