@@ -64,9 +64,9 @@ class IntentDropped(Message):
 
 
 class NumberOptedOut(Message):
-    """An opt-out reply from a number no person on the borrower's file has yet (TC-2), as the
-    policy in force read it. Kept with the number, so that whoever is later found to have it
-    (a profile or link the orchestrator had not applied yet) is revoked from ``received_at``."""
+    """An opt-out reply (TC-2), as the policy in force read it, kept with the number it came
+    from: whoever a later profile or link gives the number (one the orchestrator had not applied
+    yet, or a person linked at a household phone) is revoked from ``received_at``."""
 
     TYPE = "number.opted_out"
     number: PhoneNumber
@@ -76,6 +76,11 @@ class NumberOptedOut(Message):
     )
     received_at: AwareDatetime
     words: str | None = Field(default=None, max_length=160, description="What the reply said")
+
+    @property
+    def revoked_address(self) -> str | None:
+        """The address a revocation from it names: None for the whole medium."""
+        return None if self.whole_medium else self.number
 
 
 class InputRef(Message):

@@ -12,7 +12,7 @@ from datetime import datetime
 from contracts import Message
 from contracts.decisions import ContactDecided, Evidence, Verdict, Window
 from contracts.ledger import LedgerEntry
-from contracts.tasks import CHANNEL_OF, SendEmail, SendLetter, Task
+from contracts.tasks import CHANNEL_OF, PlaceCall, SendEmail, SendLetter, SendSms, Task
 from contracts.upstream import BorrowerProfiled, PartyLinked
 from contracts.values import Email, PartyRole, Phone
 from events.envelope import derive_id, wrap
@@ -23,19 +23,13 @@ def authorise(d: Dispatcher, *tasks: Task, borrower_id: str, partition: int = 0)
     """Have ``d`` read the entries the orchestrator writes before ``tasks``: each task's person
     with its number or mailbox (added to what the worker knows of them), then the authorised
     decision each task follows, with the task."""
-    state = d.states[partition].borrowers.get(borrower_id)
     for task in tasks:
         if isinstance(task, SendLetter):
             continue  # a letter goes to the person's postal address: tests give none
+        state = d.states[partition].borrowers.get(borrower_id)
         party = state.parties.get(task.party_id) if state is not None else None
-        phones = party.phones if party is not None else ()
-        emails = party.emails if party is not None else ()
-        if isinstance(task, SendEmail):
-            emails = (*emails, Email(address=task.to))
-        else:
-            phones = (*phones, Phone(number=task.to))
-        d.restore_ledger(partition, _profile(borrower_id, task, phones, emails))
-        state = d.states[partition].borrowers[borrower_id]
+        known = (party.phones, party.emails) if party is not None else ((), ())
+        d.restore_ledger(partition, _profile(borrower_id, task, *_adding(task, *known)))
     d.restore_ledger(partition, authorising_entry(*tasks, borrower_id=borrower_id))
 
 
@@ -48,15 +42,20 @@ def ledger_before(*tasks: Task, borrower_id: str) -> list[bytes]:
         if isinstance(task, SendLetter):
             continue
         _, phones, emails = contacts.get(task.party_id, (task, (), ()))
-        if isinstance(task, SendEmail):
-            emails = (*emails, Email(address=task.to))
-        else:
-            phones = (*phones, Phone(number=task.to))
-        contacts[task.party_id] = (task, phones, emails)
+        contacts[task.party_id] = (task, *_adding(task, phones, emails))
     return [
         *(_profile(borrower_id, *known) for known in contacts.values()),
         authorising_entry(*tasks, borrower_id=borrower_id),
     ]
+
+
+def _adding(
+    task: SendSms | SendEmail | PlaceCall, phones: tuple[Phone, ...], emails: tuple[Email, ...]
+) -> tuple[tuple[Phone, ...], tuple[Email, ...]]:
+    """A person's numbers and mailboxes with the task's destination added."""
+    if isinstance(task, SendEmail):
+        return phones, (*emails, Email(address=task.to))
+    return (*phones, Phone(number=task.to)), emails
 
 
 def _profile(

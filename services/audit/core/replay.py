@@ -113,7 +113,7 @@ def _kept_for(state: BorrowerState, m: ConsentRevoked) -> bool:
     return party is not None and any(
         kept.channel is m.channel
         and kept.received_at == m.received_at
-        and m.address == (None if kept.whole_medium else kept.number)
+        and m.address == kept.revoked_address
         and m.purpose is None
         for phone in party.phones
         for kept in state.number_opt_outs.get(phone.number, ())
@@ -201,8 +201,8 @@ class Auditor:
         self._partition_of: dict[str, int] = {}  # borrower -> the partition its id hashes to
         self._clock: dict[int, datetime] = {}  # ledger partition -> the latest clock on it
         self._offset: dict[tuple[str, int], int] = {}  # input partition -> its last offset
-        # (borrower, medium, number or None for the whole medium, received) -> when an opt-out
-        # from a number not on file was kept: when it was honoured, for TC-3.
+        # (borrower, medium, number or None for the whole medium, received) -> when a reply's
+        # opt-out was kept with its number: when it was honoured, for TC-3.
         self._kept_at: dict[tuple[str, Channel, str | None, datetime], datetime] = {}
 
     def _ctx(self, version: str) -> Context | None:
@@ -452,7 +452,7 @@ class Auditor:
                 for kept in state.number_opt_outs.get(phone.number, ())
                 if not any(
                     channel is kept.channel
-                    and address == (None if kept.whole_medium else kept.number)
+                    and address == kept.revoked_address
                     and received_at >= kept.received_at
                     for channel, address, received_at in revoked
                 )
@@ -626,8 +626,7 @@ class Auditor:
         elif isinstance(m, SendSms | SendEmail | PlaceCall | SendLetter):
             self._task(entry, m)
         elif isinstance(m, NumberOptedOut):
-            address = None if m.whole_medium else m.number
-            key = (entry.borrower_id, m.channel, address, m.received_at)
+            key = (entry.borrower_id, m.channel, m.revoked_address, m.received_at)
             self._kept_at.setdefault(key, entry.now)
         else:
             self._consent(state, entry, m, source)

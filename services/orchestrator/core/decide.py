@@ -96,8 +96,8 @@ from services.strategy.core.segments import classify
 # after payment in full or the legal hand-off nor a plan after the hand-off schedules anything,
 # a reply naming a medium revokes it at every number ("don't text me", "stop calling"), and a
 # borrower reached (their segment no longer asks contact persons) withdraws waiting inquiries;
-# 11: an opt-out reply from a number not on file yet is kept (NumberOptedOut) and revokes that
-# number for whoever a later profile or link gives it.
+# 11: an opt-out reply is kept with its number (NumberOptedOut) and revokes it for whoever a
+# later profile or link gives it (a number not on file yet, a household phone).
 CORE_REVISION = 11
 
 
@@ -833,7 +833,7 @@ def kept_opt_outs(state: BorrowerState, party_id: str) -> list[Message]:
     latest: dict[tuple[Channel, str | None], NumberOptedOut] = {}
     for phone in party.phones:
         for kept in state.number_opt_outs.get(phone.number, ()):
-            key = (kept.channel, None if kept.whole_medium else kept.number)
+            key = (kept.channel, kept.revoked_address)
             if key not in latest or kept.received_at > latest[key].received_at:
                 latest[key] = kept
     out: list[Message] = []

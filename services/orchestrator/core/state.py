@@ -259,8 +259,8 @@ class BorrowerState:
     # who a phone number or email belongs to, for inbound replies and receipts
     addresses: dict[str, str] = field(default_factory=dict)
     segment: Segment | None = None  # as last recorded (SegmentAssigned)
-    # Opt-out replies from numbers no one on file had when they came (NumberOptedOut), by
-    # number: applied to whoever a profile or link later gives the number (decide._kept).
+    # Opt-out replies (NumberOptedOut), by the number they came from: applied to whoever a
+    # profile or link later gives the number (decide.kept_opt_outs).
     number_opt_outs: dict[str, tuple[NumberOptedOut, ...]] = field(default_factory=dict)
 
     def party(self, party_id: str) -> Party | None:
