@@ -41,6 +41,11 @@ class OutcomeKind(StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"  # P2: request may have left; never resent
     EXPIRED = "expired"  # not dispatched: its window had closed
     CANCELLED = "cancelled"  # not dispatched: revoked or held since authorised (P6)
+    # The vendor refused a text because the person opted out of our texts with the vendor (a
+    # STOP it received and blocks on, Twilio error 21610): nothing reached them, and they are
+    # revoked at that number (TC-2). Written only for such a refusal: a build from before the
+    # value reads every other outcome (deploy the readers first, ADR 0019).
+    OPTED_OUT = "opted_out"
 
 
 class DispatchStarted(Message):

@@ -26,6 +26,9 @@ _SMS: dict[str, OutcomeKind | None] = {
     "canceled": OutcomeKind.FAILED,
 }
 
+# Twilio: "Attempt to send to unsubscribed recipient" (the person texted STOP to the sender).
+_OPTED_OUT_CODE = "21610"
+
 _CALL: dict[str, OutcomeKind | None] = {
     "queued": None,
     "initiated": None,
@@ -68,8 +71,12 @@ def read_receipt(form: Mapping[str, str]) -> Receipt | None:
         kind = _SMS[status]
         if kind is None:
             return None
-        detail = f"error_code={form['ErrorCode']}" if form.get("ErrorCode") else ""
-        return Receipt(Channel.SMS, kind, form["MessageSid"], detail)
+        code = form.get("ErrorCode", "")
+        if code == _OPTED_OUT_CODE and kind in (OutcomeKind.FAILED, OutcomeKind.UNDELIVERED):
+            # Sent through a messaging service, a text to a person who texted STOP is taken,
+            # then fails with the same code the REST API answers with (TC-2).
+            kind = OutcomeKind.OPTED_OUT
+        return Receipt(Channel.SMS, kind, form["MessageSid"], f"error_code={code}" if code else "")
     if form.get("CallSid") and form.get("CallStatus"):
         return _call_receipt(form)
     raise ValueError("neither MessageSid+MessageStatus nor CallSid+CallStatus present")

@@ -222,15 +222,30 @@ class Simulation:
         self.upstream_published += len(futures)
         return len(futures)
 
-    async def tick(self, t: datetime) -> None:
-        """Advance simulated time: STOP replies due by then, then a tick to every partition."""
+    async def reply_until(self, t: datetime) -> None:
+        """Send every STOP reply due by ``t`` in time order with the upstream events, each
+        applied before the events after it: the gateway stamps a reply with the clock, and
+        TC-4's five minutes for the confirmation run from then. Applied after a later event had
+        moved its partition's clock past it, the reply would find those minutes gone."""
         while self.next_stop < len(self.stops) and self.stops[self.next_stop][0] <= t:
-            # The reply arrives at its own time, not the step's: the gateway stamps it with the
-            # clock, and TC-4's 5-minute confirmation window runs from then.
-            self.clock.advance_to(self.stops[self.next_stop][0])
-            await self.sim.send_inbound(self.stops[self.next_stop][1], self.sms_from, "STOP")
-            self.stops_sent += 1
-            self.next_stop += 1
+            if await self.publish_until(self.stops[self.next_stop][0]):
+                await self.settle()
+            await self._reply()
+            await self.settle()
+
+    async def _reply(self) -> None:
+        # The reply arrives at its own time, not the step's.
+        at, number = self.stops[self.next_stop]
+        self.clock.advance_to(at)
+        await self.sim.send_inbound(number, self.sms_from, "STOP")
+        self.stops_sent += 1
+        self.next_stop += 1
+
+    async def tick(self, t: datetime) -> None:
+        """Advance simulated time: STOP replies due by then not sent yet (``step`` sends them in
+        order with the events), then a tick to every partition."""
+        while self.next_stop < len(self.stops) and self.stops[self.next_stop][0] <= t:
+            await self._reply()
         self.clock.advance_to(t)
         futures = []
         for p, key in self.keys.items():
@@ -270,6 +285,7 @@ class Simulation:
     async def step(self, t: datetime) -> None:
         # The previous step ended settled; with no new upstream events there is nothing to wait
         # for before the tick (most night-time steps), so skip that barrier.
+        await self.reply_until(t)
         if await self.publish_until(t):
             await self.settle()
         await self.tick(t)

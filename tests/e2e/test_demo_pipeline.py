@@ -64,7 +64,7 @@ async def ran(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ran:
             run = await run_demo(
                 stop_rate=0.3,
                 borrowers=60,
-                days=5,
+                days=7,  # long enough for STOPs from the US, where TC-4 confirms them
                 seed=5,
                 step_minutes=60,
                 out_dir=out,
@@ -149,6 +149,31 @@ async def test_after_stop_only_the_confirmation_text_goes_to_that_number(ran: Ra
     assert revoked_at, "the run should include STOP replies"
     assert all(purpose == "opt_out_confirmation" for _, purpose in texts_after)
     assert max(Counter(to for to, _ in texts_after).values(), default=0) <= 1
+
+
+async def test_a_text_the_vendor_refused_for_a_stop_is_kept_as_an_opt_out(ran: Ran) -> None:
+    """TC-2: the simulator blocks a number that texted STOP to it, as Twilio does (21610), so
+    Parley's own confirmation to it is refused. Each refusal reaches the orchestrator as
+    opted_out, over the broker, and is kept with the number in the entry that applied it."""
+
+    def opted_out(envelope: dict[str, Any] | None) -> bool:
+        return (
+            envelope is not None
+            and envelope["type"] == "contact.outcome"
+            and envelope["payload"]["outcome"] == "opted_out"
+        )
+
+    refused = {o["payload"]["attempt_id"] for o in ran.values("outcomes") if opted_out(o)}
+    kept = {
+        e["event"]["payload"]["attempt_id"]
+        for e in ran.values("ledger")
+        if opted_out(e["event"])
+        and not e["duplicate"]
+        and any(d["type"] == "number.opted_out" for d in e["derived"])
+    }
+
+    assert refused, "the run should include texts refused after a STOP"
+    assert kept == refused
 
 
 async def test_no_pii_in_keys_headers_or_logs(ran: Ran) -> None:

@@ -42,6 +42,7 @@ from contracts import (
     ConsentGranted,
     ConsentRevoked,
     ContactDecided,
+    ContactOutcomeRecorded,
     DeceasedReported,
     DisputeOpened,
     DisputeResolved,
@@ -55,7 +56,7 @@ from contracts import (
     TimerScheduled,
 )
 from contracts.decisions import Verdict
-from contracts.outcomes import DispatchStarted
+from contracts.outcomes import DispatchStarted, OutcomeKind
 from contracts.tasks import CHANNEL_OF, PlaceCall, SendEmail, SendLetter, SendSms, Task
 from contracts.values import Channel, PartyRole, Phone, PhoneType
 from events.envelope import Envelope
@@ -66,6 +67,7 @@ from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, Revocation
 from services.audit.core.snapshot import snapshot
 from services.compliance.core import Policy, evaluate, obligations
+from services.compliance.core.consent import revoked_for_every_purpose
 from services.compliance.core.keywords import names_an_opt_out, revoked_by
 from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
@@ -117,6 +119,55 @@ def _kept_for(state: BorrowerState, m: ConsentRevoked) -> bool:
         and m.purpose is None
         for phone in party.phones
         for kept in state.number_opt_outs.get(phone.number, ())
+    )
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A text the vendor refused because the person opted out with it (``OPTED_OUT``)."""
+
+    attempt_id: str
+    number: str
+    reported_at: datetime
+
+
+def _refused_text(
+    state: BorrowerState, entry: RecordedEntry, message: Message | None
+) -> _Refusal | None:
+    """The refusal an entry applied, if its input is one, of a text Parley authorised."""
+    if (
+        not isinstance(message, ContactOutcomeRecorded)
+        or message.outcome is not OutcomeKind.OPTED_OUT
+        or entry.duplicate
+    ):
+        return None
+    attempt = state.attempts.get(message.attempt_id)
+    if attempt is None or attempt.channel is not Channel.SMS or attempt.to is None:
+        return None
+    return _Refusal(message.attempt_id, attempt.to, message.reported_at)
+
+
+def _from_refusal(refused: _Refusal, m: Message) -> bool:
+    """Whether ``m`` keeps the refused text's opt-out with its number (``vendor_opt_out``)."""
+    return (
+        isinstance(m, NumberOptedOut)
+        and m.number == refused.number
+        and m.channel is Channel.SMS
+        and not m.whole_medium
+        and m.received_at == refused.reported_at
+    )
+
+
+def _revoked_by_refusal(state: BorrowerState, refused: _Refusal, m: Message) -> bool:
+    """Whether ``m`` is a revocation the refusal gives: texts to that number, for a person on
+    file with it, received when the vendor refused."""
+    return (
+        isinstance(m, ConsentRevoked)
+        and m.channel is Channel.SMS
+        and m.address == refused.number
+        and m.purpose is None
+        and m.received_at == refused.reported_at
+        and m.party_id in holders(state, refused.number)
     )
 
 
@@ -277,12 +328,7 @@ class Auditor:
         else:
             derived = recorded
         self._derivable(state, entry, message, derived)
-        if isinstance(message, InboundMessageReceived) and not entry.duplicate and known:
-            self._opt_out_honoured(state, entry, message, derived)
-        profiled = isinstance(message, BorrowerProfiled | PartyLinked) and not entry.duplicate
-        if profiled and keeps_opt_outs(entry.strategy_version):
-            assert isinstance(message, BorrowerProfiled | PartyLinked)
-            self._kept_honoured(state, entry, message.party_id, derived)
+        source = self._opt_outs_honoured(state, entry, message, derived, known)
         if not known:
             self._find(
                 "unverifiable",
@@ -300,7 +346,31 @@ class Auditor:
                 # difference) each decision is re-proved on its own.
                 self._reprove(state, entry, m, gate_again=not exact)
             evolve(state, m, now)
-            self._note(state, entry, m, "kept" if profiled else "reply")
+            self._note(state, entry, m, source)
+
+    def _opt_outs_honoured(
+        self,
+        state: BorrowerState,
+        entry: RecordedEntry,
+        message: Message | None,
+        derived: list[Message],
+        known: bool,
+    ) -> str:
+        """TC-2, for each way an opt-out reaches Parley; the way this entry's revocations came
+        (TC-3 evidence): a reply, one kept for a number a profile or link gives, or a text the
+        vendor refused."""
+        if isinstance(message, InboundMessageReceived) and not entry.duplicate and known:
+            self._opt_out_honoured(state, entry, message, derived)
+        if isinstance(message, BorrowerProfiled | PartyLinked) and not entry.duplicate:
+            if keeps_opt_outs(entry.strategy_version):
+                self._kept_honoured(state, entry, message.party_id, derived)
+            return "kept"
+        refused = _refused_text(state, entry, message)
+        if refused is not None:
+            if known:
+                self._vendor_opt_out_honoured(state, entry, refused, derived)
+            return "vendor"
+        return "reply"
 
     def _in_order(self, entry: RecordedEntry, partition: int, now: datetime) -> None:
         """A ledger partition is written by one orchestrator in input order, on a clock that
@@ -418,19 +488,59 @@ class Auditor:
         or link gives the person revoked; an opt-out is kept only from a reply."""
         replied = isinstance(message, InboundMessageReceived) and not entry.duplicate
         profiled = isinstance(message, BorrowerProfiled | PartyLinked) and not entry.duplicate
+        refused = _refused_text(state, entry, message)
         for m in derived:
             if (
                 not isinstance(m, _DERIVABLE)
-                or (isinstance(m, NumberOptedOut) and not replied)
+                or (
+                    isinstance(m, NumberOptedOut)
+                    and not replied
+                    and not (refused and _from_refusal(refused, m))
+                )
                 or (
                     isinstance(m, ConsentRevoked)
                     and not replied
                     and not (profiled and _kept_for(state, m))
+                    and not (refused and _revoked_by_refusal(state, refused, m))
                 )
             ):
                 self._find(
                     "mismatch", "underivable_event", entry, f"{m.TYPE} is not derived by Parley"
                 )
+
+    def _vendor_opt_out_honoured(
+        self, state: BorrowerState, entry: RecordedEntry, refused: _Refusal, derived: list[Message]
+    ) -> None:
+        """TC-2: a text the vendor refused because the person opted out with it is kept with
+        the number, and revokes texts to it for everyone on file with it, in the entry that
+        applied the refusal, unless such a revocation already stood for them."""
+        kept = any(_from_refusal(refused, m) for m in derived)
+        missing = [] if kept else ["not kept with the number"]
+        revoked = {
+            m.party_id
+            for m in derived
+            if isinstance(m, ConsentRevoked) and _revoked_by_refusal(state, refused, m)
+        }
+        missing += [
+            f"no revocation for {holder}"
+            for holder in holders(state, refused.number)
+            if holder not in revoked
+            and not revoked_for_every_purpose(
+                tuple(state.parties[holder].consents), Channel.SMS, refused.number, entry.now
+            )
+        ]
+        if missing:
+            self.report.findings.append(
+                Finding(
+                    "violation",
+                    "opt_out_not_honoured",
+                    entry.borrower_id,
+                    f"the vendor refused text {refused.attempt_id}: the person opted out with it;"
+                    f" {', '.join(missing)}",
+                    entry_id=entry.entry_id,
+                    rule="TC-2",
+                )
+            )
 
     def _kept_honoured(
         self, state: BorrowerState, entry: RecordedEntry, party_id: str, derived: list[Message]

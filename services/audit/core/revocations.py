@@ -33,8 +33,10 @@ class Revocation:
     channel: Channel
     scope: str  # "address" or "medium"
     purpose: Purpose | None
-    source: str  # "upstream" (an input event), "reply" (from an opt-out reply) or "kept" (a
-    # reply from a number not on file then, applied when a profile or link gave it to them)
+    # "upstream" (an input event), "reply" (from an opt-out reply), "kept" (a reply kept with
+    # its number, applied when a profile or link gave the number to them) or "vendor" (a text
+    # the vendor refused because the person had opted out with it)
+    source: str
     received_at: datetime
     processed_at: datetime  # the clock of the ledger entry that recorded it
     deadline: datetime | None  # None where TC-3 does not apply (email, letters, before 2025-04-11)

@@ -25,6 +25,10 @@ _REJECTED = {408, 429}
 _IN_FLIGHT = 409
 # Raised before any byte of the request left: always safe to retry, nothing reached the vendor.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# "Attempt to send to unsubscribed recipient": the person texted STOP to this sender and the
+# vendor blocks it until they text START. A STOP whose webhook never reached us (or reached no
+# borrower's file) still binds us (TC-2): the outcome says so, and the orchestrator revokes.
+_OPTED_OUT_CODE = "21610"
 
 
 def _now() -> datetime:
@@ -149,7 +153,12 @@ class TwilioRestAdapter:
             )
         # Only the vendor's numeric error code: its message text may quote the number (P7).
         code = body.get("code", "")
-        return SendResult(self._vendor, OutcomeKind.FAILED, detail=f"http_{status} code={code}")
+        kind = (
+            OutcomeKind.OPTED_OUT
+            if self._channel is Channel.SMS and str(code) == _OPTED_OUT_CODE
+            else OutcomeKind.FAILED
+        )
+        return SendResult(self._vendor, kind, detail=f"http_{status} code={code}")
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -89,6 +89,9 @@ class VendorSimulator:
         if not self.config.inbound_url:
             raise RuntimeError("SimConfig.inbound_url is not set")
         self.ledger.inbound_sent += 1
+        keyword = vendor_logic.opts_out(body) if self.config.stop_blocks else None
+        if keyword is not None:  # the vendor acts on it whether or not the webhook gets through
+            self.ledger.keyword(from_, to, keyword)
         sid = "SM" + vendor_logic.digest("inbound", str(self.ledger.inbound_sent), from_, body)
         params = {
             "MessageSid": sid,
@@ -147,6 +150,10 @@ class VendorSimulator:
         if not form.get("To") or not form.get("From") or not form.get(content_field):
             return _error(400, 21604, f"'To', 'From' and '{content_field}' are required")
 
+        refused = self.config.stop_blocks and self.ledger.refuses(form["To"], form["From"])
+        if route == "messages" and refused:
+            log.info("sim.opted_out", to_hash=to_hash(form["To"]))
+            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
         reply = next_reply(self.config, route)
         if reply.status >= 300:
             log.info("sim.fault", route=route, status=reply.status)

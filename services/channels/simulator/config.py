@@ -59,6 +59,9 @@ class SimConfig(BaseModel):
     sms_delivered_weight: int = Field(default=1, ge=0)
     disposition_weights: dict[Disposition, int] = Field(default_factory=_dispositions)
     inbound_url: str | None = None
+    # As Twilio does by default: a person who texts an opt-out keyword to one of our numbers is
+    # blocked from it (error 21610) until they text START; whether their text reached us or not.
+    stop_blocks: bool = True
 
 
 def next_reply(config: SimConfig, route: Route) -> Reply:

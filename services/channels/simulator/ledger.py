@@ -43,6 +43,7 @@ class _RouteBook:
     requests: int = 0
     accepted: int = 0
     replayed: int = 0
+    refused_opted_out: int = 0  # texts refused with 21610: the person had texted STOP
     by_token: Counter[str] = field(default_factory=Counter)
     by_to_hash: Counter[str] = field(default_factory=Counter)
 
@@ -51,6 +52,7 @@ class _RouteBook:
             "requests": self.requests,
             "accepted": self.accepted,
             "replayed": self.replayed,
+            "refused_opted_out": self.refused_opted_out,
             "by_token": dict(self.by_token),
             "by_to_hash": dict(self.by_to_hash),
         }
@@ -74,6 +76,22 @@ class Ledger:
         self.resources: list[Resource] = []
         self.callbacks_sent = 0
         self.inbound_sent = 0
+        # (person's number, our number) pairs the person opted out of with a keyword.
+        self.opted_out: set[tuple[str, str]] = set()
+
+    def keyword(self, person: str, ours: str, opted_out: bool) -> None:
+        """A keyword text from ``person`` to ``ours``: blocks that pair, or lifts the block."""
+        if opted_out:
+            self.opted_out.add((person, ours))
+        else:
+            self.opted_out.discard((person, ours))
+
+    def refuses(self, to: str, from_: str) -> bool:
+        """Whether a text to ``to`` from ``from_`` is refused: the person opted out of it."""
+        if (to, from_) in self.opted_out:
+            self._books["messages"].refused_opted_out += 1
+            return True
+        return False
 
     def saw_request(self, route: Route) -> None:
         self._books[route].requests += 1

@@ -28,6 +28,23 @@ _CALL_STATUS: dict[str, tuple[str, str | None]] = {
 }
 
 
+# Twilio's default keywords, matched as the whole text, any case (its "single word" rule).
+_OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+_OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+
+
+def opts_out(body: str) -> bool | None:
+    """Whether an inbound text opts its sender out (True), back in (False), or neither (None)."""
+    word = body.strip().upper()
+    if word in _OPT_OUT_KEYWORDS:
+        return True
+    if word in _OPT_IN_KEYWORDS:
+        return False
+    return None
+
+
 def sign(url: str, params: Iterable[tuple[str, str]], auth_token: str) -> str:
     """Twilio's X-Twilio-Signature: HMAC-SHA1 over URL + distinct name/value pairs, sorted."""
     payload = url + "".join(name + value for name, value in sorted(set(params)))

@@ -120,6 +120,17 @@ def resolve(
     return Ledger(revocation=latest, grants=standing_grants)
 
 
+def revoked_for_every_purpose(
+    consents: tuple[ConsentRecord, ...], channel: Channel, to: str, at: datetime
+) -> bool:
+    """Whether a revocation of ``channel`` at ``to`` for every purpose stands at ``at``: one a
+    further opt-out at that address would only repeat. Read from the records that name no
+    purpose, since a grant for one purpose lifts a revocation for that purpose only."""
+    blanket = tuple(c for c in consents if c.purpose is None)
+    # Any purpose: with only blanket records, each one reads them alike.
+    return resolve(blanket, channel, to, Purpose.COLLECTION, at).revocation is not None
+
+
 def confirmation_allowed(
     rule: schema.ConfirmationRule,
     ledger: Ledger,

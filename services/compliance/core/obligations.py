@@ -20,7 +20,12 @@ from services.compliance.core.model import AttemptRecord
 from services.compliance.core.policy import Policy
 
 # Attempts that never left (not a communication, and not a notice given).
-_NEVER_SENT = {OutcomeKind.EXPIRED, OutcomeKind.CANCELLED, OutcomeKind.FAILED}
+_NEVER_SENT = {
+    OutcomeKind.EXPIRED,
+    OutcomeKind.CANCELLED,
+    OutcomeKind.FAILED,
+    OutcomeKind.OPTED_OUT,  # the vendor refused it: the person had opted out with the vendor
+}
 # A notice that came back did not reach the consumer: it was not given.
 _NOT_GIVEN = _NEVER_SENT | {OutcomeKind.BOUNCED, OutcomeKind.UNDELIVERED}
 # Purposes that convey information about the debt: the first one starts RF-20's clock. A

@@ -44,6 +44,7 @@ from contracts.ledger import (
     TimerFired,
     TimerScheduled,
 )
+from contracts.outcomes import OutcomeKind
 from contracts.strategy import (
     HandedOffToLegal,
     RepaymentPlanBroken,
@@ -98,7 +99,9 @@ from services.strategy.core.segments import classify
 # borrower reached (their segment no longer asks contact persons) withdraws waiting inquiries;
 # 11: an opt-out reply is kept with its number (NumberOptedOut) and revokes it for whoever a
 # later profile or link gives it (a number not on file yet, a household phone).
-CORE_REVISION = 11
+# 12: a text the vendor refused because the person opted out with it (OutcomeKind.OPTED_OUT)
+# is kept with the number and revokes texts to it (vendor_opt_out).
+CORE_REVISION = 12
 
 
 @dataclass(frozen=True)
@@ -526,6 +529,8 @@ def _on_outcome(
     loan = state.loans.get(attempt.loan_id) if attempt else None
     if attempt is None or loan is None:
         return []
+    if m.outcome is OutcomeKind.OPTED_OUT:
+        return vendor_opt_out(state, attempt, m, now)  # nothing else follows a refused text
     playbook = ctx.playbook_for(loan)
     intents = ask.on_outcome(
         state, attempt, m.outcome, now, today, playbook, _posture(state, playbook)
@@ -820,6 +825,37 @@ def _inbound(
         for revoked in out:
             evolve(shadow, revoked, now)
         out.extend(gate(shadow, confirmation, now, ctx, Batch()))
+    return out
+
+
+def vendor_opt_out(
+    state: BorrowerState, attempt: Attempt, m: ContactOutcomeRecorded, now: datetime
+) -> list[Message]:
+    """TC-2: a text the vendor refused because the person opted out with it (they texted STOP
+    to our number; the vendor blocks it, Twilio 21610) is an opt-out Parley has now received,
+    though the STOP itself never reached us, or reached no borrower's file with that number.
+    It is kept with the number, and revokes texts to it for everyone on file with it who has no
+    such revocation standing (a confirmation of a STOP we did get is refused too). Received
+    when the vendor said so: when the person texted is not known. No confirmation (TC-4): the
+    vendor confirmed the STOP when it took it, and refuses ours."""
+    number = attempt.to
+    if attempt.channel is not Channel.SMS or number is None:
+        return []
+    received = m.reported_at
+    out: list[Message] = [NumberOptedOut(number=number, channel=Channel.SMS, received_at=received)]
+    out += [
+        ConsentRevoked(
+            party_id=holder,
+            channel=Channel.SMS,
+            address=number,
+            received_at=received,
+            effective_at=received,
+        )
+        for holder in holders(state, number)
+        if not consent.revoked_for_every_purpose(
+            tuple(state.parties[holder].consents), Channel.SMS, number, now
+        )
+    ]
     return out
 
 

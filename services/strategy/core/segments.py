@@ -24,6 +24,8 @@ _NOT_REACHED = {
     OutcomeKind.BOUNCED,
     OutcomeKind.CONVERSATION_WRONG_PARTY,  # someone else answered: the borrower was not reached
 }
+# An OPTED_OUT text is in neither set: it never left, but it says the person has the number
+# and reads it (they texted STOP to it), so it ends a run of attempts that did not reach them.
 # Outcomes that say nothing about the borrower: a vendor took it, or it never left at all.
 _SILENT = {
     OutcomeKind.ACCEPTED,

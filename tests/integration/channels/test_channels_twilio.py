@@ -10,6 +10,7 @@ from services.channels.adapters import FailoverAdapter, is_unavailable
 from services.channels.retry import CircuitBreaker
 from services.channels.simulator import Reply
 from tests.integration.channels.channels_support import (
+    PHONE,
     RecordingSleep,
     fast_retry,
     running_simulator,
@@ -267,3 +268,40 @@ async def test_simulator_is_configurable_over_http() -> None:
     assert result.outcome is OutcomeKind.ACCEPTED
     assert stats["messages"]["requests"] == 2
     assert stats["messages"]["by_token"] == {"att-config": 1}
+
+
+# A webhook that cannot be delivered: the STOP reaches the vendor and goes no further.
+_NOWHERE = "http://127.0.0.1:9/webhooks/inbound"
+
+
+async def test_a_text_to_someone_who_texted_stop_to_the_vendor_is_opted_out() -> None:
+    """The person texted STOP to our number and the webhook never reached us: the vendor
+    refuses our next text with 21610, and the adapter says why (TC-2), until they text START.
+    The refusal is not "unavailable": no other vendor is tried for that text."""
+    sleep = RecordingSleep()
+    async with running_simulator(inbound_url=_NOWHERE) as (sim, url):
+        adapter = twilio_sms(url, sleep)
+        await sim.send_inbound(PHONE, "+15005550006", "STOP")
+
+        refused = await adapter.send(sms("att-after-stop"))
+        await sim.send_inbound(PHONE, "+15005550006", "START")
+        accepted = await adapter.send(sms("att-after-start"))
+        await adapter.aclose()
+
+    assert (refused.outcome, refused.detail) == (OutcomeKind.OPTED_OUT, "http_400 code=21610")
+    assert not is_unavailable(refused)
+    assert accepted.outcome is OutcomeKind.ACCEPTED
+    stats = sim.stats()["messages"]
+    assert (stats["refused_opted_out"], stats["accepted"]) == (1, 1)
+
+
+async def test_a_stop_to_another_of_our_numbers_blocks_only_that_one() -> None:
+    sleep = RecordingSleep()
+    async with running_simulator(inbound_url=_NOWHERE) as (sim, url):
+        adapter = twilio_sms(url, sleep)
+        await sim.send_inbound(PHONE, "+15005550009", "STOP")
+
+        result = await adapter.send(sms("att-other-number"))
+        await adapter.aclose()
+
+    assert result.outcome is OutcomeKind.ACCEPTED

@@ -8,7 +8,13 @@ from contracts.outcomes import OutcomeKind
 from contracts.values import Channel
 from services.channels.simulator import SimConfig
 from services.channels.simulator.config import Reply, next_reply
-from services.channels.simulator.vendor_logic import arrange, call_statuses, pick, sms_statuses
+from services.channels.simulator.vendor_logic import (
+    arrange,
+    call_statuses,
+    opts_out,
+    pick,
+    sms_statuses,
+)
 from services.gateway.dedupe import SeenKeys
 from services.gateway.receipts import read_receipt
 
@@ -28,6 +34,45 @@ def test_sms_statuses_normalise_to_outcome_kinds(status: str, expected: OutcomeK
     receipt = read_receipt({"MessageSid": "SM1", "MessageStatus": status})
 
     assert (receipt.outcome if receipt else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        ("failed", "21610", OutcomeKind.OPTED_OUT),
+        ("undelivered", "21610", OutcomeKind.OPTED_OUT),
+        ("failed", "30003", OutcomeKind.FAILED),
+        ("undelivered", "30003", OutcomeKind.UNDELIVERED),
+    ],
+)
+def test_a_text_failed_because_the_person_opted_out_with_the_vendor_is_opted_out(
+    status: str, code: str, expected: OutcomeKind
+) -> None:
+    """Sent through a messaging service, a text to someone who texted STOP is taken, then
+    fails with 21610; any other error code is a plain failure. The code is kept as detail."""
+    receipt = read_receipt({"MessageSid": "SM1", "MessageStatus": status, "ErrorCode": code})
+
+    assert receipt is not None
+    assert (receipt.outcome, receipt.detail) == (expected, f"error_code={code}")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("STOP", True),
+        (" stop ", True),
+        ("Unsubscribe", True),
+        ("OPTOUT", True),
+        ("START", False),
+        ("unstop", False),
+        ("please stop", None),  # the vendor acts on the keyword alone; Parley reads the rest
+        ("", None),
+    ],
+)
+def test_the_simulator_reads_opt_out_keywords_as_twilio_does(
+    body: str, expected: bool | None
+) -> None:
+    assert opts_out(body) is expected
 
 
 @pytest.mark.parametrize(

@@ -9,86 +9,23 @@ evolved in turn."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from contracts import (
-    BorrowerProfiled,
-    ConsentGranted,
-    ConsentRevoked,
-    ContactDecided,
-    LoanOpened,
-    Message,
-    NumberOptedOut,
-    PartyLinked,
-    RequestContact,
+from contracts import ConsentGranted, ConsentRevoked, NumberOptedOut
+from contracts.values import Channel
+from tests.unit.orchestrator.builders import MOBILE, NOON_NY, B, stop
+from tests.unit.orchestrator.entries import (
+    BEFORE,
+    ann,
+    carl_at,
+    profile,
+    revocations,
+    step,
+    text,
+    verdict,
 )
-from contracts.values import Channel, PartyRole, Phone
-from services.compliance.core import load_policy
-from services.orchestrator.context import context_factory
-from services.orchestrator.core.decide import Context, decide
-from services.orchestrator.core.evolve import evolve
-from services.orchestrator.core.state import BorrowerState
-from services.orchestrator.settings import OrchestratorSettings
-from tests.unit.orchestrator.builders import MOBILE, NOON_NY, B, ny_profile, stop, usd
 
 NEW = "+15185550188"  # the borrower's new mobile (Albany), not on file when it says STOP
-BEFORE = NOON_NY - timedelta(days=1)
-
-
-def _ctx() -> Context:
-    settings = OrchestratorSettings(namespace="unit", partitions=4)
-    context_for, _ = context_factory(settings)
-    return context_for(load_policy(settings.policy))
-
-
-CTX = _ctx()
-
-
-def step(state: BorrowerState, message: Message, now: datetime) -> list[Message]:
-    """One ledger entry: fold the input, decide, fold what was derived."""
-    evolve(state, message, now)
-    derived = decide(state, message, now, CTX)
-    for m in derived:
-        evolve(state, m, now)
-    return derived
-
-
-def profile(*numbers: str) -> BorrowerProfiled:
-    return BorrowerProfiled(**{**ny_profile(B), "phones": tuple(Phone(number=n) for n in numbers)})
-
-
-def ann(*numbers: str) -> BorrowerState:
-    """Ann in Albany, with a debt to a first-party lender (no validation notice, RF-20), who
-    agreed to texts at any of her numbers."""
-    state = BorrowerState(B)
-    step(state, profile(*numbers), BEFORE)
-    step(
-        state,
-        LoanOpened(loan_id="L1", product="p", principal=usd(500), third_party_collector=False),
-        BEFORE,
-    )
-    step(state, ConsentGranted(party_id=B, channel=Channel.SMS, received_at=BEFORE), BEFORE)
-    return state
-
-
-def text(party_id: str, to: str, request_id: str) -> RequestContact:
-    return RequestContact(
-        request_id=request_id,
-        party_id=party_id,
-        loan_id="L1",
-        channel=Channel.SMS,
-        to=to,
-        requested_by="agent-7",
-    )
-
-
-def verdict(derived: list[Message]) -> str:
-    [decided] = [m for m in derived if isinstance(m, ContactDecided)]
-    return decided.verdict.value
-
-
-def revocations(derived: list[Message]) -> list[ConsentRevoked]:
-    return [m for m in derived if isinstance(m, ConsentRevoked)]
 
 
 def test_a_stop_from_a_number_not_on_file_is_kept_with_the_number() -> None:
@@ -133,13 +70,7 @@ def test_a_person_linked_later_at_a_number_that_said_stop_is_not_texted_there() 
     assert revocations(step(state, stop(MOBILE, "SM-mobile-1"), NOON_NY))  # Ann's own
     grant = ConsentGranted(party_id="c1", channel=Channel.SMS, received_at=BEFORE)
     step(state, grant, NOON_NY)
-    link = PartyLinked(
-        loan_id="L1",
-        party_id="c1",
-        role=PartyRole.CONTACT_PERSON,
-        name="Carl",
-        phones=(Phone(number=MOBILE),),
-    )
+    link = carl_at(MOBILE)
 
     linked = step(state, link, NOON_NY + timedelta(minutes=1))
 
