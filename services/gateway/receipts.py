@@ -72,7 +72,7 @@ def read_receipt(form: Mapping[str, str]) -> Receipt | None:
         if kind is None:
             return None
         code = form.get("ErrorCode", "")
-        if code == _OPTED_OUT_CODE and kind in (OutcomeKind.FAILED, OutcomeKind.UNDELIVERED):
+        if code == _OPTED_OUT_CODE and status in ("failed", "undelivered"):
             # Sent through a messaging service, a text to a person who texted STOP is taken,
             # then fails with the same code the REST API answers with (TC-2).
             kind = OutcomeKind.OPTED_OUT

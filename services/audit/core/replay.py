@@ -67,7 +67,7 @@ from services.audit.core.report import AuditReport, Finding
 from services.audit.core.revocations import Recorded, Revocation
 from services.audit.core.snapshot import snapshot
 from services.compliance.core import Policy, evaluate, obligations
-from services.compliance.core.consent import revoked_for_every_purpose
+from services.compliance.core.consent import revoked_last
 from services.compliance.core.keywords import names_an_opt_out, revoked_by
 from services.compliance.core.localtime import shareable
 from services.compliance.core.model import ContactIntent as GateIntent
@@ -525,9 +525,7 @@ class Auditor:
             f"no revocation for {holder}"
             for holder in holders(state, refused.number)
             if holder not in revoked
-            and not revoked_for_every_purpose(
-                tuple(state.parties[holder].consents), Channel.SMS, refused.number, entry.now
-            )
+            and not revoked_last(tuple(state.parties[holder].consents), Channel.SMS, refused.number)
         ]
         if missing:
             self.report.findings.append(

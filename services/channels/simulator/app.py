@@ -150,10 +150,6 @@ class VendorSimulator:
         if not form.get("To") or not form.get("From") or not form.get(content_field):
             return _error(400, 21604, f"'To', 'From' and '{content_field}' are required")
 
-        refused = self.config.stop_blocks and self.ledger.refuses(form["To"], form["From"])
-        if route == "messages" and refused:
-            log.info("sim.opted_out", to_hash=to_hash(form["To"]))
-            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
         reply = next_reply(self.config, route)
         if reply.status >= 300:
             log.info("sim.fault", route=route, status=reply.status)
@@ -169,6 +165,14 @@ class VendorSimulator:
         if resource is not None:
             log.info("sim.replayed", route=route, sid=resource.sid)
             return JSONResponse(resource.as_json(self.config.account_sid), status_code=201)
+        # After the replay: a message the vendor took before the person texted STOP was sent.
+        if (
+            route == "messages"
+            and self.config.stop_blocks
+            and self.ledger.refuses(form["To"], form["From"])
+        ):
+            log.info("sim.opted_out", to_hash=to_hash(form["To"]))
+            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
 
         resource = self._accept(route, form, token)
         if reply.hang:

@@ -120,15 +120,19 @@ def resolve(
     return Ledger(revocation=latest, grants=standing_grants)
 
 
-def revoked_for_every_purpose(
-    consents: tuple[ConsentRecord, ...], channel: Channel, to: str, at: datetime
-) -> bool:
-    """Whether a revocation of ``channel`` at ``to`` for every purpose stands at ``at``: one a
-    further opt-out at that address would only repeat. Read from the records that name no
-    purpose, since a grant for one purpose lifts a revocation for that purpose only."""
-    blanket = tuple(c for c in consents if c.purpose is None)
-    # Any purpose: with only blanket records, each one reads them alike.
-    return resolve(blanket, channel, to, Purpose.COLLECTION, at).revocation is not None
+def revoked_last(consents: tuple[ConsentRecord, ...], channel: Channel, to: str) -> bool:
+    """Whether the person's latest word on ``channel`` at ``to`` is a revocation for every
+    purpose: no grant that could cover that address, for any purpose and taking effect at any
+    time, was given after it. A further opt-out there would only repeat it; after such a grant
+    it would not (the grant outranks the older revocation for its purpose)."""
+    relevant = [
+        c for c in consents if c.channel == channel and _same_address(c.address, to, channel)
+    ]
+    revocations = [c for c in relevant if not c.granted and c.purpose is None]
+    if not revocations:
+        return False
+    latest = _order(max(revocations, key=_order))
+    return all(_order(g) < latest for g in relevant if g.granted)
 
 
 def confirmation_allowed(

@@ -530,7 +530,7 @@ def _on_outcome(
     if attempt is None or loan is None:
         return []
     if m.outcome is OutcomeKind.OPTED_OUT:
-        return vendor_opt_out(state, attempt, m, now)  # nothing else follows a refused text
+        return vendor_opt_out(state, attempt, m)  # nothing else follows a refused text
     playbook = ctx.playbook_for(loan)
     intents = ask.on_outcome(
         state, attempt, m.outcome, now, today, playbook, _posture(state, playbook)
@@ -829,13 +829,14 @@ def _inbound(
 
 
 def vendor_opt_out(
-    state: BorrowerState, attempt: Attempt, m: ContactOutcomeRecorded, now: datetime
+    state: BorrowerState, attempt: Attempt, m: ContactOutcomeRecorded
 ) -> list[Message]:
     """TC-2: a text the vendor refused because the person opted out with it (they texted STOP
     to our number; the vendor blocks it, Twilio 21610) is an opt-out Parley has now received,
     though the STOP itself never reached us, or reached no borrower's file with that number.
-    It is kept with the number, and revokes texts to it for everyone on file with it who has no
-    such revocation standing (a confirmation of a STOP we did get is refused too). Received
+    It is kept with the number, and revokes texts to it for everyone on file with it whose
+    latest word there is not already such a revocation (a confirmation of a STOP we did get is
+    refused too; a grant given since the STOP is outranked by the refusal). Received
     when the vendor said so: when the person texted is not known. No confirmation (TC-4): the
     vendor confirmed the STOP when it took it, and refuses ours."""
     number = attempt.to
@@ -852,9 +853,7 @@ def vendor_opt_out(
             effective_at=received,
         )
         for holder in holders(state, number)
-        if not consent.revoked_for_every_purpose(
-            tuple(state.parties[holder].consents), Channel.SMS, number, now
-        )
+        if not consent.revoked_last(tuple(state.parties[holder].consents), Channel.SMS, number)
     ]
     return out
 

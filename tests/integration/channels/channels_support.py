@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -15,7 +15,9 @@ import httpx
 from contracts import Message
 from contracts.tasks import PlaceCall, SendEmail, SendSms
 from contracts.values import Purpose
+from services.channels.adapters._twilio import TwilioRestAdapter
 from services.channels.adapters.twilio_sms import TwilioSms
+from services.channels.adapters.twilio_voice import TwilioVoice
 from services.channels.retry import CircuitBreaker, RetryPolicy
 from services.channels.simulator import SimConfig, VendorSimulator, serve_simulator
 from services.gateway import InMemoryDirectory, create_gateway_app
@@ -94,7 +96,26 @@ def twilio_sms(
     retry: RetryPolicy | None = None,
     **kwargs: Any,
 ) -> TwilioSms:
-    return TwilioSms(
+    return _twilio(TwilioSms, base_url, sleep, callback_base_url, breaker, retry, **kwargs)
+
+
+A = TypeVar("A", bound=TwilioRestAdapter)
+
+
+def twilio_voice(base_url: str, sleep: RecordingSleep) -> TwilioVoice:
+    return _twilio(TwilioVoice, base_url, sleep, "http://gateway.test", None, None)
+
+
+def _twilio(
+    kind: type[A],
+    base_url: str,
+    sleep: RecordingSleep,
+    callback_base_url: str,
+    breaker: CircuitBreaker | None,
+    retry: RetryPolicy | None,
+    **kwargs: Any,
+) -> A:
+    return kind(
         base_url=base_url,
         account_sid=SID,
         auth_token=TOKEN,

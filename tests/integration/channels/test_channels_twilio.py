@@ -12,10 +12,12 @@ from services.channels.simulator import Reply
 from tests.integration.channels.channels_support import (
     PHONE,
     RecordingSleep,
+    call,
     fast_retry,
     running_simulator,
     sms,
     twilio_sms,
+    twilio_voice,
 )
 
 
@@ -305,3 +307,34 @@ async def test_a_stop_to_another_of_our_numbers_blocks_only_that_one() -> None:
         await adapter.aclose()
 
     assert result.outcome is OutcomeKind.ACCEPTED
+
+
+async def test_a_text_the_vendor_took_before_the_stop_is_replayed_not_refused() -> None:
+    """Resent with its token after the person texted STOP (a worker restarted mid-send), a
+    text the vendor had already taken is the same message, sent: not an opt-out."""
+    sleep = RecordingSleep()
+    async with running_simulator(inbound_url=_NOWHERE) as (sim, url):
+        adapter = twilio_sms(url, sleep, honours_idempotency=True)
+        first = await adapter.send(sms("att-before-stop"))
+        await sim.send_inbound(PHONE, "+15005550006", "STOP")
+
+        again = await adapter.send(sms("att-before-stop"))
+        await adapter.aclose()
+
+    assert (first.outcome, again.outcome) == (OutcomeKind.ACCEPTED, OutcomeKind.ACCEPTED)
+    assert again.external_id == first.external_id
+    assert sim.stats()["messages"]["refused_opted_out"] == 0
+
+
+async def test_a_call_to_someone_who_texted_stop_is_placed_and_not_counted_as_refused() -> None:
+    """The vendor's STOP block is for texts: calls from the same number still go."""
+    sleep = RecordingSleep()
+    async with running_simulator(inbound_url=_NOWHERE) as (sim, url):
+        voice = twilio_voice(url, sleep)
+        await sim.send_inbound(PHONE, "+15005550006", "STOP")
+
+        result = await voice.send(call("att-call-after-stop"))
+        await voice.aclose()
+
+    assert result.outcome is OutcomeKind.ACCEPTED
+    assert sim.stats()["messages"]["refused_opted_out"] == 0

@@ -139,6 +139,8 @@ CALL_MAY_HAVE_BEEN: dict[OutcomeKind | None, tuple[bool, bool, bool]] = {
     OutcomeKind.BOUNCED: (False, False, False),
     OutcomeKind.EXPIRED: (False, False, False),
     OutcomeKind.CANCELLED: (False, False, False),
+    # The vendor refused it (the person opted out with it): nothing was dialled.
+    OutcomeKind.OPTED_OUT: (False, False, False),
 }
 
 

@@ -86,6 +86,10 @@ from services.compliance.core import (
 )
 
 GOLDEN = "36e8eed2bd8d0375be1b872251597b081b58761a75b47930f177fe3b676f6dd5"
+# The outcomes drawn for histories: those there were when GOLDEN was recorded. A kind added since
+# would change every later draw, and so the digest, with no decision changed; how the gate counts
+# each kind is pinned by the call table in test_gate_counters instead.
+HISTORY_OUTCOMES = [None, *(k for k in OutcomeKind if k is not OutcomeKind.OPTED_OUT)]
 SEED = 20260414
 CASES = 3000
 
@@ -245,7 +249,7 @@ def _case(rng: random.Random) -> GateInput:
                 channel=channel,
                 to=rng.choice(_destinations(party, channel)),
                 at=when,
-                outcome=rng.choice([None, *OutcomeKind]),
+                outcome=rng.choice(HISTORY_OUTCOMES),
                 outcome_at=None,
                 purpose=rng.choice([None, *PURPOSES]),
             )

@@ -113,6 +113,28 @@ def test_a_refused_confirmation_of_a_stop_already_applied_revokes_nothing_again(
     assert derived == [NumberOptedOut(number=MOBILE, channel=Channel.SMS, received_at=REFUSED_AT)]
 
 
+def test_a_refusal_after_consent_given_again_for_one_purpose_revokes_texts_again() -> None:
+    """Ann said STOP, then agreed to collection texts at her mobile again; the vendor refusing
+    one is her latest word, and outranks that grant (a text through another vendor, which
+    does not block her, must not follow)."""
+    state = ann(MOBILE)
+    step(state, stop(MOBILE, "SM-1"), NOON_NY - timedelta(hours=2))
+    regrant = ConsentGranted(
+        party_id=B,
+        channel=Channel.SMS,
+        address=MOBILE,
+        purpose=Purpose.COLLECTION,
+        received_at=NOON_NY - timedelta(hours=1),
+    )
+    step(state, regrant, NOON_NY - timedelta(hours=1))
+    attempt = texted(state, "desk-1")
+
+    assert revocations(step(state, refused(attempt), REFUSED_AT))
+    assert verdict(step(state, text(B, MOBILE, "desk-2"), NOON_NY + timedelta(hours=1))) == (
+        "suppressed"
+    )
+
+
 def test_a_refusal_for_any_other_reason_revokes_nothing() -> None:
     state = ann(MOBILE)
     attempt = texted(state, "desk-1")
