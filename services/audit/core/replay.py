@@ -327,8 +327,9 @@ class Auditor:
             derived, exact = self._rederive(state, entry, now, message, recorded, ctx)
         else:
             derived = recorded
-        self._derivable(state, entry, message, derived)
-        source = self._opt_outs_honoured(state, entry, message, derived, known)
+        refused = _refused_text(state, entry, message)
+        self._derivable(state, entry, message, derived, refused)
+        source = self._opt_outs_honoured(state, entry, message, derived, known, refused)
         if not known:
             self._find(
                 "unverifiable",
@@ -355,6 +356,7 @@ class Auditor:
         message: Message | None,
         derived: list[Message],
         known: bool,
+        refused: _Refusal | None,
     ) -> str:
         """TC-2, for each way an opt-out reaches Parley; the way this entry's revocations came
         (TC-3 evidence): a reply, one kept for a number a profile or link gives, or a text the
@@ -365,7 +367,6 @@ class Auditor:
             if keeps_opt_outs(entry.strategy_version):
                 self._kept_honoured(state, entry, message.party_id, derived)
             return "kept"
-        refused = _refused_text(state, entry, message)
         if refused is not None:
             if known:
                 self._vendor_opt_out_honoured(state, entry, refused, derived)
@@ -432,16 +433,10 @@ class Auditor:
         }
         unkept = [channel.value for channel, whole in revokes if (channel, whole) not in kept]
         if unkept and keeps_opt_outs(entry.strategy_version):
-            self.report.findings.append(
-                Finding(
-                    "violation",
-                    "opt_out_not_honoured",
-                    entry.borrower_id,
-                    f"reply {m.external_id} carried an opt-out word; it was not kept with the"
-                    f" number ({', '.join(unkept)})",
-                    entry_id=entry.entry_id,
-                    rule="TC-2",
-                )
+            self._not_honoured(
+                entry,
+                f"reply {m.external_id} carried an opt-out word; it was not kept with the"
+                f" number ({', '.join(unkept)})",
             )
         party_id = state.addresses.get(m.from_number)
         if party_id is None or party_id not in state.parties:
@@ -463,16 +458,10 @@ class Auditor:
             ]
         if not missing:
             return
-        self.report.findings.append(
-            Finding(
-                "violation",
-                "opt_out_not_honoured",
-                entry.borrower_id,
-                f"reply {m.external_id} carried an opt-out word; no revocation was recorded"
-                f" for {', '.join(missing)}",
-                entry_id=entry.entry_id,
-                rule="TC-2",
-            )
+        self._not_honoured(
+            entry,
+            f"reply {m.external_id} carried an opt-out word; no revocation was recorded"
+            f" for {', '.join(missing)}",
         )
 
     def _derivable(
@@ -481,6 +470,7 @@ class Auditor:
         entry: RecordedEntry,
         message: Message | None,
         derived: list[Message],
+        refused: _Refusal | None,
     ) -> None:
         """Every derived event must be of a kind the core derives: a fact added to the log (a
         consent grant, a payment) would be folded into state as if Parley had derived it. A
@@ -488,7 +478,6 @@ class Auditor:
         or link gives the person revoked; an opt-out is kept only from a reply."""
         replied = isinstance(message, InboundMessageReceived) and not entry.duplicate
         profiled = isinstance(message, BorrowerProfiled | PartyLinked) and not entry.duplicate
-        refused = _refused_text(state, entry, message)
         for m in derived:
             if (
                 not isinstance(m, _DERIVABLE)
@@ -528,16 +517,10 @@ class Auditor:
             and not revoked_last(tuple(state.parties[holder].consents), Channel.SMS, refused.number)
         ]
         if missing:
-            self.report.findings.append(
-                Finding(
-                    "violation",
-                    "opt_out_not_honoured",
-                    entry.borrower_id,
-                    f"the vendor refused text {refused.attempt_id}: the person opted out with it;"
-                    f" {', '.join(missing)}",
-                    entry_id=entry.entry_id,
-                    rule="TC-2",
-                )
+            self._not_honoured(
+                entry,
+                f"the vendor refused text {refused.attempt_id}: the person opted out with it;"
+                f" {', '.join(missing)}",
             )
 
     def _kept_honoured(
@@ -567,16 +550,10 @@ class Auditor:
             }
         )
         if missing:
-            self.report.findings.append(
-                Finding(
-                    "violation",
-                    "opt_out_not_honoured",
-                    entry.borrower_id,
-                    f"an opt-out kept for a number of {party_id} was not applied to them"
-                    f" ({', '.join(missing)})",
-                    entry_id=entry.entry_id,
-                    rule="TC-2",
-                )
+            self._not_honoured(
+                entry,
+                f"an opt-out kept for a number of {party_id} was not applied to them"
+                f" ({', '.join(missing)})",
             )
 
     def unreadable(self, borrower_id: str, where: str, detail: str) -> None:
@@ -1020,6 +997,19 @@ class Auditor:
     ) -> None:
         self.report.findings.append(
             Finding(kind, code, entry.borrower_id, detail, attempt_id, entry.entry_id)
+        )
+
+    def _not_honoured(self, entry: RecordedEntry, detail: str) -> None:
+        """An opt-out an entry had to apply and did not (TC-2): a violation."""
+        self.report.findings.append(
+            Finding(
+                "violation",
+                "opt_out_not_honoured",
+                entry.borrower_id,
+                detail,
+                entry_id=entry.entry_id,
+                rule="TC-2",
+            )
         )
 
 
