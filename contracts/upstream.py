@@ -14,6 +14,7 @@ from contracts._base import Message
 from contracts.values import (
     Address,
     Channel,
+    DisputeId,
     Email,
     EmailAddress,
     LoanId,
@@ -135,13 +136,29 @@ class ContactPreferenceStated(Message):
 
 
 class DisputeOpened(Message):
+    """RF-21: collection stops on the debt until the dispute is resolved (the gate's hold).
+
+    A debt may have several disputes open at once; each is resolved on its own when the
+    servicer names it. Whether a change is older than one already applied is judged by the
+    envelope's ``occurred_at``, so a resolution re-sent after the dispute was reopened does
+    not lift it."""
+
     TYPE = "dispute.opened"
     loan_id: LoanId
+    dispute_id: DisputeId | None = Field(
+        default=None, description="Which dispute; without one, the debt's dispute"
+    )
 
 
 class DisputeResolved(Message):
+    """Resolves the dispute named, or without ``dispute_id`` every dispute of the debt opened
+    (by ``occurred_at``) before this resolution."""
+
     TYPE = "dispute.resolved"
     loan_id: LoanId
+    dispute_id: DisputeId | None = Field(
+        default=None, description="Which dispute; without one, every dispute of the debt"
+    )
 
 
 class CeaseRequested(Message):

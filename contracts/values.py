@@ -20,6 +20,9 @@ PartyId = Annotated[
     str, Field(pattern=_ID, description="Opaque id of a person (borrower, guarantor, contact).")
 ]
 LoanId = Annotated[str, Field(pattern=_ID, description="Opaque id of a debt.")]
+DisputeId = Annotated[
+    str, Field(pattern=_ID, description="Opaque id of one dispute, as the servicer keeps it.")
+]
 AttemptId = Annotated[
     str, Field(pattern=_ID, description="Deterministic id of one contact attempt.")
 ]

@@ -265,7 +265,8 @@ class Dispatcher:
         ):
             envelope = Envelope.model_validate(raw)
             message = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
-            evolve(state, message, entry.now)
+            # An input is ordered by when it occurred, as the orchestrator applied it.
+            evolve(state, message, entry.now, envelope.occurred_at if raw is entry.event else None)
             if raw is entry.event:
                 continue  # an input is not Parley's to authorise
             if isinstance(message, ContactDecided) and message.verdict is Verdict.AUTHORISED:

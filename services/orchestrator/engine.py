@@ -124,7 +124,10 @@ class Orchestrator:
             state.seen_events.add(envelope.event_id)
             if not entry.duplicate:
                 evolve(
-                    state, MESSAGE_TYPES[envelope.type].model_validate(envelope.payload), entry.now
+                    state,
+                    MESSAGE_TYPES[envelope.type].model_validate(envelope.payload),
+                    entry.now,
+                    envelope.occurred_at,
                 )
                 self._forget_dispatched(ps, envelope)
         tasks = self._apply_derived(ps, state, entry.derived, entry.now)
@@ -181,7 +184,7 @@ class Orchestrator:
         try:
             # The input is a fact: fold it in first, then decide how to react to the new state.
             state.seen_events.add(envelope.event_id)
-            evolve(state, message, now)
+            evolve(state, message, now, envelope.occurred_at)
             derived = decide(state, message, now, self.ctx)
         except Exception as exc:
             ps.dirty = True  # state may hold half an input: the shell restores it from the ledger

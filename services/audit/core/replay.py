@@ -312,7 +312,7 @@ class Auditor:
                 entry = entry.model_copy(update={"duplicate": False})
             state.seen_events.add(event.event_id)
         if message is not None and not entry.duplicate:
-            evolve(state, message, now)
+            evolve(state, message, now, event.occurred_at if event is not None else None)
             self._consent(state, entry, message, "upstream")
             if isinstance(message, HOLD_TYPES):
                 self._holds_changed(state, now)

@@ -101,7 +101,9 @@ from services.strategy.core.segments import classify
 # later profile or link gives it (a number not on file yet, a household phone).
 # 12: a text the vendor refused because the person opted out with it (OutcomeKind.OPTED_OUT)
 # is kept with the number and revokes texts to it (vendor_opt_out).
-CORE_REVISION = 12
+# 13: disputes are kept one by one and ordered by when they occurred: a stale resolution lifts
+# nothing, and resolving one dispute leaves the debt's others open (evolve._dispute).
+CORE_REVISION = 13
 
 
 @dataclass(frozen=True)
@@ -658,8 +660,9 @@ def _on_dispute(
     good once the dispute is resolved."""
     borrower = state.parties.get(state.borrower_id)
     loan = _loan_for(state, m.loan_id)
-    if loan is None:
-        return []
+    status = loan.disputes.get(m.dispute_id or "") if loan is not None else None
+    if loan is None or status is None or not status.open:
+        return []  # an opening older than the dispute's resolution: nothing was opened
     paused = _withdraw_collection(state, loan.loan_id, "dispute_opened")
     to = ask.destination(borrower, Channel.EMAIL) if borrower else None
     if borrower is None or to is None:

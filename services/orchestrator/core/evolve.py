@@ -52,6 +52,7 @@ from services.compliance.core.model import ConsentRecord
 from services.orchestrator.core.state import (
     Attempt,
     BorrowerState,
+    DisputeStatus,
     Loan,
     Party,
     Plan,
@@ -302,8 +303,27 @@ def _preference(state: BorrowerState, m: ContactPreferenceStated, now: datetime)
     party.inconvenient_times, party.no_contact_at_work = m.inconvenient_times, m.no_contact_at_work
 
 
-def _dispute(state: BorrowerState, m: DisputeOpened | DisputeResolved, now: datetime) -> None:
-    _loan(state, m.loan_id).disputed = isinstance(m, DisputeOpened)
+def _dispute(
+    state: BorrowerState, m: DisputeOpened | DisputeResolved, occurred_at: datetime
+) -> None:
+    """Open or resolve a dispute, unless what is on file for it changed after this did.
+    Upstream may re-send an old resolution under a new event id once the dispute has been
+    reopened: applied in arrival order it would lift the reopened dispute, and collection would
+    resume on a disputed debt."""
+    loan = _loan(state, m.loan_id)
+    if isinstance(m, DisputeResolved) and m.dispute_id is None:
+        # Every dispute of the debt opened before it, including one that arrives after it.
+        if loan.disputes_resolved_at is None or loan.disputes_resolved_at < occurred_at:
+            loan.disputes_resolved_at = occurred_at
+        for key, known in loan.disputes.items():
+            if known.changed_at <= occurred_at:
+                loan.disputes[key] = DisputeStatus(False, occurred_at)
+        return
+    key = m.dispute_id or ""
+    status = loan.disputes.get(key)
+    last = status.changed_at if status is not None else loan.disputes_resolved_at
+    if last is None or last <= occurred_at:
+        loan.disputes[key] = DisputeStatus(isinstance(m, DisputeOpened), occurred_at)
 
 
 def _cease(state: BorrowerState, m: CeaseRequested, now: datetime) -> None:
@@ -424,8 +444,6 @@ _APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
     ConsentRevoked: _consent,
     NumberOptedOut: _number_opted_out,
     ContactPreferenceStated: _preference,
-    DisputeOpened: _dispute,
-    DisputeResolved: _dispute,
     CeaseRequested: _cease,
     AttorneyRepresented: _attorney,
     BankruptcyFiled: _bankrupt,
@@ -439,9 +457,24 @@ _APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
 }
 
 
-def evolve(state: BorrowerState, message: Message, now: datetime) -> BorrowerState:
-    """Apply one fact. Types without an effect on state (tasks, requests) are ignored."""
+# Upstream facts applied by when they occurred, not by when they arrived (``_dispute``).
+_APPLY_AS_OF: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
+    DisputeOpened: _dispute,
+    DisputeResolved: _dispute,
+}
+
+
+def evolve(
+    state: BorrowerState, message: Message, now: datetime, occurred_at: datetime | None = None
+) -> BorrowerState:
+    """Apply one fact, at ``now``. An input passes its envelope's ``occurred_at``: some facts
+    are ordered by it (Parley's own events occur at ``now``). Types without an effect on state
+    (tasks, requests) are ignored."""
     handler = _APPLY.get(type(message))
     if handler is not None:
         handler(state, message, now)
+    else:
+        dated = _APPLY_AS_OF.get(type(message))
+        if dated is not None:
+            dated(state, message, now if occurred_at is None else occurred_at)
     return state

@@ -145,6 +145,15 @@ class Plan:
         return n
 
 
+@dataclass(frozen=True, slots=True)
+class DisputeStatus:
+    """Where one dispute stands, and when it last changed by the upstream's clock (the input's
+    ``occurred_at``): a change older than that is stale and is not applied."""
+
+    open: bool
+    changed_at: datetime
+
+
 @dataclass(slots=True)
 class Loan:
     loan_id: str
@@ -152,7 +161,9 @@ class Loan:
     currency: str = "USD"
     guarantor_contact_allowed: bool = False
     third_party_collector: bool = True
-    disputed: bool = False
+    # Dispute id ("" for a dispute upstream named no id for) -> where it stands (RF-21).
+    disputes: dict[str, DisputeStatus] = field(default_factory=dict)
+    disputes_resolved_at: datetime | None = None  # the latest resolution naming no dispute
     days_past_due: int = 0
     amount_overdue: Decimal = Decimal(0)
     next_due_date: date | None = None
@@ -183,6 +194,10 @@ class Loan:
     current_at: datetime | None = None  # when a payment last brought it up to date
     as_of: date | None = None  # the latest delinquency snapshot applied
     stages_run: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def disputed(self) -> bool:
+        return any(d.open for d in self.disputes.values())
 
     def facts(self, *, co_debtor_stay: bool = False) -> DebtFacts:
         return DebtFacts(

@@ -10,7 +10,7 @@ import pytest
 from contracts.values import Channel, Email, PartyRole, Phone, PhoneType, Purpose
 from services.compliance.core.model import ConsentRecord
 from services.orchestrator.core.recheck import revoked_since
-from services.orchestrator.core.state import BorrowerState, Loan, Party
+from services.orchestrator.core.state import BorrowerState, DisputeStatus, Loan, Party
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 MOBILE = "+12125550147"
@@ -83,7 +83,7 @@ def test_an_email_opt_out_stops_the_task_whatever_the_case_of_the_address() -> N
 
 def test_a_dispute_holds_everything_but_the_dispute_response() -> None:
     state = _state()
-    state.loans["L1"].disputed = True
+    state.loans["L1"].disputes["D1"] = DisputeStatus(True, NOW)
 
     assert _recheck(state, Channel.SMS, MOBILE, Purpose.COLLECTION) == "hold:dispute"
     assert _recheck(state, Channel.SMS, MOBILE, Purpose.DISPUTE_RESPONSE) is None
