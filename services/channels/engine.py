@@ -37,7 +37,7 @@ from events.records import Out, Record
 from events.serialization import Undecodable, decode
 from events.topics import Topics
 from services.channels.ports import SENDING_FOR, ChannelAdapter, SendResult
-from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.evolve import evolve, ordered_by
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 from services.runtime.clock import Clock
@@ -266,7 +266,14 @@ class Dispatcher:
             envelope = Envelope.model_validate(raw)
             message = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
             # An input is ordered by when it occurred, as the orchestrator applied it.
-            evolve(state, message, entry.now, envelope.occurred_at if raw is entry.event else None)
+            evolve(
+                state,
+                message,
+                entry.now,
+                ordered_by(entry.strategy_version, envelope.occurred_at)
+                if raw is entry.event
+                else None,
+            )
             if raw is entry.event:
                 continue  # an input is not Parley's to authorise
             if isinstance(message, ContactDecided) and message.verdict is Verdict.AUTHORISED:

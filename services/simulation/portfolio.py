@@ -15,6 +15,7 @@ from contracts import (
     ConsentGranted,
     DelinquencyUpdated,
     DisputeOpened,
+    DisputeResolved,
     InstalmentDue,
     LoanOpened,
     Message,
@@ -287,7 +288,12 @@ def generate(
                     for d in paid
                 )
             if dpd == 5 and rng.random() < 0.03:
-                ev.append((at + timedelta(hours=5), DisputeOpened(loan_id=lid)))
+                # Verified and answered four days later (RF-21): collection resumes after.
+                dispute = f"{lid}-dispute-1"
+                ev.append((at + timedelta(hours=5), DisputeOpened(loan_id=lid, dispute_id=dispute)))
+                ev.append(
+                    (at + timedelta(days=4), DisputeResolved(loan_id=lid, dispute_id=dispute))
+                )
             if dpd == 6 and rng.random() < 0.02:
                 ev.append((at + timedelta(hours=4), CeaseRequested(party_id=bid, loan_id=lid)))
         if pay_dpd is not None:

@@ -81,7 +81,7 @@ from services.orchestrator.core.decide import (
     holders,
     revoke_all_rules,
 )
-from services.orchestrator.core.evolve import evolve
+from services.orchestrator.core.evolve import evolve, ordered_by, revision_of
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 from services.strategy.core.playbook import needs_opt_out_notice
@@ -103,10 +103,10 @@ KEPT_FROM_REVISION = 11
 
 
 def keeps_opt_outs(strategy_version: str) -> bool:
-    """Whether the core that wrote an entry keeps opt-outs with their number: its strategy
-    version ends ``.r<revision>`` (``orchestrator.context``); one that does not is held to it."""
-    _, _, revision = strategy_version.rpartition(".r")
-    return not revision.isdigit() or int(revision) >= KEPT_FROM_REVISION
+    """Whether the core that wrote an entry keeps opt-outs with their number (one that names
+    no revision is held to it)."""
+    revision = revision_of(strategy_version)
+    return revision is None or revision >= KEPT_FROM_REVISION
 
 
 def _kept_for(state: BorrowerState, m: ConsentRevoked) -> bool:
@@ -312,7 +312,8 @@ class Auditor:
                 entry = entry.model_copy(update={"duplicate": False})
             state.seen_events.add(event.event_id)
         if message is not None and not entry.duplicate:
-            evolve(state, message, now, event.occurred_at if event is not None else None)
+            assert event is not None  # the message is the event's
+            evolve(state, message, now, ordered_by(entry.strategy_version, event.occurred_at))
             self._consent(state, entry, message, "upstream")
             if isinstance(message, HOLD_TYPES):
                 self._holds_changed(state, now)

@@ -668,7 +668,15 @@ def _on_dispute(
     if borrower is None or to is None:
         return paused
     intent = ContactIntent(
-        attempt_id=derive_id(state.borrower_id, loan.loan_id, "dispute-response", now.isoformat()),
+        # One response per opening: the same opening re-sent (it changes nothing) asks again
+        # under the same id, which the engine keeps once.
+        attempt_id=derive_id(
+            state.borrower_id,
+            loan.loan_id,
+            "dispute-response",
+            m.dispute_id or "",
+            status.changed_at.isoformat(),
+        ),
         party_id=borrower.party_id,
         loan_id=loan.loan_id,
         channel=Channel.EMAIL,

@@ -303,6 +303,12 @@ def _preference(state: BorrowerState, m: ContactPreferenceStated, now: datetime)
     party.inconvenient_times, party.no_contact_at_work = m.inconvenient_times, m.no_contact_at_work
 
 
+# Producers' clocks differ: an opening up to this much older than the change on file for its
+# dispute is still applied, since holding contact is the safe way to be wrong. An older one is a
+# re-send. (The orchestrator takes inputs up to ``max_clock_skew``, 5 minutes, ahead of its own.)
+OPENING_TOLERANCE = timedelta(minutes=5)
+
+
 def _dispute(
     state: BorrowerState, m: DisputeOpened | DisputeResolved, occurred_at: datetime
 ) -> None:
@@ -322,8 +328,24 @@ def _dispute(
     key = m.dispute_id or ""
     status = loan.disputes.get(key)
     last = status.changed_at if status is not None else loan.disputes_resolved_at
+    if isinstance(m, DisputeOpened):
+        if last is None or occurred_at >= last - OPENING_TOLERANCE:
+            loan.disputes[key] = DisputeStatus(
+                True, occurred_at if last is None else max(last, occurred_at)
+            )
+        return
+    unnamed = loan.disputes.get("")
+    if (
+        status is None
+        and unnamed is not None
+        and unnamed.open
+        and unnamed.changed_at <= occurred_at
+    ):
+        # Opened before the producer named disputes, resolved by name since: the only one it
+        # can be. Left open, the debt would be held for good.
+        loan.disputes[""] = DisputeStatus(False, occurred_at)
     if last is None or last <= occurred_at:
-        loan.disputes[key] = DisputeStatus(isinstance(m, DisputeOpened), occurred_at)
+        loan.disputes[key] = DisputeStatus(False, occurred_at)
 
 
 def _cease(state: BorrowerState, m: CeaseRequested, now: datetime) -> None:
@@ -462,6 +484,25 @@ _APPLY_AS_OF: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]
     DisputeOpened: _dispute,
     DisputeResolved: _dispute,
 }
+
+
+# The core revision from which an entry's input is ordered by when it occurred. Entries written
+# before it applied disputes as they arrived, and are folded so again: the state they were
+# decided on is the state the ledger must give back (P5).
+TIME_ORDERED_FROM_REVISION = 13
+
+
+def revision_of(strategy_version: str) -> int | None:
+    """The decision core's revision that wrote an entry: its strategy version ends
+    ``.r<revision>`` (``orchestrator.context``). None if it names none."""
+    _, _, revision = strategy_version.rpartition(".r")
+    return int(revision) if revision.isdigit() else None
+
+
+def ordered_by(strategy_version: str, occurred_at: datetime) -> datetime | None:
+    """What to pass ``evolve`` as a recorded input's ``occurred_at``, by the core that wrote it."""
+    revision = revision_of(strategy_version)
+    return occurred_at if revision is None or revision >= TIME_ORDERED_FROM_REVISION else None
 
 
 def evolve(
