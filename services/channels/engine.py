@@ -265,17 +265,13 @@ class Dispatcher:
         ):
             envelope = Envelope.model_validate(raw)
             message = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
-            # An input is ordered by when it occurred, as the orchestrator applied it.
-            evolve(
-                state,
-                message,
-                entry.now,
-                ordered_by(entry.strategy_version, envelope.occurred_at)
-                if raw is entry.event
-                else None,
-            )
             if raw is entry.event:
-                continue  # an input is not Parley's to authorise
+                # Ordered by when it occurred, as the orchestrator applied it; and an input is
+                # not Parley's to authorise.
+                occurred = ordered_by(entry.strategy_version, envelope.occurred_at)
+                evolve(state, message, entry.now, occurred)
+                continue
+            evolve(state, message, entry.now)
             if isinstance(message, ContactDecided) and message.verdict is Verdict.AUTHORISED:
                 authorised.add(message.attempt_id)
             elif isinstance(message, Task) and message.attempt_id in authorised:
