@@ -103,7 +103,10 @@ from services.strategy.core.segments import classify
 # is kept with the number and revokes texts to it (vendor_opt_out).
 # 13: disputes are kept one by one and ordered by when they occurred: a stale resolution lifts
 # nothing, and resolving one dispute leaves the debt's others open (evolve._dispute).
-CORE_REVISION = 13
+# 14: a snapshot still behind in the days after a payment brought the debt up to date, before
+# any snapshot shows it posted, is ignored (evolve.POSTING_LAG); what a payment leaves over is
+# kept as credit towards instalments announced later (evolve._cover_instalments).
+CORE_REVISION = 14
 
 
 @dataclass(frozen=True)
@@ -348,7 +351,11 @@ def _on_due(
         return []
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)
-    return list(ask.on_instalment_due(state, loan, m.due_date, m.amount, playbook, zone))
+    # What is still to pay of it: a payment made ahead may have paid some (evolve's credit).
+    owed = Money(
+        amount=loan.unpaid_instalments.get(m.due_date, m.amount.amount), currency=m.amount.currency
+    )
+    return list(ask.on_instalment_due(state, loan, m.due_date, owed, playbook, zone))
 
 
 def _on_delinquency(

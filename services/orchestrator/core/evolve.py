@@ -141,8 +141,11 @@ def _due(state: BorrowerState, m: InstalmentDue, now: datetime) -> None:
     loan.next_due_date, loan.next_due_amount = m.due_date, m.amount.amount
     # Announced again (a redelivery from another system): what was paid towards it stays, and
     # one paid off stays paid.
-    if m.due_date not in loan.instalments_paid:
-        loan.unpaid_instalments.setdefault(m.due_date, m.amount.amount)
+    if m.due_date in loan.instalments_paid or m.due_date in loan.unpaid_instalments:
+        return
+    loan.unpaid_instalments[m.due_date] = m.amount.amount
+    if loan.credit > 0:  # paid ahead, before it was announced
+        loan.credit = _cover_instalments(loan, loan.credit)
 
 
 def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> None:
@@ -178,20 +181,36 @@ def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
     payments are separate systems, and their records cross. It describes arrears that no
     longer exist, and must not restart collection nor put them back. ``as_of`` is the
     servicer's local date, which may be up to 14 hours ahead of UTC (Kiribati; China is 8):
-    the payment's day is taken there, which only widens it for borrowers further west."""
+    the payment's day is taken there, which only widens it for borrowers further west.
+
+    So is one still behind in the ``POSTING_LAG`` after that day, until a snapshot shows the
+    payment posted (up to date, dated after the payment's day): the servicer may post a payment
+    days after the payments system reported it (ADR 0021)."""
     paid = loan.current_at  # set by payment in full too
     if paid is None or not (loan.paid_in_full or (loan.current and m.days_past_due > 0)):
         return False
-    return m.as_of <= (paid + _LATEST_OFFSET).date()
+    paid_on = (paid + _LATEST_OFFSET).date()
+    if m.as_of <= paid_on:
+        return True
+    # In the lag only a snapshot still behind is ignored; one up to date applies and, dated
+    # after the payment's day, shows it posted: arrears reported after that are new.
+    posted = loan.as_of is not None and loan.as_of > paid_on
+    return m.days_past_due > 0 and not posted and m.as_of <= paid_on + POSTING_LAG
 
 
 _LATEST_OFFSET = timedelta(hours=14)  # the furthest any zone is ahead of UTC
+# How long after a payment's day a servicer's snapshot may still not show it. Card payments
+# post the next business day; an ACH debit may be returned for two banking days after it
+# settles (NACHA R01), so over a weekend a payment is known to stick 4 to 5 days later. A
+# snapshot still behind after this is taken as the payment not sticking, and collected on.
+POSTING_LAG = timedelta(days=5)
 
 
 def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     loan = _loan(state, m.loan_id)
     loan.payments += 1
-    _cover_instalments(loan, m.amount.amount - min(m.amount.amount, loan.amount_overdue))
+    rest = m.amount.amount - min(m.amount.amount, loan.amount_overdue)
+    loan.credit = _cover_instalments(loan, loan.credit + rest)
     # A payment towards a promise not yet kept (in one payment or several) is what was asked
     # for, not paying in part unasked.
     towards_promise = loan.promise is not None and not loan.promise.kept
@@ -219,13 +238,15 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
             loan.amount_overdue * 0,
         )
         loan.promise = None
+        loan.credit = loan.credit * 0  # nothing is left to pay ahead for
 
 
-def _cover_instalments(loan: Loan, rest: Decimal) -> None:
+def _cover_instalments(loan: Loan, rest: Decimal) -> Decimal:
     """What a payment leaves after the arrears pays the other instalments, earliest first (one
     that fell due since the last snapshot before one not yet due); one paid off joins
     ``instalments_paid`` (its reminder is withdrawn). An instalment due before the last
-    snapshot's date is in that snapshot's arrears, which the payment has just paid first."""
+    snapshot's date is in that snapshot's arrears, which the payment has just paid first.
+    Returns what is left over: the credit towards instalments not yet announced."""
     if loan.as_of is not None:
         for due in [d for d in loan.unpaid_instalments if d < loan.as_of]:
             del loan.unpaid_instalments[due]
@@ -239,6 +260,7 @@ def _cover_instalments(loan: Loan, rest: Decimal) -> None:
             loan.instalments_paid.add(due)
         else:
             loan.unpaid_instalments[due] -= paid
+    return max(rest, rest * 0)
 
 
 def _promised(state: BorrowerState, m: PromiseToPayMade, now: datetime) -> None:

@@ -173,6 +173,9 @@ class Loan:
     # leaves (and its reminder is withdrawn). Once due, an instalment is arrears.
     unpaid_instalments: dict[date, Decimal] = field(default_factory=dict)
     instalments_paid: set[date] = field(default_factory=set)  # paid off before falling due
+    # Paid beyond the arrears and every instalment announced: it pays instalments announced
+    # later, as they are announced (a borrower paying ahead is not reminded to pay again).
+    credit: Decimal = Decimal(0)
     paid_in_full: bool = False
     paid_in_full_at: datetime | None = None  # RF-20: no notice needed if paid before it is due
     promise: Promise | None = None

@@ -5,11 +5,12 @@ withdraw the wrong reminder."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contracts import DelinquencyUpdated, InstalmentDue, PaymentReceived
-from services.orchestrator.engine import Orchestrator
+from services.orchestrator.engine import Emitted, Orchestrator
 from tests.unit.orchestrator.builders import (
     NOON_NY,
     B,
@@ -171,6 +172,90 @@ def test_a_snapshot_from_before_the_latest_catch_up_stays_stale_after_payment_in
 
     assert decisions(stale) == []
     assert of_type(stale, "segment.assigned") == []
+
+
+def _behind_then_paid(paid_in_full: bool) -> Any:
+    """Five days behind on 50, then paid on day 1: in full, or just the arrears."""
+    feed = borrower()
+    feed.send(B, _snap(5, day(0).date()), day(0))
+    amount = usd(500 if paid_in_full else 50)
+    feed.send(B, PaymentReceived(loan_id="L1", amount=amount, paid_in_full=paid_in_full), day(1))
+    return feed
+
+
+def test_a_snapshot_cut_before_the_payment_in_full_posted_does_not_chase_it() -> None:
+    """Paid in full on day 1 (03-04); the servicer posts it days late, so its snapshots dated
+    up to 5 days after the payment still show the arrears. Collecting then would dun a borrower
+    who has paid (FDCPA 1692e(2)(A)): they are ignored. One still behind after that means the
+    payment did not stick (returned), and collection starts again."""
+    feed = _behind_then_paid(paid_in_full=True)
+
+    lagging = [feed.send(B, _snap(5 + n, day(n).date()), day(n)) for n in range(2, 8)]
+    returned = feed.send(B, _snap(13, day(8).date()), day(8))
+
+    assert [decisions(out) for out in lagging] == [[]] * 6
+    assert decisions(returned) != []
+
+
+def test_a_snapshot_cut_before_the_payment_of_the_arrears_posted_does_not_chase_it() -> None:
+    feed = _behind_then_paid(paid_in_full=False)
+
+    lagging = feed.send(B, _snap(8, day(3).date()), day(3))
+    returned = feed.send(B, _snap(13, day(8).date()), day(8))
+
+    assert decisions(lagging) == []
+    assert decisions(returned) != []
+
+
+def test_a_snapshot_showing_the_payment_posted_ends_the_posting_lag() -> None:
+    """Once a snapshot after the payment shows the debt up to date, the payment has posted:
+    arrears reported after it are new (an instalment missed since), and are collected."""
+    feed = _behind_then_paid(paid_in_full=False)
+    feed.send(B, _snap(0, day(3).date(), 0), day(3))
+
+    missed = feed.send(B, _snap(1, day(4).date()), day(4))
+
+    assert decisions(missed) != []
+
+
+def test_a_payment_before_its_instalment_is_announced_pays_it() -> None:
+    """100 paid on day 1 with nothing overdue or announced; March's 100 is announced after:
+    the payment already paid it, so no reminder asks for it again."""
+    feed = borrower()
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), day(1))
+
+    announced = feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), day(2)
+    )
+    eve = feed.tick(datetime(2026, 3, 9, 18, 0, tzinfo=UTC))
+
+    assert of_type(announced, "timer.scheduled") == []
+    assert eve.tasks == []
+
+
+def test_what_a_payment_leaves_over_pays_later_instalments_earliest_first() -> None:
+    """150 paid ahead: it pays March's 100 and 50 of April's; April's reminder asks for the 50
+    still to pay, and the credit is spent: May's is asked for whole."""
+    feed = borrower()
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(150), paid_in_full=False), day(1))
+    for n, due in enumerate((MARCH, APRIL, date(2026, 5, 10)), start=2):
+        feed.send(
+            B, InstalmentDue(loan_id="L1", instalment_no=n, due_date=due, amount=usd(100)), day(2)
+        )
+
+    march = feed.tick(datetime(2026, 3, 9, 18, 0, tzinfo=UTC))
+    april = feed.tick(datetime(2026, 4, 9, 18, 0, tzinfo=UTC))
+    may = feed.tick(datetime(2026, 5, 9, 18, 0, tzinfo=UTC))
+
+    assert march.tasks == []
+    assert ["50.00 USD" in body for body in _texts(april)] == [True]
+    assert ["100.00 USD" in body for body in _texts(may)] == [True]
+
+
+def _texts(out: Emitted) -> list[str]:
+    """The bodies of the texts among ``out``'s tasks."""
+    tasks = [json.loads(t.value) for t in out.tasks]
+    return [t["payload"]["body"] for t in tasks if t["type"] == "task.sms"]
 
 
 def test_the_loan_state_folded_from_the_ledger_is_the_live_one() -> None:
