@@ -184,8 +184,9 @@ def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
     the payment's day is taken there, which only widens it for borrowers further west.
 
     So is one still behind in the ``POSTING_LAG`` after that day, until a snapshot shows the
-    payment posted (up to date, dated after the payment's day): the servicer may post a payment
-    days after the payments system reported it (ADR 0021)."""
+    payment posted (up to date, dated after the payment's day) or an instalment falls due
+    unpaid: the servicer may post a payment days after the payments system reported it
+    (ADR 0021)."""
     paid = loan.current_at  # set by payment in full too
     if paid is None or not (loan.paid_in_full or (loan.current and m.days_past_due > 0)):
         return False
@@ -193,9 +194,13 @@ def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
     if m.as_of <= paid_on:
         return True
     # In the lag only a snapshot still behind is ignored; one up to date applies and, dated
-    # after the payment's day, shows it posted: arrears reported after that are new.
+    # after the payment's day, shows it posted: arrears reported after that are new. So are
+    # arrears when an instalment announced has fallen due unpaid by the snapshot's date (a debt
+    # paid in full owes no instalment, whatever was announced).
     posted = loan.as_of is not None and loan.as_of > paid_on
-    return m.days_past_due > 0 and not posted and m.as_of <= paid_on + POSTING_LAG
+    missed = not loan.paid_in_full and any(due < m.as_of for due in loan.unpaid_instalments)
+    lagging = m.as_of <= paid_on + POSTING_LAG and not (posted or missed)
+    return m.days_past_due > 0 and lagging
 
 
 _LATEST_OFFSET = timedelta(hours=14)  # the furthest any zone is ahead of UTC

@@ -218,6 +218,34 @@ def test_a_snapshot_showing_the_payment_posted_ends_the_posting_lag() -> None:
     assert decisions(missed) != []
 
 
+def test_an_instalment_missed_after_the_payment_is_collected_in_the_posting_lag() -> None:
+    """The arrears paid on day 1 (03-04); the instalment due 03-06 is not paid: a snapshot of
+    03-07 one day past due reports that instalment, not the payment unposted."""
+    feed = _behind_then_paid(paid_in_full=False)
+    due = day(3).date()
+    feed.send(B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=due, amount=usd(50)), day(2))
+
+    missed = feed.send(B, _snap(1, day(4).date()), day(4))
+
+    assert decisions(missed) != []
+
+
+def test_an_instalment_announced_before_payment_in_full_is_not_taken_as_missed() -> None:
+    """Paid in full for less than the instalments announced add up to (they carried interest
+    not yet earned): nothing is owed, so a lagging snapshot is not read as a missed one."""
+    feed = borrower()
+    feed.send(B, _snap(5, day(0).date()), day(0))
+    due = day(3).date()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=due, amount=usd(600)), day(0)
+    )
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(500), paid_in_full=True), day(1))
+
+    lagging = feed.send(B, _snap(9, day(4).date()), day(4))
+
+    assert decisions(lagging) == []
+
+
 def test_a_payment_before_its_instalment_is_announced_pays_it() -> None:
     """100 paid on day 1 with nothing overdue or announced; March's 100 is announced after:
     the payment already paid it, so no reminder asks for it again."""
