@@ -70,6 +70,15 @@ class DelinquencyUpdated(Message):
     days_past_due: int = Field(ge=0)
     amount_overdue: Money
     as_of: date
+    # Reg F 1006.34(c)(2)(viii): the validation notice states the debt's current amount. Written
+    # only when known, so a build from before the field still reads every record that does not
+    # name one (rolling deploys).
+    balance: Money | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The whole debt's current amount as of as_of (principal, interest and"
+        " fees, less payments and credits): what a validation notice states",
+    )
 
 
 class PaymentReceived(Message):

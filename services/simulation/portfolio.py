@@ -233,6 +233,10 @@ def generate(
         if plan_dpd is not None and keeps_plan:
             pay_dpd = plan_dpd + 15  # the last instalment settles the debt
         nightly = time(6, 0)  # servicing's nightly batch, in the borrower's zone
+        # The servicer's balance: the principal less what was paid by the snapshot's time (the
+        # validation notice states it, RF-20).
+        principal = next(m.principal.amount for _, m in ev if isinstance(m, LoanOpened))
+        paid: list[tuple[datetime, Decimal]] = []
         for dpd in range(1, days + 1):
             day = due + timedelta(days=dpd)
             at = datetime.combine(day, nightly, tzinfo=zone).astimezone(UTC)
@@ -244,7 +248,14 @@ def generate(
                 (
                     at,
                     DelinquencyUpdated(
-                        loan_id=lid, days_past_due=dpd, amount_overdue=amount, as_of=day
+                        loan_id=lid,
+                        days_past_due=dpd,
+                        amount_overdue=amount,
+                        as_of=day,
+                        balance=Money(
+                            amount=principal - sum(p for t, p in paid if t <= at),
+                            currency=currency,
+                        ),
                     ),
                 )
             )
@@ -265,6 +276,7 @@ def generate(
                         PaymentReceived(loan_id=lid, amount=part, paid_in_full=False),
                     )
                 )
+                paid.append((at + timedelta(hours=7), part.amount))
             if plan_dpd == dpd:
                 half = Money(amount=(amount.amount / 2).quantize(Decimal("1")), currency=currency)
                 dues = (day + timedelta(days=5), day + timedelta(days=15))
@@ -279,14 +291,11 @@ def generate(
                         ),
                     )
                 )
-                paid = dues[:1]  # a keeper's second instalment is the payment in full below
-                ev.extend(
-                    (
-                        datetime.combine(d, time(11, 0), tzinfo=zone).astimezone(UTC),
-                        PaymentReceived(loan_id=lid, amount=half, paid_in_full=False),
-                    )
-                    for d in paid
-                )
+                kept = dues[:1]  # a keeper's second instalment is the payment in full below
+                for d in kept:
+                    on = datetime.combine(d, time(11, 0), tzinfo=zone).astimezone(UTC)
+                    ev.append((on, PaymentReceived(loan_id=lid, amount=half, paid_in_full=False)))
+                    paid.append((on, half.amount))
             if dpd == 5 and rng.random() < 0.03:
                 # Verified and answered four days later (RF-21): collection resumes after.
                 dispute = f"{lid}-dispute-1"

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from contracts.ledger import IntentDropped
 from contracts.outcomes import DispatchStarted, InboundMessageReceived
 from contracts.tasks import PlaceCall
-from contracts.upstream import BankruptcyFiled, PartyLinked
-from contracts.values import Channel, PartyRole, Purpose
+from contracts.upstream import BankruptcyFiled, DelinquencyUpdated, PartyLinked
+from contracts.values import Channel, Money, PartyRole, Purpose
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 
@@ -88,3 +89,17 @@ def test_a_task_names_the_channels_whose_revocation_stops_it_only_when_there_are
 
     assert "revoked_with" not in _fields(call)
     assert "revoked_with" in _fields(call.model_copy(update={"revoked_with": (Channel.SMS,)}))
+
+
+def test_a_delinquency_snapshot_names_a_balance_only_when_known() -> None:
+    snapshot = DelinquencyUpdated(
+        loan_id="L1",
+        days_past_due=3,
+        amount_overdue=Money(amount=Decimal(50), currency="USD"),
+        as_of=NOW.date(),
+    )
+
+    assert "balance" not in _fields(snapshot)
+    assert "balance" in _fields(
+        snapshot.model_copy(update={"balance": Money(amount=Decimal(480), currency="USD")})
+    )

@@ -106,7 +106,9 @@ from services.strategy.core.segments import classify
 # 14: a snapshot still behind in the days after a payment brought the debt up to date, before
 # any snapshot shows it posted, is ignored (evolve.POSTING_LAG); what a payment leaves over is
 # kept as credit towards instalments announced later (evolve._cover_instalments).
-CORE_REVISION = 14
+# 15: the validation notice states the debt's balance (DelinquencyUpdated.balance, less payments
+# since), where the servicer sends one.
+CORE_REVISION = 15
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,13 @@ def _variables(
 ) -> dict[str, str]:
     loan = state.loans.get(intent.loan_id)
     amount = loan.amount_overdue or loan.next_due_amount if loan else 0
+    # Without a balance on file, what is overdue (ADR 0022).
+    balance = loan.balance if loan and loan.balance is not None else amount
+    currency = loan.currency if loan else ""
     return {
         "name": party.name or "customer",
-        "amount": f"{amount:.2f} {loan.currency if loan else ''}".strip(),
+        "amount": f"{amount:.2f} {currency}".strip(),
+        "balance": f"{balance:.2f} {currency}".strip(),
         "due_date": loan.next_due_date.isoformat() if loan and loan.next_due_date else "",
         "dpd": str(loan.days_past_due if loan else 0),
         "business": ctx.business,

@@ -165,6 +165,8 @@ def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> N
     else:
         loan.current = True
     loan.days_past_due, loan.amount_overdue = m.days_past_due, m.amount_overdue.amount
+    if m.balance is not None:
+        loan.balance = m.balance.amount
     if m.days_past_due > 0:
         loan.paid_in_full = False
 
@@ -227,6 +229,8 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
         loan.partial_payments += 1  # paying in part, unasked: willing but unable (segments)
     overdue = loan.amount_overdue
     loan.amount_overdue = max(overdue - m.amount.amount, overdue * 0)
+    if loan.balance is not None:
+        loan.balance = max(loan.balance - m.amount.amount, loan.balance * 0)
     fallen_due = any(d < now.date() for d in loan.unpaid_instalments)
     behind = overdue > 0 or (loan.episode > 0 and not loan.current and not loan.paid_in_full)
     if behind and loan.amount_overdue == 0 and not fallen_due:
@@ -244,6 +248,8 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
         )
         loan.promise = None
         loan.credit = loan.credit * 0  # nothing is left to pay ahead for
+        if loan.balance is not None:
+            loan.balance = loan.balance * 0
 
 
 def _cover_instalments(loan: Loan, rest: Decimal) -> Decimal:

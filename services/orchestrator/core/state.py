@@ -166,6 +166,9 @@ class Loan:
     disputes_resolved_at: datetime | None = None  # the latest resolution naming no dispute
     days_past_due: int = 0
     amount_overdue: Decimal = Decimal(0)
+    # The debt's current amount: the last snapshot's balance less payments since (None: the
+    # servicer sends none). What a validation notice states (RF-20, ADR 0022).
+    balance: Decimal | None = None
     next_due_date: date | None = None
     next_due_amount: Decimal = Decimal(0)
     # Instalments announced and not yet due, by due date: what is still to pay of each.

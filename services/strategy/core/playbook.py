@@ -167,6 +167,7 @@ def needs_opt_out_notice(channel: Channel, purpose: Purpose | None) -> bool:
 SAMPLE = {
     "name": "N",
     "amount": "1.00 USD",
+    "balance": "1.00 USD",
     "due_date": "2026-01-01",
     "business": "B",
     "agent": "A",

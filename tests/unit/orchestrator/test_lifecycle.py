@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from contracts import (
     ThirdPartyRefused,
 )
 from contracts.outcomes import OutcomeKind
-from contracts.values import Channel, PartyRole, Phone, PhoneType
+from contracts.values import Channel, Money, PartyRole, Phone, PhoneType
 from services.strategy.core.playbook import (
     PlaybookError,
     check_playbook,
@@ -72,6 +73,41 @@ def test_a_collectors_first_communication_brings_the_validation_notice_by_email_
     assert letter["recipient"] == "Ann"
     assert "debt collector" in letter["body"]
     assert [d["purpose"] for d in decisions(second)] == ["collection"]
+
+
+def test_the_validation_notice_states_the_balance_the_servicer_reports() -> None:
+    """Reg F 1006.34(c)(2)(viii): the notice states the debt's current amount, not what is
+    overdue: a balance of 480.25 on file, less 30 paid since; 50 overdue. A payment before the
+    snapshot is in its balance already, and a snapshot naming none keeps the balance on file."""
+    feed = borrower(collector=True)
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(30), paid_in_full=False), day(-3))
+    snapshot = DelinquencyUpdated(
+        loan_id="L1",
+        days_past_due=0,
+        amount_overdue=usd(0),
+        as_of=day(-2).date(),
+        balance=Money(amount=Decimal("480.25"), currency="USD"),
+    )
+    feed.send(B, snapshot, day(-2))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(30), paid_in_full=False), day(-1))
+
+    first = feed.send(B, dpd(1, day(0).date()), day(0))
+
+    [letter] = _tasks(first, "task.letter")
+    [email] = _tasks(first, "task.email")
+    assert "you owe 450.25 USD" in letter["body"]
+    assert "you owe 450.25 USD" in email["body"]
+
+
+def test_a_validation_notice_without_a_balance_on_file_states_what_is_overdue() -> None:
+    """A servicer that sends no balance: the notice states the amount overdue, as before the
+    field (ADR 0022)."""
+    feed = borrower(collector=True)
+
+    first = feed.send(B, dpd(1, day(0).date()), day(0))
+
+    [letter] = _tasks(first, "task.letter")
+    assert "you owe 50.00 USD" in letter["body"]
 
 
 def test_a_first_party_lender_sends_no_validation_notice() -> None:
