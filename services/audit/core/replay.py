@@ -313,7 +313,10 @@ class Auditor:
             state.seen_events.add(event.event_id)
         if message is not None and not entry.duplicate:
             assert event is not None  # the message is the event's
-            evolve(state, message, now, ordered_by(entry.strategy_version, event.occurred_at))
+            version = entry.strategy_version
+            evolve(
+                state, message, now, ordered_by(version, event.occurred_at), revision_of(version)
+            )
             self._consent(state, entry, message, "upstream")
             if isinstance(message, HOLD_TYPES):
                 self._holds_changed(state, now)

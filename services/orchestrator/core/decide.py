@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,7 +150,7 @@ def _variables(
     state: BorrowerState, intent: ContactIntent, party: Party, ctx: Context
 ) -> dict[str, str]:
     loan = state.loans.get(intent.loan_id)
-    amount = loan.amount_overdue or loan.next_due_amount if loan else 0
+    amount = loan.amount_overdue or _owed_next(loan) if loan else 0
     # Without a balance on file, what is overdue (ADR 0022).
     balance = loan.balance if loan and loan.balance is not None else amount
     currency = loan.currency if loan else ""
@@ -164,6 +165,14 @@ def _variables(
         "callback": ctx.callback,
         **intent.variables,
     }
+
+
+def _owed_next(loan: Loan) -> Decimal:
+    """What is still to pay of the next instalment: payments made ahead may have paid it."""
+    due = loan.next_due_date
+    if due is None or due in loan.instalments_paid:
+        return loan.next_due_amount if due is None else loan.next_due_amount * 0
+    return loan.unpaid_instalments.get(due, loan.next_due_amount)
 
 
 def _task(

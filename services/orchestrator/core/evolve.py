@@ -136,21 +136,27 @@ def _opened(state: BorrowerState, m: LoanOpened, now: datetime) -> None:
     loan.third_party_collector = m.third_party_collector
 
 
-def _due(state: BorrowerState, m: InstalmentDue, now: datetime) -> None:
+def _due(state: BorrowerState, m: InstalmentDue, now: datetime, posted: bool = True) -> None:
     loan = _loan(state, m.loan_id)
     loan.next_due_date, loan.next_due_amount = m.due_date, m.amount.amount
     # Announced again (a redelivery from another system): what was paid towards it stays, and
     # one paid off stays paid.
     if m.due_date in loan.instalments_paid or m.due_date in loan.unpaid_instalments:
         return
+    if posted and loan.as_of is not None and m.due_date < loan.as_of:
+        # In the last snapshot's arrears (or paid as them, _cover_instalments): not an
+        # instalment to come, nor one missed since (stale_after_payment).
+        return
     loan.unpaid_instalments[m.due_date] = m.amount.amount
     if loan.credit > 0:  # paid ahead, before it was announced
         loan.credit = _cover_instalments(loan, loan.credit)
 
 
-def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> None:
+def _delinquent(
+    state: BorrowerState, m: DelinquencyUpdated, now: datetime, posted: bool = True
+) -> None:
     loan = _loan(state, m.loan_id)
-    if stale_snapshot(loan, m):
+    if stale_snapshot(loan, m, posted):
         return
     loan.as_of = m.as_of
     if m.days_past_due > 0:
@@ -171,13 +177,14 @@ def _delinquent(state: BorrowerState, m: DelinquencyUpdated, now: datetime) -> N
         loan.paid_in_full = False
 
 
-def stale_snapshot(loan: Loan, m: DelinquencyUpdated) -> bool:
+def stale_snapshot(loan: Loan, m: DelinquencyUpdated, posted: bool = True) -> bool:
     """A snapshot older than one already applied (systems' records cross and are redelivered:
     an old one would move the debt back in time), or one from before payment in full."""
-    return (loan.as_of is not None and m.as_of < loan.as_of) or stale_after_payment(loan, m)
+    older = loan.as_of is not None and m.as_of < loan.as_of
+    return older or stale_after_payment(loan, m, posted)
 
 
-def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
+def stale_after_payment(loan: Loan, m: DelinquencyUpdated, posted: bool = True) -> bool:
     """A snapshot of the debt as it stood on or before the day a payment brought it up to date
     (paid in full, or what was overdue cleared), arriving after the payment: servicing and
     payments are separate systems, and their records cross. It describes arrears that no
@@ -188,20 +195,21 @@ def stale_after_payment(loan: Loan, m: DelinquencyUpdated) -> bool:
     So is one still behind in the ``POSTING_LAG`` after that day, until a snapshot shows the
     payment posted (up to date, dated after the payment's day) or an instalment falls due
     unpaid: the servicer may post a payment days after the payments system reported it
-    (ADR 0021)."""
+    (ADR 0021). ``posted`` False folds an entry written before that (``POSTED_FROM_REVISION``).
+    """
     paid = loan.current_at  # set by payment in full too
     if paid is None or not (loan.paid_in_full or (loan.current and m.days_past_due > 0)):
         return False
     paid_on = (paid + _LATEST_OFFSET).date()
-    if m.as_of <= paid_on:
-        return True
+    if m.as_of <= paid_on or not posted:
+        return m.as_of <= paid_on
     # In the lag only a snapshot still behind is ignored; one up to date applies and, dated
     # after the payment's day, shows it posted: arrears reported after that are new. So are
     # arrears when an instalment announced has fallen due unpaid by the snapshot's date (a debt
     # paid in full owes no instalment, whatever was announced).
-    posted = loan.as_of is not None and loan.as_of > paid_on
+    shown = loan.as_of is not None and loan.as_of > paid_on
     missed = not loan.paid_in_full and any(due < m.as_of for due in loan.unpaid_instalments)
-    lagging = m.as_of <= paid_on + POSTING_LAG and not (posted or missed)
+    lagging = m.as_of <= paid_on + POSTING_LAG and not (shown or missed)
     return m.days_past_due > 0 and lagging
 
 
@@ -213,11 +221,18 @@ _LATEST_OFFSET = timedelta(hours=14)  # the furthest any zone is ahead of UTC
 POSTING_LAG = timedelta(days=5)
 
 
-def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
+def _paid(state: BorrowerState, m: PaymentReceived, now: datetime, posted: bool = True) -> None:
     loan = _loan(state, m.loan_id)
     loan.payments += 1
     rest = m.amount.amount - min(m.amount.amount, loan.amount_overdue)
-    loan.credit = _cover_instalments(loan, loan.credit + rest)
+    announced = set(loan.unpaid_instalments)
+    left = _cover_instalments(loan, loan.credit + rest)
+    if posted:
+        loan.credit = left
+    # An instalment paid off on, after or just before its due date: the servicer's snapshots
+    # may show it missed until the payment posts, as after paying arrears.
+    soon = (now + _LATEST_OFFSET).date() + POSTING_LAG
+    paid_when_due = posted and any(d in loan.instalments_paid and d <= soon for d in announced)
     # A payment towards a promise not yet kept (in one payment or several) is what was asked
     # for, not paying in part unasked.
     towards_promise = loan.promise is not None and not loan.promise.kept
@@ -232,7 +247,11 @@ def _paid(state: BorrowerState, m: PaymentReceived, now: datetime) -> None:
     if loan.balance is not None:
         loan.balance = max(loan.balance - m.amount.amount, loan.balance * 0)
     fallen_due = any(d < now.date() for d in loan.unpaid_instalments)
-    behind = overdue > 0 or (loan.episode > 0 and not loan.current and not loan.paid_in_full)
+    behind = (
+        overdue > 0
+        or paid_when_due
+        or (loan.episode > 0 and not loan.current and not loan.paid_in_full)
+    )
     if behind and loan.amount_overdue == 0 and not fallen_due:
         # What was overdue is paid, and no instalment has fallen due unpaid since the last
         # snapshot: up to date. In one payment or several: the first may clear the arrears
@@ -485,9 +504,6 @@ _APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
     BorrowerProfiled: _profiled,
     PartyLinked: _linked,
     LoanOpened: _opened,
-    InstalmentDue: _due,
-    DelinquencyUpdated: _delinquent,
-    PaymentReceived: _paid,
     PromiseToPayMade: _promised,
     RepaymentPlanAgreed: _plan_agreed,
     RepaymentPlanBroken: _plan_ended,
@@ -512,6 +528,13 @@ _APPLY: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
 }
 
 
+# Upstream facts applied as the core revision that wrote them did (POSTED_FROM_REVISION).
+_APPLY_AS_WRITTEN: dict[type[Message], Callable[[BorrowerState, Any, datetime, bool], None]] = {
+    InstalmentDue: _due,
+    DelinquencyUpdated: _delinquent,
+    PaymentReceived: _paid,
+}
+
 # Upstream facts applied by when they occurred, not by when they arrived (``_dispute``).
 _APPLY_AS_OF: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]] = {
     DisputeOpened: _dispute,
@@ -523,6 +546,9 @@ _APPLY_AS_OF: dict[type[Message], Callable[[BorrowerState, Any, datetime], None]
 # before it applied disputes as they arrived, and are folded so again: the state they were
 # decided on is the state the ledger must give back (P5).
 TIME_ORDERED_FROM_REVISION = 13
+# The core revision from which payments are taken as possibly not yet posted (a snapshot in the
+# lag ignored, credit kept, an instalment paid when due bringing the debt up to date; ADR 0021).
+POSTED_FROM_REVISION = 14
 
 
 def revision_of(strategy_version: str) -> int | None:
@@ -539,14 +565,21 @@ def ordered_by(strategy_version: str, occurred_at: datetime) -> datetime | None:
 
 
 def evolve(
-    state: BorrowerState, message: Message, now: datetime, occurred_at: datetime | None = None
+    state: BorrowerState,
+    message: Message,
+    now: datetime,
+    occurred_at: datetime | None = None,
+    revision: int | None = None,
 ) -> BorrowerState:
     """Apply one fact, at ``now``. An input passes its envelope's ``occurred_at``: some facts
-    are ordered by it (Parley's own events occur at ``now``). Types without an effect on state
-    (tasks, requests) are ignored."""
+    are ordered by it (Parley's own events occur at ``now``). A recorded input passes the
+    revision of the core that wrote it (``revision_of``), folded as that core applied it; None
+    is this one. Types without an effect on state (tasks, requests) are ignored."""
     handler = _APPLY.get(type(message))
     if handler is not None:
         handler(state, message, now)
+    elif (as_written := _APPLY_AS_WRITTEN.get(type(message))) is not None:
+        as_written(state, message, now, revision is None or revision >= POSTED_FROM_REVISION)
     else:
         dated = _APPLY_AS_OF.get(type(message))
         if dated is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from contracts import DelinquencyUpdated, InstalmentDue, PaymentReceived
@@ -284,6 +286,133 @@ def _texts(out: Emitted) -> list[str]:
     """The bodies of the texts among ``out``'s tasks."""
     tasks = [json.loads(t.value) for t in out.tasks]
     return [t["payload"]["body"] for t in tasks if t["type"] == "task.sms"]
+
+
+def _at(as_of: date) -> datetime:
+    """13:00 in New York on that date."""
+    return datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=17)
+
+
+def test_an_instalment_paid_on_its_due_date_is_not_chased_while_the_payment_posts() -> None:
+    """March's 100 paid at noon on its due date (nothing overdue before). The servicer posts it
+    two days later, so its snapshot of 03-11 still shows March 1 day past due. The borrower
+    has paid: "your account is overdue" misrepresents the debt (FDCPA 1692e(2)(A)), which is
+    what ADR 0021's posting lag is for."""
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), day(0)
+    )
+    feed.send(B, _snap(0, date(2026, 3, 9), 0), _at(date(2026, 3, 9)))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), _at(MARCH))
+
+    lagging = feed.send(B, _snap(1, date(2026, 3, 11), 100), _at(date(2026, 3, 11)))
+
+    assert decisions(lagging) == []
+
+
+def test_an_instalment_paid_a_day_late_is_not_chased_while_the_payment_posts() -> None:
+    """March's 100 paid on 03-11, a day late, before any snapshot showed it behind; the
+    snapshot of 03-12 was cut before the payment posted."""
+    feed = borrower()
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), day(0)
+    )
+    feed.send(B, _snap(0, date(2026, 3, 9), 0), _at(date(2026, 3, 9)))
+    feed.send(
+        B,
+        PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False),
+        _at(date(2026, 3, 11)),
+    )
+
+    lagging = feed.send(B, _snap(2, date(2026, 3, 12), 100), _at(date(2026, 3, 12)))
+
+    assert decisions(lagging) == []
+
+
+def test_an_instalment_announced_again_after_it_was_paid_as_arrears_is_not_missed() -> None:
+    """March's 50 missed (snapshot of 03-12: 2 days past due), then paid as arrears on 03-13.
+    Another system announces March again (a redelivery under its own event id, as
+    evolve._due expects). The snapshots of 03-15 and 03-17 (the formal notice's day), cut
+    before the payment posted, are the posting lag, not March missed: March was paid as the
+    arrears, and an instalment due before the last snapshot is not taken as one to come."""
+    feed = borrower()
+    march = InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(50))
+    feed.send(B, march, day(0))
+    feed.send(B, _snap(2, date(2026, 3, 12)), _at(date(2026, 3, 12)))
+    feed.send(
+        B, PaymentReceived(loan_id="L1", amount=usd(50), paid_in_full=False), _at(date(2026, 3, 13))
+    )
+    feed.send(B, march, _at(date(2026, 3, 13)) + timedelta(hours=1))  # a new event id
+
+    lagging = [
+        feed.send(B, _snap(n, date(2026, 3, 10 + n)), _at(date(2026, 3, 10 + n))) for n in (5, 7)
+    ]
+
+    assert [decisions(out) for out in lagging] == [[], []]
+
+
+def test_a_ledger_written_before_revision_14_restores_the_state_it_was_decided_on() -> None:
+    """Written by the orchestrator at 73d9672 (revision 13; golden/gen_r13.py.txt): 5 days
+    behind on 50 (03-03), the 50 paid (03-04), a snapshot of 03-06 still 8 days past due.
+    Revision 13 applied it: a new episode, and the formal notice (email, letter) was decided on
+    it. Restored now, it is folded as revision 13 applied it (evolve.POSTED_FROM_REVISION): the
+    ledger gives back the state those decisions were made on (P5)."""
+    ledger = json.loads((Path(__file__).parent / "golden/ledger_r13_lag.json").read_text())
+    restored = engine()
+    for out in ledger:
+        restored.restore(out["partition"], out["value"].encode())
+
+    loan = next(ps.borrowers[B] for ps in restored.states.values() if B in ps.borrowers).loans["L1"]
+    assert (loan.episode, loan.current, loan.days_past_due, loan.amount_overdue, loan.as_of) == (
+        2,
+        False,
+        8,
+        Decimal(50),
+        date(2026, 3, 6),
+    )
+
+
+def test_a_validation_notice_does_not_quote_what_a_payment_ahead_paid() -> None:
+    """A third-party collector's borrower pays 100 ahead; March's 150 is announced: 50 is still
+    to pay, and the reminder says so. The validation notice the same evening (no balance on
+    file) must not quote the 150 announced: money already paid (FDCPA 1692e(2)(A))."""
+    feed = borrower(collector=True)
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(100), paid_in_full=False), day(1))
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(150)), day(2)
+    )
+
+    eve = feed.tick(datetime(2026, 3, 9, 20, 0, tzinfo=UTC))
+    bodies = [json.loads(t.value)["payload"].get("body", "") for t in eve.tasks]
+
+    assert any("50.00 USD is due" in b for b in bodies)  # the reminder: what is still to pay
+    assert [b for b in bodies if "you owe 150.00 USD" in b] == []
+
+
+def test_live_and_restored_loans_agree_with_credit_the_lag_and_a_missed_instalment() -> None:
+    """P5 for credit, a lagging snapshot ignored and a missed instalment."""
+    feed = borrower()
+    feed.send(B, _snap(5, date(2026, 3, 3)), day(0))
+    feed.send(B, PaymentReceived(loan_id="L1", amount=usd(175), paid_in_full=False), day(1))
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=2, due_date=MARCH, amount=usd(100)), day(2)
+    )
+    feed.send(B, _snap(8, date(2026, 3, 6)), day(3))
+    feed.send(
+        B, InstalmentDue(loan_id="L1", instalment_no=3, due_date=APRIL, amount=usd(100)), day(4)
+    )
+    feed.send(B, _snap(1, date(2026, 4, 11), 75), datetime(2026, 4, 11, 17, 0, tzinfo=UTC))
+    feed.tick(datetime(2026, 4, 12, 18, 0, tzinfo=UTC))
+
+    restored = engine()
+    for entry in feed.ledger:
+        restored.restore(entry.partition, entry.value)
+
+    def loans(of: Orchestrator) -> dict[str, dict[str, Any]]:
+        states = [ps.borrowers[B] for ps in of.states.values() if B in ps.borrowers]
+        return {k: dataclasses.asdict(loan) for state in states for k, loan in state.loans.items()}
+
+    assert loans(restored) == loans(feed.engine)
 
 
 def test_the_loan_state_folded_from_the_ledger_is_the_live_one() -> None:
