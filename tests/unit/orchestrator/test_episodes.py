@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts import DelinquencyUpdated, InstalmentDue, PaymentReceived
+from events.records import Out
 from services.orchestrator.engine import Emitted, Orchestrator
 from tests.unit.orchestrator.builders import (
     NOON_NY,
@@ -389,6 +390,19 @@ def test_a_validation_notice_does_not_quote_what_a_payment_ahead_paid() -> None:
     assert [b for b in bodies if "you owe 150.00 USD" in b] == []
 
 
+def _restored(ledger: list[Out]) -> Orchestrator:
+    """An orchestrator restored from ``ledger``, as after a restart."""
+    restored = engine()
+    for entry in ledger:
+        restored.restore(entry.partition, entry.value)
+    return restored
+
+
+def _loans(of: Orchestrator) -> dict[str, dict[str, Any]]:
+    states = [ps.borrowers[B] for ps in of.states.values() if B in ps.borrowers]
+    return {k: dataclasses.asdict(loan) for state in states for k, loan in state.loans.items()}
+
+
 def test_live_and_restored_loans_agree_with_credit_the_lag_and_a_missed_instalment() -> None:
     """P5 for credit, a lagging snapshot ignored and a missed instalment."""
     feed = borrower()
@@ -404,15 +418,9 @@ def test_live_and_restored_loans_agree_with_credit_the_lag_and_a_missed_instalme
     feed.send(B, _snap(1, date(2026, 4, 11), 75), datetime(2026, 4, 11, 17, 0, tzinfo=UTC))
     feed.tick(datetime(2026, 4, 12, 18, 0, tzinfo=UTC))
 
-    restored = engine()
-    for entry in feed.ledger:
-        restored.restore(entry.partition, entry.value)
+    restored = _restored(feed.ledger)
 
-    def loans(of: Orchestrator) -> dict[str, dict[str, Any]]:
-        states = [ps.borrowers[B] for ps in of.states.values() if B in ps.borrowers]
-        return {k: dataclasses.asdict(loan) for state in states for k, loan in state.loans.items()}
-
-    assert loans(restored) == loans(feed.engine)
+    assert _loans(restored) == _loans(feed.engine)
 
 
 def test_the_loan_state_folded_from_the_ledger_is_the_live_one() -> None:
@@ -430,16 +438,10 @@ def test_the_loan_state_folded_from_the_ledger_is_the_live_one() -> None:
     feed.send(B, *_snapshot_for(date(2026, 4, 11), 1))
     feed.tick(datetime(2026, 4, 12, 18, 0, tzinfo=UTC))
 
-    restored = engine()
-    for entry in feed.ledger:
-        restored.restore(entry.partition, entry.value)
+    restored = _restored(feed.ledger)
 
-    def loans(of: Orchestrator) -> dict[str, dict[str, Any]]:
-        states = [ps.borrowers[B] for ps in of.states.values() if B in ps.borrowers]
-        return {k: dataclasses.asdict(loan) for state in states for k, loan in state.loans.items()}
-
-    assert loans(feed.engine)["L1"]["episode"] == 2
-    assert loans(restored) == loans(feed.engine)
+    assert _loans(feed.engine)["L1"]["episode"] == 2
+    assert _loans(restored) == _loans(feed.engine)
 
 
 def test_a_missed_instalment_is_paid_once_as_arrears_not_again_as_an_instalment() -> None:
