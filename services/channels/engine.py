@@ -37,7 +37,7 @@ from events.records import Out, Record
 from events.serialization import Undecodable, decode
 from events.topics import Topics
 from services.channels.ports import SENDING_FOR, ChannelAdapter, SendResult
-from services.orchestrator.core.evolve import evolve, ordered_by, revision_of
+from services.orchestrator.core.evolve import evolve, revision_of
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 from services.runtime.clock import Clock
@@ -268,8 +268,8 @@ class Dispatcher:
             if raw is entry.event:
                 # Ordered by when it occurred, as the orchestrator applied it; and an input is
                 # not Parley's to authorise.
-                occurred = ordered_by(entry.strategy_version, envelope.occurred_at)
-                evolve(state, message, entry.now, occurred, revision_of(entry.strategy_version))
+                revision = revision_of(entry.strategy_version)
+                evolve(state, message, entry.now, envelope.occurred_at, revision)
                 continue
             evolve(state, message, entry.now)
             if isinstance(message, ContactDecided) and message.verdict is Verdict.AUTHORISED:

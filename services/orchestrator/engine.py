@@ -27,7 +27,7 @@ from events.serialization import Reason, Undecodable, decode
 from events.topics import Role, Topics
 from services.compliance.core.localtime import shareable
 from services.orchestrator.core.decide import Context, decide, fire_timers
-from services.orchestrator.core.evolve import evolve, ordered_by, revision_of
+from services.orchestrator.core.evolve import evolve, revision_of
 from services.orchestrator.core.state import BorrowerState
 
 PRODUCER = "orchestrator"
@@ -127,7 +127,7 @@ class Orchestrator:
                     state,
                     MESSAGE_TYPES[envelope.type].model_validate(envelope.payload),
                     entry.now,
-                    ordered_by(entry.strategy_version, envelope.occurred_at),
+                    envelope.occurred_at,
                     revision_of(entry.strategy_version),
                 )
                 self._forget_dispatched(ps, envelope)

@@ -81,7 +81,7 @@ from services.orchestrator.core.decide import (
     holders,
     revoke_all_rules,
 )
-from services.orchestrator.core.evolve import evolve, ordered_by, revision_of
+from services.orchestrator.core.evolve import evolve, revision_of
 from services.orchestrator.core.recheck import revoked_since
 from services.orchestrator.core.state import BorrowerState
 from services.strategy.core.playbook import needs_opt_out_notice
@@ -313,10 +313,7 @@ class Auditor:
             state.seen_events.add(event.event_id)
         if message is not None and not entry.duplicate:
             assert event is not None  # the message is the event's
-            version = entry.strategy_version
-            evolve(
-                state, message, now, ordered_by(version, event.occurred_at), revision_of(version)
-            )
+            evolve(state, message, now, event.occurred_at, revision_of(entry.strategy_version))
             self._consent(state, entry, message, "upstream")
             if isinstance(message, HOLD_TYPES):
                 self._holds_changed(state, now)

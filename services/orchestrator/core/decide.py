@@ -168,11 +168,8 @@ def _variables(
 
 
 def _owed_next(loan: Loan) -> Decimal:
-    """What is still to pay of the next instalment: payments made ahead may have paid it."""
     due = loan.next_due_date
-    if due is None or due in loan.instalments_paid:
-        return loan.next_due_amount if due is None else loan.next_due_amount * 0
-    return loan.unpaid_instalments.get(due, loan.next_due_amount)
+    return loan.next_due_amount if due is None else loan.still_to_pay(due, loan.next_due_amount)
 
 
 def _task(
@@ -367,9 +364,7 @@ def _on_due(
     zone = local_zone(state.parties.get(state.borrower_id), ctx.policy)
     playbook = ctx.playbook_for(loan)
     # What is still to pay of it: a payment made ahead may have paid some (evolve's credit).
-    owed = Money(
-        amount=loan.unpaid_instalments.get(m.due_date, m.amount.amount), currency=m.amount.currency
-    )
+    owed = Money(amount=loan.still_to_pay(m.due_date, m.amount.amount), currency=m.amount.currency)
     return list(ask.on_instalment_due(state, loan, m.due_date, owed, playbook, zone))
 
 

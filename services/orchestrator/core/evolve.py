@@ -558,12 +558,6 @@ def revision_of(strategy_version: str) -> int | None:
     return int(revision) if revision.isdigit() else None
 
 
-def ordered_by(strategy_version: str, occurred_at: datetime) -> datetime | None:
-    """What to pass ``evolve`` as a recorded input's ``occurred_at``, by the core that wrote it."""
-    revision = revision_of(strategy_version)
-    return occurred_at if revision is None or revision >= TIME_ORDERED_FROM_REVISION else None
-
-
 def evolve(
     state: BorrowerState,
     message: Message,
@@ -573,15 +567,14 @@ def evolve(
 ) -> BorrowerState:
     """Apply one fact, at ``now``. An input passes its envelope's ``occurred_at``: some facts
     are ordered by it (Parley's own events occur at ``now``). A recorded input passes the
-    revision of the core that wrote it (``revision_of``), folded as that core applied it; None
-    is this one. Types without an effect on state (tasks, requests) are ignored."""
+    revision of the core that wrote it (``revision_of``), and is folded as that core applied
+    it; None is this one. Types without an effect on state (tasks, requests) are ignored."""
     handler = _APPLY.get(type(message))
     if handler is not None:
         handler(state, message, now)
     elif (as_written := _APPLY_AS_WRITTEN.get(type(message))) is not None:
         as_written(state, message, now, revision is None or revision >= POSTED_FROM_REVISION)
-    else:
-        dated = _APPLY_AS_OF.get(type(message))
-        if dated is not None:
-            dated(state, message, now if occurred_at is None else occurred_at)
+    elif (dated := _APPLY_AS_OF.get(type(message))) is not None:
+        in_time = revision is None or revision >= TIME_ORDERED_FROM_REVISION
+        dated(state, message, occurred_at if in_time and occurred_at is not None else now)
     return state

@@ -201,6 +201,13 @@ class Loan:
     as_of: date | None = None  # the latest delinquency snapshot applied
     stages_run: dict[str, set[str]] = field(default_factory=dict)
 
+    def still_to_pay(self, due: date, announced: Decimal) -> Decimal:
+        """What is still to pay of the instalment due on ``due``, announced at ``announced``:
+        payments made ahead may have paid some or all of it (evolve's credit)."""
+        if due in self.instalments_paid:
+            return announced * 0
+        return self.unpaid_instalments.get(due, announced)
+
     @property
     def disputed(self) -> bool:
         return any(d.open for d in self.disputes.values())
